@@ -1,0 +1,218 @@
+//! The per-user event queue.
+//!
+//! Events are ordered by the key `(time, insertion sequence)`: earlier time first, and among
+//! events at the same second, the one scheduled first pops first (FIFO). That total order is
+//! what makes a simulation replay identically: no tie is ever broken by a hash or an address.
+//!
+//! Each simulated user owns one small queue, so a binary heap over a `Vec` that is reused
+//! between users ([`EventQueue::clear`]) keeps allocation off the hot path.
+//!
+//! Cancellation is lazy: [`EventQueue::cancel`] records a tombstone and the event is dropped
+//! when it reaches the front, instead of searching the heap. The model also uses generation
+//! counters for the same purpose (a token-expiry event whose token was replaced is stale).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::time::{Duration, SimTime};
+
+/// Identifies one scheduled event, for cancellation. It is the event's insertion sequence.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(u64);
+
+/// Misuse of the queue, reported as a value rather than a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("cannot schedule an event at {at} before the current time {now}")]
+    InPast { at: SimTime, now: SimTime },
+    #[error("cannot schedule an event at the end of time")]
+    AtNever,
+}
+
+struct Entry<E> {
+    at: SimTime,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.seq == other.seq
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    /// Reversed, because `BinaryHeap` is a max-heap and we pop the smallest key.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A priority queue of events keyed by `(time, insertion sequence)`.
+///
+/// The queue keeps the current time: the time of the last event popped. Scheduling before it
+/// is an error, so simulated time can never go backwards.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    next_seq: u64,
+    now: SimTime,
+    /// Tombstones of cancelled events still in the heap. Few at a time, so a Vec beats a set.
+    cancelled: Vec<u64>,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> EventQueue<E> {
+    pub fn new() -> Self {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+            now: SimTime::ZERO,
+            cancelled: Vec::new(),
+        }
+    }
+
+    /// Empties the queue and resets the clock to zero, keeping the allocation for the next
+    /// user.
+    pub fn clear(&mut self) {
+        self.heap.clear();
+        self.cancelled.clear();
+        self.next_seq = 0;
+        self.now = SimTime::ZERO;
+    }
+
+    /// The current time: the time of the last popped event (zero before the first pop).
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedules `event` at absolute time `at`, which must not be before [`Self::now`].
+    pub fn schedule_at(&mut self, at: SimTime, event: E) -> Result<EventId, ScheduleError> {
+        if at < self.now {
+            return Err(ScheduleError::InPast { at, now: self.now });
+        }
+        if at == SimTime::NEVER {
+            return Err(ScheduleError::AtNever);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { at, seq, event });
+        Ok(EventId(seq))
+    }
+
+    /// Schedules `event` a duration after the current time.
+    pub fn schedule_in(&mut self, delay: Duration, event: E) -> Result<EventId, ScheduleError> {
+        self.schedule_at(self.now + delay, event)
+    }
+
+    /// Marks a scheduled event dead. Cancelling an event that already popped, or twice, does
+    /// nothing.
+    pub fn cancel(&mut self, id: EventId) {
+        if id.0 < self.next_seq && !self.cancelled.contains(&id.0) {
+            // Only remember tombstones for events that may still be queued.
+            if self.heap.iter().any(|e| e.seq == id.0) {
+                self.cancelled.push(id.0);
+            }
+        }
+    }
+
+    /// Removes and returns the next live event, advancing the current time to it.
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        while let Some(entry) = self.heap.pop() {
+            if !self.cancelled.is_empty() {
+                if let Some(i) = self.cancelled.iter().position(|s| *s == entry.seq) {
+                    self.cancelled.swap_remove(i);
+                    continue;
+                }
+            }
+            self.now = entry.at;
+            return Some((entry.at, entry.event));
+        }
+        None
+    }
+
+    /// The time of the next live event, without removing it.
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        // Drop dead entries at the front so the answer is a live event's time.
+        while let Some(top) = self.heap.peek() {
+            if let Some(i) = self.cancelled.iter().position(|s| *s == top.seq) {
+                self.cancelled.swap_remove(i);
+                self.heap.pop();
+            } else {
+                return Some(top.at);
+            }
+        }
+        None
+    }
+
+    /// Number of live events.
+    pub fn len(&self) -> usize {
+        self.heap.len() - self.cancelled.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_times_pop_in_insertion_order() {
+        let mut q = EventQueue::new();
+        for i in 0..10 {
+            q.schedule_at(SimTime::from_secs(5), i).unwrap();
+        }
+        q.schedule_at(SimTime::from_secs(1), 100).unwrap();
+        assert_eq!(q.pop(), Some((SimTime::from_secs(1), 100)));
+        for i in 0..10 {
+            assert_eq!(q.pop(), Some((SimTime::from_secs(5), i)));
+        }
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn scheduling_in_the_past_is_an_error() {
+        let mut q = EventQueue::new();
+        q.schedule_at(SimTime::from_secs(10), ()).unwrap();
+        q.pop();
+        assert_eq!(
+            q.schedule_at(SimTime::from_secs(9), ()),
+            Err(ScheduleError::InPast {
+                at: SimTime::from_secs(9),
+                now: SimTime::from_secs(10)
+            })
+        );
+        assert!(q.schedule_at(SimTime::from_secs(10), ()).is_ok());
+        assert_eq!(q.schedule_at(SimTime::NEVER, ()), Err(ScheduleError::AtNever));
+    }
+
+    #[test]
+    fn cancelled_events_never_pop() {
+        let mut q = EventQueue::new();
+        let a = q.schedule_at(SimTime::from_secs(1), 'a').unwrap();
+        q.schedule_at(SimTime::from_secs(2), 'b').unwrap();
+        q.cancel(a);
+        q.cancel(a);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.peek_time(), Some(SimTime::from_secs(2)));
+        assert_eq!(q.pop(), Some((SimTime::from_secs(2), 'b')));
+        assert!(q.is_empty());
+        // Cancelling an event that already popped leaves no stray tombstone behind.
+        let c = q.schedule_in(Duration::from_secs(1), 'c').unwrap();
+        assert_eq!(q.pop(), Some((SimTime::from_secs(3), 'c')));
+        q.cancel(c);
+        assert_eq!(q.len(), 0);
+    }
+}
