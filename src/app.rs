@@ -256,7 +256,10 @@ impl fmt::Display for Client {
 
 /// "unknown app `sharepont`: expected one of ...; did you mean `sharepoint`?"
 pub fn unknown_name(what: &str, text: &str, known: &[&str]) -> String {
-    let mut msg = format!("unknown {what} `{text}`: expected one of {}", known.join(", "));
+    let mut msg = format!(
+        "unknown {what} `{text}`: expected one of {}",
+        known.join(", ")
+    );
     if let Some(best) = did_you_mean(text, known) {
         msg.push_str(&format!("; did you mean `{best}`?"));
     }

@@ -13,8 +13,9 @@
 
 pub mod app;
 pub mod error;
+pub mod model;
 pub mod policy;
 pub mod queue;
-pub mod time;
 pub mod scenario;
+pub mod time;
 pub mod validate;

@@ -88,7 +88,10 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("error: {err:#}");
-            if err.chain().any(|e| e.downcast_ref::<InputError>().is_some()) {
+            if err
+                .chain()
+                .any(|e| e.downcast_ref::<InputError>().is_some())
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
@@ -100,7 +103,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Trace { scenario } => {
-            let csv = sessionsim::scenario::trace_file(&scenario)?;
+            let (csv, warnings) = sessionsim::scenario::trace_file(&scenario)?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
             let mut out = std::io::stdout().lock();
             out.write_all(csv.as_bytes())?;
             out.flush()?;

@@ -195,7 +195,10 @@ mod tests {
             })
         );
         assert!(q.schedule_at(SimTime::from_secs(10), ()).is_ok());
-        assert_eq!(q.schedule_at(SimTime::NEVER, ()), Err(ScheduleError::AtNever));
+        assert_eq!(
+            q.schedule_at(SimTime::NEVER, ()),
+            Err(ScheduleError::AtNever)
+        );
     }
 
     #[test]

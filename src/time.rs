@@ -218,7 +218,11 @@ pub fn parse_time(text: &str) -> Result<SimTime, TimeParseError> {
     };
     let h = num(parts[0], 6)?;
     let m = num(parts[1], 2)?;
-    let sec = if parts.len() == 3 { num(parts[2], 2)? } else { 0 };
+    let sec = if parts.len() == 3 {
+        num(parts[2], 2)?
+    } else {
+        0
+    };
     if m >= 60 || sec >= 60 {
         return Err(bad());
     }
@@ -299,14 +303,28 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
         assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
         assert_eq!(parse_duration("7d").unwrap().as_secs(), 7 * DAY);
-        assert_eq!(parse_duration("2d12h").unwrap().as_secs(), 2 * DAY + 12 * HOUR);
+        assert_eq!(
+            parse_duration("2d12h").unwrap().as_secs(),
+            2 * DAY + 12 * HOUR
+        );
         assert_eq!(parse_duration(" 0 ").unwrap(), Duration::ZERO);
         assert_eq!(parse_duration("0d").unwrap(), Duration::ZERO);
     }
 
     #[test]
     fn durations_refuse_ambiguous_or_disordered_text() {
-        for bad in ["", "5", "h", "1x", "30m1h", "1h1h", "-5m", "1.5h", "every_time", "1 h"] {
+        for bad in [
+            "",
+            "5",
+            "h",
+            "1x",
+            "30m1h",
+            "1h1h",
+            "-5m",
+            "1.5h",
+            "every_time",
+            "1 h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(matches!(
@@ -322,25 +340,43 @@ mod tests {
     #[test]
     fn times_parse_with_and_without_day() {
         assert_eq!(parse_time("00:00").unwrap().as_secs(), 0);
-        assert_eq!(parse_time("04:45").unwrap().as_secs(), 4 * HOUR + 45 * MINUTE);
-        assert_eq!(parse_time("01:02:03").unwrap().as_secs(), HOUR + 2 * MINUTE + 3);
+        assert_eq!(
+            parse_time("04:45").unwrap().as_secs(),
+            4 * HOUR + 45 * MINUTE
+        );
+        assert_eq!(
+            parse_time("01:02:03").unwrap().as_secs(),
+            HOUR + 2 * MINUTE + 3
+        );
         assert_eq!(
             parse_time("2d 04:45").unwrap().as_secs(),
             2 * DAY + 4 * HOUR + 45 * MINUTE
         );
-        assert_eq!(parse_time("27:00").unwrap(), parse_time("1d 03:00").unwrap());
+        assert_eq!(
+            parse_time("27:00").unwrap(),
+            parse_time("1d 03:00").unwrap()
+        );
     }
 
     #[test]
     fn times_refuse_malformed_text() {
-        for bad in ["", "4:6:7:8", "04:60", "04:00:60", "d 04:00", "2 04:00", "ab:cd", "04", "-1:00"] {
+        for bad in [
+            "", "4:6:7:8", "04:60", "04:00:60", "d 04:00", "2 04:00", "ab:cd", "04", "-1:00",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn display_round_trips() {
-        for s in ["00:00", "01:00", "02:45", "1d 05:45", "03:04:05", "12d 23:59:59"] {
+        for s in [
+            "00:00",
+            "01:00",
+            "02:45",
+            "1d 05:45",
+            "03:04:05",
+            "12d 23:59:59",
+        ] {
             assert_eq!(parse_time(s).unwrap().to_string(), s);
         }
         for s in ["0s", "30s", "5m", "1h30m", "7d", "2d12h", "1d1h1m1s"] {

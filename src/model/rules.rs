@@ -1,0 +1,615 @@
+//! What Conditional Access asks of one kind of access, resolved against the facts of the
+//! user and device that do not change during a run.
+//!
+//! The policy layer answers with a [`Decision`] (grant clauses, session controls). The model
+//! needs a smaller question answered on every evaluation: "may this access proceed, and
+//! does it need MFA, a password change, or a fresh sign-in?". [`Requirement`] is that
+//! answer, resolved once per distinct context and cached in [`RuleTable`], so the per-event
+//! hot path does an array index instead of policy matching.
+
+use crate::app::{App, Client, DeviceTrust};
+use crate::policy::{
+    AuthStrength, CaeMode, Decision, GrantControl, LocationContext, Operator, Persistence,
+    Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
+};
+
+/// The user's second factor (MODEL.md §1).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MfaMethod {
+    /// Authenticator push without number matching.
+    #[default]
+    Push,
+    /// Push with number matching.
+    PushNumberMatch,
+    /// Passkey / FIDO2 / Windows Hello for Business: phishing-resistant.
+    Passkey,
+}
+
+impl MfaMethod {
+    pub const ALL: [MfaMethod; 3] = [
+        MfaMethod::Push,
+        MfaMethod::PushNumberMatch,
+        MfaMethod::Passkey,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MfaMethod::Push => "push",
+            MfaMethod::PushNumberMatch => "push_number_match",
+            MfaMethod::Passkey => "passkey",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<MfaMethod, String> {
+        MfaMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == text)
+            .ok_or_else(|| {
+                crate::app::unknown_name(
+                    "MFA method",
+                    text,
+                    &["push", "push_number_match", "passkey"],
+                )
+            })
+    }
+
+    /// The strongest built-in authentication strength this method satisfies.
+    pub fn strength(self) -> AuthStrength {
+        match self {
+            MfaMethod::Push | MfaMethod::PushNumberMatch => AuthStrength::Mfa,
+            MfaMethod::Passkey => AuthStrength::PhishingResistant,
+        }
+    }
+}
+
+/// Whether access may proceed at all.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Access {
+    #[default]
+    Allowed,
+    /// A policy with the `block` grant applies.
+    Blocked,
+    /// A grant control the user cannot satisfy here (compliant device required on a
+    /// non-compliant device, an authentication strength their method lacks).
+    Unsatisfiable,
+}
+
+/// What report-only policies would have done, reported beside the enforced outcome.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct WouldHave {
+    pub applies: bool,
+    pub block: bool,
+    pub mfa: bool,
+    pub sign_in_frequency: Option<Sif>,
+}
+
+/// The resolved requirement for one kind of access. Small and `Copy` for the hot path.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Requirement {
+    pub access: Access,
+    /// MFA is required (grant `mfa` or an authentication strength).
+    pub mfa: bool,
+    /// Grant `passwordChange`: only meaningful while the user is at risk.
+    pub password_change: bool,
+    pub sign_in_frequency: Option<Sif>,
+    pub mfa_frequency: Option<Sif>,
+    pub persistent_browser: Option<Persistence>,
+    pub cae: CaeMode,
+    pub token_protection: bool,
+    /// At least one enforced policy applied (sign-in log `conditionalAccessStatus`).
+    pub policy_applied: bool,
+    pub report_only: WouldHave,
+}
+
+/// The static facts a grant is resolved against.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Facts {
+    pub device: DeviceTrust,
+    pub compliant: bool,
+    pub mfa_method: MfaMethod,
+}
+
+impl Requirement {
+    /// Resolves a policy decision against static facts.
+    pub fn resolve(
+        decision: &Decision,
+        report_only: &Decision,
+        facts: &Facts,
+        applied: bool,
+    ) -> Self {
+        let mut req = Requirement {
+            sign_in_frequency: decision.session.sign_in_frequency,
+            mfa_frequency: decision.session.mfa_frequency,
+            persistent_browser: decision.session.persistent_browser,
+            cae: decision.session.cae,
+            token_protection: decision.session.token_protection,
+            policy_applied: applied,
+            ..Requirement::default()
+        };
+        let (access, mfa, pwd) = resolve_grant(decision, facts);
+        req.access = access;
+        req.mfa = mfa;
+        req.password_change = pwd;
+        let (ro_access, ro_mfa, _) = resolve_grant(report_only, facts);
+        req.report_only = WouldHave {
+            applies: !report_only.grant.clauses.is_empty()
+                || report_only.grant.block
+                || report_only.session != Default::default(),
+            block: ro_access != Access::Allowed,
+            mfa: ro_mfa,
+            sign_in_frequency: report_only.session.sign_in_frequency,
+        };
+        req
+    }
+}
+
+/// Returns (access, needs MFA, needs password change) for the combined grant.
+fn resolve_grant(decision: &Decision, facts: &Facts) -> (Access, bool, bool) {
+    if decision.grant.block {
+        return (Access::Blocked, false, false);
+    }
+    let compliant = facts.compliant && facts.device != DeviceTrust::Unmanaged;
+    let domain_joined = facts.device == DeviceTrust::HybridJoined;
+    let strength = facts.mfa_method.strength();
+    let mut needs_mfa = false;
+    let mut needs_pwd = false;
+    for clause in &decision.grant.clauses {
+        let c = clause.controls;
+        let strength_ok = clause.auth_strength.is_none_or(|s| strength >= s);
+        // Each control: Some(true) satisfied by a fact, Some(false) never satisfiable here,
+        // None satisfiable by prompting (MFA, password change).
+        let mut options: Vec<(Option<bool>, bool, bool)> = Vec::new();
+        if c.contains(GrantControl::CompliantDevice) {
+            options.push((Some(compliant), false, false));
+        }
+        if c.contains(GrantControl::DomainJoinedDevice) {
+            options.push((Some(domain_joined), false, false));
+        }
+        if c.contains(GrantControl::Mfa) {
+            options.push((None, true, false));
+        }
+        if c.contains(GrantControl::AuthenticationStrength) || clause.auth_strength.is_some() {
+            options.push(if strength_ok {
+                (None, true, false)
+            } else {
+                (Some(false), false, false)
+            });
+        }
+        if c.contains(GrantControl::PasswordChange) {
+            options.push((None, false, true));
+        }
+        if c.contains(GrantControl::Other) {
+            options.push((Some(true), false, false));
+        }
+        if options.is_empty() {
+            continue;
+        }
+        match clause.operator {
+            Operator::And => {
+                for (fact, mfa, pwd) in options {
+                    match fact {
+                        Some(false) => return (Access::Unsatisfiable, false, false),
+                        Some(true) => {}
+                        None => {
+                            needs_mfa |= mfa;
+                            needs_pwd |= pwd;
+                        }
+                    }
+                }
+            }
+            Operator::Or => {
+                if options.iter().any(|(f, _, _)| *f == Some(true)) {
+                    continue;
+                }
+                // Prefer MFA over a password change when either would do: it is what
+                // the sign-in UI offers first.
+                if let Some((_, mfa, pwd)) = options
+                    .iter()
+                    .filter(|(f, _, _)| f.is_none())
+                    .max_by_key(|(_, mfa, _)| *mfa)
+                {
+                    needs_mfa |= *mfa;
+                    needs_pwd |= *pwd;
+                } else {
+                    return (Access::Unsatisfiable, false, false);
+                }
+            }
+        }
+    }
+    (Access::Allowed, needs_mfa, needs_pwd)
+}
+
+/// A protected target other than a plain app: user actions and authentication contexts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Protected {
+    RegisterSecurityInfo,
+    RegisterDevice,
+    /// Authentication context `c1`..`c25` (stored as 1..=25).
+    AuthContext(u8),
+}
+
+impl Protected {
+    pub fn parse_user_action(text: &str) -> Result<Protected, String> {
+        match text {
+            "urn:user:registersecurityinfo" => Ok(Protected::RegisterSecurityInfo),
+            "urn:user:registerdevice" => Ok(Protected::RegisterDevice),
+            other => Err(crate::app::unknown_name(
+                "user action",
+                other,
+                &["urn:user:registersecurityinfo", "urn:user:registerdevice"],
+            )),
+        }
+    }
+
+    pub fn parse_auth_context(text: &str) -> Result<Protected, String> {
+        let n = text
+            .strip_prefix('c')
+            .and_then(|n| n.parse::<u8>().ok())
+            .filter(|n| (1..=25).contains(n));
+        n.map(Protected::AuthContext)
+            .ok_or_else(|| format!("unknown authentication context `{text}`: expected c1 to c25"))
+    }
+
+    fn target(self) -> Target {
+        match self {
+            Protected::RegisterSecurityInfo => {
+                Target::UserAction("urn:user:registersecurityinfo".into())
+            }
+            Protected::RegisterDevice => Target::UserAction("urn:user:registerdevice".into()),
+            Protected::AuthContext(n) => Target::AuthContext(format!("c{n}")),
+        }
+    }
+
+    fn slot(self) -> usize {
+        match self {
+            Protected::RegisterSecurityInfo => 0,
+            Protected::RegisterDevice => 1,
+            Protected::AuthContext(n) => 1 + n as usize,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Protected::RegisterSecurityInfo => "urn:user:registersecurityinfo".into(),
+            Protected::RegisterDevice => "urn:user:registerdevice".into(),
+            Protected::AuthContext(n) => format!("c{n}"),
+        }
+    }
+}
+
+/// Who is asking: the user from their own device and usual location, or an attacker
+/// replaying a stolen artefact from elsewhere.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Asker {
+    User,
+    /// Replaying a cookie or refresh token from the attacker's own, unmanaged device.
+    AttackerOwnDevice,
+    /// As `AttackerOwnDevice`, but Entra sees the request from an allowed location (a
+    /// proxy inside the victim's network); resources may still see the attacker's address.
+    AttackerTrustedIp,
+    /// Replaying a PRT with its session key: Entra sees the victim's device.
+    AttackerVictimDevice,
+}
+
+impl Asker {
+    pub const ALL: [Asker; 4] = [
+        Asker::User,
+        Asker::AttackerOwnDevice,
+        Asker::AttackerTrustedIp,
+        Asker::AttackerVictimDevice,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+const TARGETS: usize = App::COUNT + 2 + 25;
+const RISKS: usize = 4;
+const ASKERS: usize = Asker::ALL.len();
+
+fn risk_index(r: RiskLevel) -> usize {
+    match r {
+        RiskLevel::None => 0,
+        RiskLevel::Low => 1,
+        RiskLevel::Medium => 2,
+        RiskLevel::High => 3,
+    }
+}
+
+/// What a rule lookup is keyed by.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RuleKey {
+    pub app: App,
+    pub protected: Option<Protected>,
+    pub client: Client,
+    pub asker: Asker,
+    pub user_risk: RiskLevel,
+    pub sign_in_risk: RiskLevel,
+}
+
+/// Everything about a user that policies look at, besides the per-access key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Profile {
+    pub identity: UserIdentity,
+    pub facts: Facts,
+    pub platform: Platform,
+    pub location: LocationContext,
+}
+
+/// Resolved requirements for one profile, filled lazily on first use of each key.
+///
+/// Keyed by (target, client, asker, user risk, sign-in risk): at most
+/// 34 × 2 × 4 × 4 × 4 entries, each evaluated against the policy set once.
+pub struct RuleTable {
+    profile: Profile,
+    entries: Vec<Option<Requirement>>,
+}
+
+impl RuleTable {
+    pub fn new(profile: Profile) -> Self {
+        RuleTable {
+            profile,
+            entries: vec![None; TARGETS * 2 * ASKERS * RISKS * RISKS],
+        }
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    fn index(key: &RuleKey) -> usize {
+        let target = match key.protected {
+            Some(p) => App::COUNT + p.slot(),
+            None => key.app.index(),
+        };
+        ((((target * 2 + key.client.index()) * ASKERS + key.asker.index()) * RISKS
+            + risk_index(key.user_risk))
+            * RISKS)
+            + risk_index(key.sign_in_risk)
+    }
+
+    /// The requirement for `key`, evaluating the policy set on first use.
+    pub fn get(&mut self, policies: &PolicySet, key: &RuleKey) -> Requirement {
+        let i = Self::index(key);
+        if let Some(r) = self.entries[i] {
+            return r;
+        }
+        let r = self.evaluate(policies, key);
+        self.entries[i] = Some(r);
+        r
+    }
+
+    /// Fills every entry, so the table can be shared read-only between threads.
+    pub fn fill_all(&mut self, policies: &PolicySet) {
+        for target in 0..TARGETS {
+            let (app, protected) = if target < App::COUNT {
+                (App::ALL[target], None)
+            } else {
+                let slot = target - App::COUNT;
+                let p = match slot {
+                    0 => Protected::RegisterSecurityInfo,
+                    1 => Protected::RegisterDevice,
+                    n => Protected::AuthContext((n - 1) as u8),
+                };
+                (App::Graph, Some(p))
+            };
+            for client in Client::ALL {
+                for asker in Asker::ALL {
+                    for user_risk in [
+                        RiskLevel::None,
+                        RiskLevel::Low,
+                        RiskLevel::Medium,
+                        RiskLevel::High,
+                    ] {
+                        for sign_in_risk in [
+                            RiskLevel::None,
+                            RiskLevel::Low,
+                            RiskLevel::Medium,
+                            RiskLevel::High,
+                        ] {
+                            let key = RuleKey {
+                                app,
+                                protected,
+                                client,
+                                asker,
+                                user_risk,
+                                sign_in_risk,
+                            };
+                            self.get(policies, &key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The requirement for `key` from a filled table (see [`Self::fill_all`]).
+    pub fn lookup(&self, key: &RuleKey) -> Option<Requirement> {
+        self.entries[Self::index(key)]
+    }
+
+    /// The sign-in context that `key` stands for.
+    pub fn context(&self, key: &RuleKey) -> SignInContext {
+        let p = &self.profile;
+        let (device, compliant, location) = match key.asker {
+            Asker::User => (p.facts.device, p.facts.compliant, p.location.clone()),
+            Asker::AttackerOwnDevice => (DeviceTrust::Unmanaged, false, LocationContext::default()),
+            Asker::AttackerTrustedIp => (
+                DeviceTrust::Unmanaged,
+                false,
+                LocationContext {
+                    trusted: true,
+                    named_location: p.location.named_location.clone(),
+                },
+            ),
+            Asker::AttackerVictimDevice => (
+                p.facts.device,
+                p.facts.compliant,
+                LocationContext::default(),
+            ),
+        };
+        SignInContext {
+            user: p.identity.clone(),
+            target: match key.protected {
+                Some(pr) => pr.target(),
+                None => Target::App(key.app),
+            },
+            client: key.client,
+            platform: p.platform,
+            location,
+            device,
+            compliant,
+            user_risk: key.user_risk,
+            sign_in_risk: key.sign_in_risk,
+        }
+    }
+
+    fn evaluate(&self, policies: &PolicySet, key: &RuleKey) -> Requirement {
+        let ctx = self.context(key);
+        let eval = policies.evaluate(&ctx);
+        let facts = Facts {
+            device: ctx.device,
+            compliant: ctx.compliant,
+            mfa_method: self.profile.facts.mfa_method,
+        };
+        Requirement::resolve(
+            &eval.enforced,
+            &eval.report_only,
+            &facts,
+            !eval.applied.is_empty(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Grant, GrantClause, GrantSet};
+
+    fn clause(op: Operator, controls: &[GrantControl]) -> GrantClause {
+        let mut set = GrantSet::default();
+        for c in controls {
+            set.insert(*c);
+        }
+        GrantClause {
+            operator: op,
+            controls: set,
+            auth_strength: None,
+            policy: "p".into(),
+        }
+    }
+
+    fn decide(clauses: Vec<GrantClause>) -> Decision {
+        Decision {
+            grant: Grant {
+                block: false,
+                clauses,
+            },
+            session: Default::default(),
+        }
+    }
+
+    fn facts(device: DeviceTrust, compliant: bool) -> Facts {
+        Facts {
+            device,
+            compliant,
+            mfa_method: MfaMethod::Push,
+        }
+    }
+
+    #[test]
+    fn compliant_or_mfa_needs_mfa_only_off_compliant_devices() {
+        let d = decide(vec![clause(
+            Operator::Or,
+            &[GrantControl::Mfa, GrantControl::CompliantDevice],
+        )]);
+        let on = resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true));
+        assert_eq!(on, (Access::Allowed, false, false));
+        let off = resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false));
+        assert_eq!(off, (Access::Allowed, true, false));
+    }
+
+    #[test]
+    fn compliant_and_mfa_is_unsatisfiable_off_compliant_devices() {
+        let d = decide(vec![clause(
+            Operator::And,
+            &[GrantControl::Mfa, GrantControl::CompliantDevice],
+        )]);
+        assert_eq!(
+            resolve_grant(&d, &facts(DeviceTrust::Registered, false)).0,
+            Access::Unsatisfiable
+        );
+        assert_eq!(
+            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true)),
+            (Access::Allowed, true, false)
+        );
+    }
+
+    #[test]
+    fn phishing_resistant_strength_needs_a_passkey() {
+        let mut c = clause(Operator::And, &[]);
+        c.auth_strength = Some(AuthStrength::PhishingResistant);
+        let d = decide(vec![c]);
+        assert_eq!(
+            resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false)).0,
+            Access::Unsatisfiable
+        );
+        let passkey = Facts {
+            mfa_method: MfaMethod::Passkey,
+            ..facts(DeviceTrust::Unmanaged, false)
+        };
+        assert_eq!(resolve_grant(&d, &passkey), (Access::Allowed, true, false));
+    }
+
+    #[test]
+    fn block_wins() {
+        let mut d = decide(vec![clause(Operator::Or, &[GrantControl::Mfa])]);
+        d.grant.block = true;
+        assert_eq!(
+            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true)).0,
+            Access::Blocked
+        );
+    }
+
+    #[test]
+    fn every_key_has_its_own_slot() {
+        let mut seen = std::collections::HashSet::new();
+        let mut n = 0;
+        for target in 0..TARGETS {
+            let (app, protected) = if target < App::COUNT {
+                (App::ALL[target], None)
+            } else {
+                let p = match target - App::COUNT {
+                    0 => Protected::RegisterSecurityInfo,
+                    1 => Protected::RegisterDevice,
+                    k => Protected::AuthContext((k - 1) as u8),
+                };
+                (App::Graph, Some(p))
+            };
+            for client in Client::ALL {
+                for asker in Asker::ALL {
+                    for ur in [RiskLevel::None, RiskLevel::High] {
+                        let key = RuleKey {
+                            app,
+                            protected,
+                            client,
+                            asker,
+                            user_risk: ur,
+                            sign_in_risk: RiskLevel::Low,
+                        };
+                        assert!(seen.insert(RuleTable::index(&key)));
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(n, seen.len());
+        assert_eq!(
+            Protected::parse_auth_context("c25"),
+            Ok(Protected::AuthContext(25))
+        );
+        assert!(Protected::parse_auth_context("c26").is_err());
+        assert!(Protected::parse_auth_context("c0").is_err());
+    }
+}
