@@ -40,7 +40,7 @@ impl InputError {
 
     /// Converts a `toml` parse or deserialize error, keeping its line and column.
     pub fn from_toml(file: impl AsRef<Path>, source: &str, err: &toml::de::Error) -> Self {
-        let mut e = InputError::new(file, err.message().trim_end().to_string());
+        let mut e = InputError::new(file, err.message().trim_end().replace('\n', "; "));
         if let Some(span) = err.span() {
             let (line, col) = line_col(source, span.start);
             e.position = Some(format!("{line}:{col}"));

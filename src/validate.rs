@@ -1,5 +1,9 @@
 //! `sessionsim validate`: recognises a file's kind and checks it fully without running it.
+
 use std::path::Path;
+
+use crate::error::{read_text, InputError};
+use crate::scenario::Scenario;
 
 /// What `validate` found: the kind of file and any warnings.
 pub struct Validated {
@@ -7,6 +11,46 @@ pub struct Validated {
     pub warnings: Vec<String>,
 }
 
+/// The kinds of input file sessionsim reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Scenario,
+    Policy,
+    Experiment,
+    Population,
+}
+
+/// Tells a file's kind from its extension and, for TOML, its top-level tables.
+pub fn detect(path: &Path) -> Result<FileKind, InputError> {
+    if path.is_dir() || path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        return Ok(FileKind::Policy);
+    }
+    let text = read_text(path)?;
+    let value: toml::Table = toml::from_str(&text).map_err(|e| InputError::from_toml(path, &text, &e))?;
+    if value.contains_key("design") || value.contains_key("sweep") {
+        Ok(FileKind::Experiment)
+    } else if value.contains_key("persona") {
+        Ok(FileKind::Population)
+    } else if value.contains_key("step") || value.contains_key("device") {
+        Ok(FileKind::Scenario)
+    } else {
+        Err(InputError::new(
+            path,
+            "cannot tell what kind of file this is: a scenario has `device` and `[[step]]`, an experiment `[[design]]`, a population `[[persona]]`; policies are `.json`",
+        ))
+    }
+}
+
+/// Checks one file of any kind.
 pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
-    Err(crate::error::InputError::new(path, "validate is being built").into())
+    match detect(path)? {
+        FileKind::Scenario => {
+            let s = Scenario::load(path)?;
+            Ok(Validated {
+                description: format!("scenario, {} steps", s.steps.len()),
+                warnings: s.warnings,
+            })
+        }
+        kind => Err(InputError::new(path, format!("validating {kind:?} files is not supported yet")).into()),
+    }
 }
