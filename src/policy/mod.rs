@@ -1,11 +1,39 @@
 //! Conditional Access policies: the Graph JSON loader, evaluation against one sign-in, and
-//! the combination of every applicable policy into one decision (MODEL.md §7).
+//! the combination of every applicable policy into one decision (MODEL.md §7,
+//! docs/policies.md).
+//!
+//! - [`PolicySet::load`] reads Graph `conditionalAccessPolicy` JSON (`graph`,
+//!   `graph_conditions`, with paths kept by `json`);
+//! - [`PolicySet::evaluate`] checks each policy's [`Conditions`] against a [`SignInContext`]
+//!   (`conditions`, device filters in `filter`) and combines the applicable ones
+//!   (`combine`); [`PolicySet::explain`] says why each policy applied or not.
 //!
 //! The simulator's hot path never calls into this module per event: the model evaluates each
-//! distinct sign-in context once and caches the [`Decision`] (see `model::DecisionCache`).
+//! distinct sign-in context once and caches the [`Decision`] (see `model::RuleTable`).
+
+mod combine;
+mod conditions;
+mod eval;
+mod filter;
+mod graph;
+mod graph_conditions;
+mod json;
+mod known;
+
+use std::path::Path;
 
 use crate::app::{App, Client, DeviceTrust};
+use crate::error::InputError;
 use crate::time::Duration;
+
+pub use combine::{summarize_grant, GrantSummary};
+pub use conditions::{
+    AppSel, ClientAppType, Conditions, DeviceState, Devices, LocationSel, Locations, PlatformSel,
+    Platforms, Reason, Resources, Unmet, UserList, Users,
+};
+pub use eval::{Outcome, Verdict};
+pub use filter::{Attr, DeviceFilter, FilterMode, Literal, Op, Rule};
+pub use known::{role_id, ADMIN_ROLES, AZURE_PORTAL_APP_ID};
 
 /// Sign-in frequency interval.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -88,14 +116,35 @@ impl Persistence {
 /// Continuous access evaluation session control
 /// (`sessionControls.continuousAccessEvaluation.mode`). Without the control CAE is on for
 /// capable clients and resources (MODEL.md §5).
+///
+/// Variants are ordered by how strict they are when policies disagree (see
+/// [`CaeMode::stricter`]), so `max` gives the combined mode.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CaeMode {
     #[default]
     Default,
-    /// `strictLocation`: an IP outside the allowed locations is blocked instantly.
-    StrictLocation,
     /// `disabled`: no CAE; tokens live their normal lifetime.
     Disabled,
+    /// `strictLocation`: an IP outside the allowed locations is blocked instantly.
+    StrictLocation,
+}
+
+impl CaeMode {
+    /// Combines two policies' modes. Microsoft documents no rule; the simulator takes the
+    /// most secure explicit choice: strict location beats disabled (it needs CAE on), and
+    /// an explicit `disabled` beats a policy that does not configure CAE at all.
+    pub fn stricter(a: CaeMode, b: CaeMode) -> CaeMode {
+        a.max(b)
+    }
+
+    /// The Graph name (`default` when no policy sets the control).
+    pub fn name(self) -> &'static str {
+        match self {
+            CaeMode::Default => "default",
+            CaeMode::Disabled => "disabled",
+            CaeMode::StrictLocation => "strictLocation",
+        }
+    }
 }
 
 /// A grant control that a policy can require. Stored as bits in [`GrantSet`].
@@ -112,6 +161,30 @@ pub enum GrantControl {
     Other = 32,
 }
 
+impl GrantControl {
+    /// In the order Entra prompts for them (concept-conditional-access-policies.md).
+    pub const ALL: [GrantControl; 6] = [
+        GrantControl::Mfa,
+        GrantControl::AuthenticationStrength,
+        GrantControl::CompliantDevice,
+        GrantControl::DomainJoinedDevice,
+        GrantControl::PasswordChange,
+        GrantControl::Other,
+    ];
+
+    /// The Graph `builtInControls` name (`other` for controls the simulator does not model).
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantControl::Mfa => "mfa",
+            GrantControl::CompliantDevice => "compliantDevice",
+            GrantControl::DomainJoinedDevice => "domainJoinedDevice",
+            GrantControl::PasswordChange => "passwordChange",
+            GrantControl::AuthenticationStrength => "authenticationStrength",
+            GrantControl::Other => "other",
+        }
+    }
+}
+
 /// A set of grant controls, as bits.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct GrantSet(pub u16);
@@ -126,6 +199,15 @@ impl GrantSet {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+    /// The controls in the set, in [`GrantControl::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = GrantControl> {
+        GrantControl::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
 }
 
 /// Built-in authentication strengths, weakest to strongest.
@@ -136,10 +218,32 @@ pub enum AuthStrength {
     PhishingResistant,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+impl AuthStrength {
+    /// The built-in strength's name in camel case (`mfa`, `passwordless`, `phishingResistant`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthStrength::Mfa => "mfa",
+            AuthStrength::Passwordless => "passwordless",
+            AuthStrength::PhishingResistant => "phishingResistant",
+        }
+    }
+}
+
+/// How a policy's grant controls combine (`grantControls.operator`); AND when absent.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Operator {
+    #[default]
     And,
     Or,
+}
+
+impl Operator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::And => "AND",
+            Operator::Or => "OR",
+        }
+    }
 }
 
 /// One policy's grant controls: all of them (AND) or one of them (OR).
@@ -193,6 +297,15 @@ pub enum RiskLevel {
 }
 
 impl RiskLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            RiskLevel::None => "none",
+            RiskLevel::Low => "low",
+            RiskLevel::Medium => "medium",
+            RiskLevel::High => "high",
+        }
+    }
+
     pub fn parse(text: &str) -> Result<RiskLevel, String> {
         match text.to_ascii_lowercase().as_str() {
             "none" => Ok(RiskLevel::None),
@@ -217,6 +330,38 @@ pub enum Platform {
     Ios,
     Android,
     Linux,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 5] = [
+        Platform::Windows,
+        Platform::MacOs,
+        Platform::Ios,
+        Platform::Android,
+        Platform::Linux,
+    ];
+
+    /// The Graph name (`windows`, `macOS`, `iOS`, `android`, `linux`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Windows => "windows",
+            Platform::MacOs => "macOS",
+            Platform::Ios => "iOS",
+            Platform::Android => "android",
+            Platform::Linux => "linux",
+        }
+    }
+
+    /// Parses a Graph platform name, in any case.
+    pub fn parse(text: &str) -> Result<Platform, String> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
+                crate::app::unknown_name("platform", text, &names)
+            })
+    }
 }
 
 /// What the sign-in asks for.
@@ -250,6 +395,33 @@ pub struct LocationContext {
     pub named_location: Option<String>,
 }
 
+impl LocationContext {
+    /// `trusted`, `untrusted`, or a named location id, which (as in scenarios) counts as
+    /// trusted; `untrusted:ID` names a location that is not marked trusted.
+    pub fn parse(text: &str) -> Result<LocationContext, String> {
+        let text = text.trim();
+        match text {
+            "trusted" => Ok(LocationContext {
+                trusted: true,
+                named_location: None,
+            }),
+            "untrusted" => Ok(LocationContext::default()),
+            "" => Err("empty location: use `trusted`, `untrusted` or a named location id".into()),
+            _ => match text.strip_prefix("untrusted:") {
+                Some(id) if !id.trim().is_empty() => Ok(LocationContext {
+                    trusted: false,
+                    named_location: Some(id.trim().to_string()),
+                }),
+                Some(_) => Err("`untrusted:` needs a named location id after it".into()),
+                None => Ok(LocationContext {
+                    trusted: true,
+                    named_location: Some(text.to_string()),
+                }),
+            },
+        }
+    }
+}
+
 /// One sign-in, as Conditional Access evaluates it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SignInContext {
@@ -273,6 +445,17 @@ pub enum PolicyState {
     ReportOnly,
 }
 
+impl PolicyState {
+    /// The Graph `state` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyState::Enabled => "enabled",
+            PolicyState::Disabled => "disabled",
+            PolicyState::ReportOnly => "enabledForReportingButNotEnforced",
+        }
+    }
+}
+
 /// The policy representation the evaluator works on. Built from Graph JSON or from a
 /// scenario's shorthand.
 #[derive(Clone, Debug)]
@@ -280,10 +463,47 @@ pub struct Policy {
     pub id: String,
     pub display_name: String,
     pub state: PolicyState,
-    /// Applies to every user and every cloud app: the only form the shorthand needs.
-    pub all_users_all_apps: bool,
+    /// Who and what the policy applies to.
+    pub conditions: Conditions,
+    /// `builtInControls: ["block"]`: blocks whatever else is required.
+    pub block: bool,
+    /// The grant controls, `None` when the policy grants without requirements (session
+    /// controls only) or blocks.
     pub grant: Option<GrantClause>,
+    /// Graph names of grant controls counted as [`GrantControl::Other`] (approved client
+    /// app, terms of use, ...), for explanations.
+    pub grant_other: Vec<String>,
     pub session: SessionControls,
+}
+
+impl Policy {
+    /// An enabled policy for all users and all cloud apps with the given controls.
+    pub fn all_users_all_apps(
+        id: &str,
+        display_name: &str,
+        grant: Option<GrantClause>,
+        session: SessionControls,
+    ) -> Self {
+        Policy {
+            id: id.into(),
+            display_name: display_name.into(),
+            state: PolicyState::Enabled,
+            conditions: Conditions::all_users_all_apps(),
+            block: false,
+            grant,
+            grant_other: Vec::new(),
+            session,
+        }
+    }
+
+    /// `Ok` when the policy is enabled or report-only and the sign-in meets its
+    /// conditions; otherwise the first condition that excluded it.
+    pub fn check(&self, ctx: &SignInContext) -> Result<(), Reason> {
+        if self.state == PolicyState::Disabled {
+            return Err(Reason::Disabled);
+        }
+        self.conditions.check(ctx)
+    }
 }
 
 /// A set of policies, evaluated together.
@@ -293,7 +513,7 @@ pub struct PolicySet {
 }
 
 /// The full answer for one sign-in: the enforced decision, what report-only policies would
-/// have done, and which policies applied or not.
+/// have done, and which policies applied.
 #[derive(Clone, Debug, Default)]
 pub struct Evaluation {
     pub enforced: Decision,
@@ -316,19 +536,33 @@ impl PolicySet {
             return PolicySet::empty();
         }
         PolicySet {
-            policies: vec![Policy {
-                id: "shorthand".into(),
-                display_name: "scenario shorthand".into(),
-                state: PolicyState::Enabled,
-                all_users_all_apps: true,
-                grant: None,
-                session: SessionControls {
+            policies: vec![Policy::all_users_all_apps(
+                "shorthand",
+                "scenario shorthand",
+                None,
+                SessionControls {
                     sign_in_frequency: sif,
                     persistent_browser,
                     ..SessionControls::default()
                 },
-            }],
+            )],
         }
+    }
+
+    /// Loads Graph JSON: a file (one policy, an array, or a `{"value": [...]}` list
+    /// response) or a folder of `.json` files, loaded in file-name order. Returns the set
+    /// and the warnings (unknown fields, placeholders, controls the simulator does not
+    /// model); the library never prints them.
+    pub fn load(path: &Path) -> Result<(PolicySet, Vec<String>), InputError> {
+        let (policies, warnings) = graph::load(path)?;
+        Ok((PolicySet { policies }, warnings))
+    }
+
+    /// Parses Graph JSON text as if it were the file `name` (for tests and embedded sets).
+    pub fn from_json(name: &Path, text: &str) -> Result<(PolicySet, Vec<String>), InputError> {
+        let mut warnings = Vec::new();
+        let policies = graph::parse_text(name, text, &mut warnings)?;
+        Ok((PolicySet { policies }, warnings))
     }
 
     pub fn len(&self) -> usize {
@@ -338,30 +572,50 @@ impl PolicySet {
     pub fn is_empty(&self) -> bool {
         self.policies.is_empty()
     }
+}
 
-    /// Evaluates every policy against one sign-in and combines the applicable ones.
-    pub fn evaluate(&self, _ctx: &SignInContext) -> Evaluation {
-        let mut eval = Evaluation::default();
-        for p in &self.policies {
-            if p.state == PolicyState::Disabled || !p.all_users_all_apps {
-                continue;
-            }
-            let (decision, names) = match p.state {
-                PolicyState::ReportOnly => (&mut eval.report_only, &mut eval.report_only_applied),
-                _ => (&mut eval.enforced, &mut eval.applied),
-            };
-            names.push(p.display_name.clone());
-            if let Some(clause) = &p.grant {
-                decision.grant.clauses.push(clause.clone());
-            }
-            let s = &mut decision.session;
-            s.sign_in_frequency = Sif::stricter(s.sign_in_frequency, p.session.sign_in_frequency);
-            s.mfa_frequency = Sif::stricter(s.mfa_frequency, p.session.mfa_frequency);
-            s.persistent_browser =
-                Persistence::stricter(s.persistent_browser, p.session.persistent_browser);
-            s.cae = s.cae.max(p.session.cae);
-            s.token_protection |= p.session.token_protection;
+/// Checks a policy file or folder for `sessionsim validate`: loads it fully and returns
+/// the warnings, or the first error.
+pub fn validate_policy_file(path: &Path) -> Result<Vec<String>, InputError> {
+    PolicySet::load(path).map(|(_, warnings)| warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cae_modes_combine_most_secure_first() {
+        use CaeMode::*;
+        assert_eq!(CaeMode::stricter(Default, Disabled), Disabled);
+        assert_eq!(CaeMode::stricter(Disabled, StrictLocation), StrictLocation);
+        assert_eq!(CaeMode::stricter(StrictLocation, Default), StrictLocation);
+    }
+
+    #[test]
+    fn platforms_and_locations_parse() {
+        for p in Platform::ALL {
+            assert_eq!(Platform::parse(p.name()), Ok(p));
         }
-        eval
+        assert_eq!(Platform::parse("MACOS"), Ok(Platform::MacOs));
+        assert!(Platform::parse("windowz")
+            .unwrap_err()
+            .contains("did you mean"));
+        assert!(LocationContext::parse("trusted").unwrap().trusted);
+        let named = LocationContext::parse("untrusted:abc").unwrap();
+        assert_eq!(
+            (named.trusted, named.named_location.as_deref()),
+            (false, Some("abc"))
+        );
+        assert!(LocationContext::parse("abc").unwrap().trusted);
+        assert!(LocationContext::parse("").is_err());
+    }
+
+    #[test]
+    fn shorthand_is_one_all_users_all_apps_policy() {
+        let set = PolicySet::shorthand(Some(Sif::EveryTime), None);
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.policies[0].conditions, Conditions::all_users_all_apps());
+        assert!(PolicySet::shorthand(None, None).is_empty());
     }
 }
