@@ -13,9 +13,15 @@
 
 pub mod app;
 pub mod error;
+pub mod experiment;
+pub mod metrics;
 pub mod model;
+pub mod output;
 pub mod policy;
+pub mod population;
 pub mod queue;
 pub mod scenario;
+pub mod threat;
 pub mod time;
 pub mod validate;
+pub mod whatif;

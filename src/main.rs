@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run an experiment: every design over the population, written to CSV.
+    Run(RunArgs),
     /// Print a scripted single-user scenario's timeline as CSV.
     Trace {
         /// Scenario file (models/scenarios/*.toml).
@@ -35,6 +37,38 @@ enum Command {
 }
 
 #[derive(Args)]
+struct RunArgs {
+    /// Experiment file (experiments/*.toml).
+    experiment: PathBuf,
+    /// Output folder [default: output/<experiment name>/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long)]
+    users: Option<u64>,
+    #[arg(long)]
+    days: Option<u32>,
+    #[arg(long)]
+    replicates: Option<u32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulate only shard K of N (e.g. 2/3); combine shards with `merge`.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Also write signins.csv, one row per Entra evaluation.
+    #[arg(long = "signin-log")]
+    signin_log: bool,
+    /// Also write users.csv, one row per simulated user.
+    #[arg(long = "per-user")]
+    per_user: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
 struct WhatifArgs {
     /// Policy file or folder of policy files (Microsoft Graph JSON).
     #[arg(long)]
@@ -44,7 +78,8 @@ struct WhatifArgs {
     /// Comma-separated group ids.
     #[arg(long, value_delimiter = ',')]
     groups: Vec<String>,
-    /// Comma-separated directory role template ids.
+    /// Comma-separated directory role template ids, or admin role names such as
+    /// `global_administrator`.
     #[arg(long, value_delimiter = ',')]
     roles: Vec<String>,
     /// The user is a guest or external user.
@@ -64,7 +99,7 @@ struct WhatifArgs {
     client: String,
     #[arg(long, default_value = "windows")]
     platform: String,
-    /// `trusted`, `untrusted`, or a named location id.
+    /// `trusted`, `untrusted`, a named location id (trusted), or `untrusted:ID`.
     #[arg(long, default_value = "untrusted")]
     location: String,
     #[arg(long = "user-risk", default_value = "none")]
@@ -123,10 +158,150 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Whatif(args) => whatif(args),
+        Command::Run(args) => run_experiment(args),
     }
 }
 
+fn run_experiment(args: RunArgs) -> Result<()> {
+    use sessionsim::experiment::{self, Experiment, RunOptions};
+    use sessionsim::output;
+
+    let started = std::time::Instant::now();
+    let mut exp = Experiment::load(&args.experiment)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(experiment::parse_shard)
+        .transpose()?;
+    let opts = RunOptions {
+        users: args.users,
+        days: args.days,
+        replicates: args.replicates,
+        seed: args.seed,
+        shard,
+    };
+    exp.apply(&opts)?;
+    if args.signin_log || args.per_user {
+        return Err(InputError::new(
+            "<command line>",
+            "--signin-log and --per-user are not implemented yet",
+        )
+        .into());
+    }
+    for w in &exp.warnings {
+        eprintln!("warning: {w}");
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(InputError::new("<command line>", "--threads must be at least 1").into());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));
+
+    let total = experiment::total_users(&exp, &opts);
+    let bar = progress_bar(total, args.quiet);
+    let result = pool.install(|| experiment::run(&exp, &opts, &|n| bar.inc(n)));
+    bar.finish_and_clear();
+
+    let wall = started.elapsed().as_secs_f64();
+    let run = output::RunInfo {
+        threads,
+        wall_seconds: wall,
+        user_days_per_second: result.user_days_simulated as f64 / wall.max(1e-9),
+        events_per_second: result.events_simulated as f64 / wall.max(1e-9),
+    };
+    let summaries = output::summarize(&exp, &result);
+    let files = vec![
+        (
+            "summary.csv".to_string(),
+            output::summary_csv(&exp, &summaries)?,
+        ),
+        (
+            "replicates.csv".to_string(),
+            output::replicates_csv(&exp, &summaries)?,
+        ),
+        (
+            "breakdown.csv".to_string(),
+            output::breakdown_csv(&exp, &result)?,
+        ),
+        (
+            "manifest.json".to_string(),
+            output::manifest_json(&exp, &result, shard, &run)?,
+        ),
+    ];
+    output::write_dir_atomically(&out_dir, &files)
+        .with_context(|| format!("writing results to {}", out_dir.display()))?;
+    eprintln!(
+        "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
+        exp.users,
+        exp.days,
+        exp.designs.len(),
+        exp.replicates,
+        wall,
+        threads,
+        run.user_days_per_second,
+        run.events_per_second,
+        out_dir.display()
+    );
+    Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal and `--quiet` is not given.
+fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {wide_bar} {pos}/{len} users ({per_sec}, ETA {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 fn whatif(args: WhatifArgs) -> Result<()> {
-    let _ = args;
-    Err(anyhow::anyhow!("whatif is not implemented yet")).context("whatif")
+    use sessionsim::whatif::{TargetArg, WhatifRequest};
+    let target = match (args.app, args.user_action, args.auth_context) {
+        (Some(app), _, _) => Some(TargetArg::App(app)),
+        (_, Some(action), _) => Some(TargetArg::UserAction(action)),
+        (_, _, Some(context)) => Some(TargetArg::AuthContext(context)),
+        _ => None,
+    };
+    let request = WhatifRequest {
+        policies: args.policies,
+        user: args.user,
+        groups: args.groups,
+        roles: args.roles,
+        guest: args.guest,
+        target,
+        device: args.device,
+        compliant: args.compliant,
+        client: args.client,
+        platform: args.platform,
+        location: args.location,
+        user_risk: args.user_risk,
+        sign_in_risk: args.sign_in_risk,
+    };
+    let report = sessionsim::whatif::run(&request).context("whatif")?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", report.to_json())?;
+    } else {
+        out.write_all(report.to_table().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
 }

@@ -331,8 +331,7 @@ pub fn resolve(file: &Path, relative: &str) -> PathBuf {
 
 /// Loads a Graph JSON policy file or folder.
 pub fn load_policy_set(path: &Path) -> Result<(PolicySet, Vec<String>), InputError> {
-    // TODO(policy loader): switch to `PolicySet::load` when it lands.
-    Err(InputError::new(path, "Graph JSON policies are not yet supported in scenarios; use the `sign_in_frequency` shorthand"))
+    PolicySet::load(path)
 }
 
 pub fn parse_platform(text: &str) -> Result<Platform, String> {

@@ -22,11 +22,16 @@ pub enum FileKind {
 
 /// Tells a file's kind from its extension and, for TOML, its top-level tables.
 pub fn detect(path: &Path) -> Result<FileKind, InputError> {
-    if path.is_dir() || path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    if path.is_dir()
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         return Ok(FileKind::Policy);
     }
     let text = read_text(path)?;
-    let value: toml::Table = toml::from_str(&text).map_err(|e| InputError::from_toml(path, &text, &e))?;
+    let value: toml::Table =
+        toml::from_str(&text).map_err(|e| InputError::from_toml(path, &text, &e))?;
     if value.contains_key("design") || value.contains_key("sweep") {
         Ok(FileKind::Experiment)
     } else if value.contains_key("persona") {
@@ -51,6 +56,34 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
                 warnings: s.warnings,
             })
         }
-        kind => Err(InputError::new(path, format!("validating {kind:?} files is not supported yet")).into()),
+        FileKind::Policy => {
+            let warnings = crate::policy::validate_policy_file(path)?;
+            let (set, _) = crate::policy::PolicySet::load(path)?;
+            Ok(Validated {
+                description: format!("Conditional Access policies, {} loaded", set.len()),
+                warnings,
+            })
+        }
+        FileKind::Population => {
+            let p = crate::population::Population::load(path)?;
+            Ok(Validated {
+                description: format!("population `{}`, {} personas", p.name, p.personas.len()),
+                warnings: Vec::new(),
+            })
+        }
+        FileKind::Experiment => {
+            let e = crate::experiment::Experiment::load(path)?;
+            Ok(Validated {
+                description: format!(
+                    "experiment `{}`: {} designs x {} replicates x {} users x {} days",
+                    e.name,
+                    e.designs.len(),
+                    e.replicates,
+                    e.users,
+                    e.days
+                ),
+                warnings: e.warnings,
+            })
+        }
     }
 }

@@ -70,6 +70,10 @@ pub struct ModelParams {
     /// Whether "revoke sessions" also invalidates the PRT. The PRT page lists only user or
     /// device disable/delete and password change as invalidating it, so the default is no.
     pub revoke_sessions_invalidates_prt: bool,
+    /// Shortest and longest ordinary access token, drawn uniformly in population runs
+    /// (MODEL.md §4: 60–90 min, mean 75).
+    pub access_token_min: Duration,
+    pub access_token_max: Duration,
     /// Seconds a user spends on one primary-credential prompt, and on one MFA ceremony,
     /// to express fatigue in minutes (MODEL.md §4: ~30 s reauth on mobile, ~8 s push).
     pub prompt_cost: Duration,
@@ -89,6 +93,8 @@ impl Default for ModelParams {
             cae_token_min: Duration::from_hours(20),
             cae_token_max: Duration::from_hours(28),
             revoke_sessions_invalidates_prt: false,
+            access_token_min: Duration::from_mins(60),
+            access_token_max: Duration::from_mins(90),
             prompt_cost: Duration::from_secs(30),
             mfa_cost: Duration::from_secs(8),
         }
@@ -109,6 +115,7 @@ impl ModelParams {
             ),
             ("refresh_token_lifetime", self.refresh_token_lifetime),
             ("cae_token_min", self.cae_token_min),
+            ("access_token_min", self.access_token_min),
         ];
         for (name, d) in positive {
             if d.is_zero() {
@@ -124,6 +131,23 @@ impl ModelParams {
                 ),
             ));
         }
+        if self.access_token_max < self.access_token_min {
+            return Err((
+                "access_token_max",
+                format!(
+                    "{} is shorter than access_token_min {}",
+                    self.access_token_max, self.access_token_min
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// The realistic token mode of population runs.
+    pub fn realistic_tokens(&self) -> TokenMode {
+        TokenMode::Random {
+            min: self.access_token_min,
+            max: self.access_token_max,
+        }
     }
 }

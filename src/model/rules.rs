@@ -305,6 +305,21 @@ impl Asker {
 }
 
 const TARGETS: usize = App::COUNT + 2 + 25;
+
+/// The app and protected target of a target slot (see [`RuleTable::index`]). Protected
+/// targets are looked up with `App::Graph` as a placeholder app: user actions and
+/// authentication contexts are matched by the target, not the app.
+fn target_of(target: usize) -> (App, Option<Protected>) {
+    if target < App::COUNT {
+        return (App::ALL[target], None);
+    }
+    let p = match target - App::COUNT {
+        0 => Protected::RegisterSecurityInfo,
+        1 => Protected::RegisterDevice,
+        n => Protected::AuthContext((n - 1) as u8),
+    };
+    (App::Graph, Some(p))
+}
 const RISKS: usize = 4;
 const ASKERS: usize = Asker::ALL.len();
 
@@ -359,6 +374,7 @@ impl RuleTable {
     }
 
     fn index(key: &RuleKey) -> usize {
+        // Protected targets ignore the app, so every app shares their entry.
         let target = match key.protected {
             Some(p) => App::COUNT + p.slot(),
             None => key.app.index(),
@@ -382,32 +398,26 @@ impl RuleTable {
 
     /// Fills every entry, so the table can be shared read-only between threads.
     pub fn fill_all(&mut self, policies: &PolicySet) {
+        self.fill(
+            policies,
+            &[
+                RiskLevel::None,
+                RiskLevel::Low,
+                RiskLevel::Medium,
+                RiskLevel::High,
+            ],
+        );
+    }
+
+    /// Fills the entries for the given risk levels (user and sign-in) only: population runs
+    /// produce no risk or high risk, which keeps table building cheap.
+    pub fn fill(&mut self, policies: &PolicySet, risks: &[RiskLevel]) {
         for target in 0..TARGETS {
-            let (app, protected) = if target < App::COUNT {
-                (App::ALL[target], None)
-            } else {
-                let slot = target - App::COUNT;
-                let p = match slot {
-                    0 => Protected::RegisterSecurityInfo,
-                    1 => Protected::RegisterDevice,
-                    n => Protected::AuthContext((n - 1) as u8),
-                };
-                (App::Graph, Some(p))
-            };
+            let (app, protected) = target_of(target);
             for client in Client::ALL {
                 for asker in Asker::ALL {
-                    for user_risk in [
-                        RiskLevel::None,
-                        RiskLevel::Low,
-                        RiskLevel::Medium,
-                        RiskLevel::High,
-                    ] {
-                        for sign_in_risk in [
-                            RiskLevel::None,
-                            RiskLevel::Low,
-                            RiskLevel::Medium,
-                            RiskLevel::High,
-                        ] {
+                    for &user_risk in risks {
+                        for &sign_in_risk in risks {
                             let key = RuleKey {
                                 app,
                                 protected,
@@ -577,16 +587,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         let mut n = 0;
         for target in 0..TARGETS {
-            let (app, protected) = if target < App::COUNT {
-                (App::ALL[target], None)
-            } else {
-                let p = match target - App::COUNT {
-                    0 => Protected::RegisterSecurityInfo,
-                    1 => Protected::RegisterDevice,
-                    k => Protected::AuthContext((k - 1) as u8),
-                };
-                (App::Graph, Some(p))
-            };
+            let (app, protected) = target_of(target);
             for client in Client::ALL {
                 for asker in Asker::ALL {
                     for ur in [RiskLevel::None, RiskLevel::High] {

@@ -163,6 +163,9 @@ pub struct Record {
     pub mfa: bool,
     /// Entra evaluated the request (false when a cached access token answered it).
     pub entra: bool,
+    /// A prompt the sign-in frequency design did not intend: a remember-MFA conflict, or
+    /// a per-app prompt that a shared broker session would have answered (MODEL.md §9).
+    pub unintended: bool,
     /// The requirement that applied, when policies were consulted.
     pub requirement: Option<Requirement>,
 }

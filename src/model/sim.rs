@@ -125,6 +125,9 @@ pub enum Action {
     },
     Lock,
     Unlock,
+    /// Signs out of a shared device: the user's profile, with its browser, PRT and app
+    /// sessions, is removed (shared device mode).
+    SignOut,
     OpenBrowser,
     CloseBrowser,
     PasswordChange,
@@ -320,6 +323,8 @@ pub struct UserSim<'a> {
     state: State,
     activities: Vec<Activity>,
     events: u64,
+    /// Set by the prompt being recorded: a per-app prompt on a device without a broker.
+    per_app_prompt: bool,
 }
 
 /// Time a stale or paused activity check is pushed back by when nothing else bounds it.
@@ -342,6 +347,7 @@ impl<'a> UserSim<'a> {
             state: State::new(),
             activities: Vec::new(),
             events: 0,
+            per_app_prompt: false,
         }
     }
 
@@ -431,6 +437,7 @@ impl<'a> UserSim<'a> {
             }
             Action::Lock => self.state.locked = true,
             Action::Unlock => self.unlock(now, obs),
+            Action::SignOut => self.sign_out(),
             Action::OpenBrowser => self.state.browser_open = true,
             Action::CloseBrowser => self.close_browser(),
             Action::PasswordChange => {
@@ -590,6 +597,25 @@ impl<'a> UserSim<'a> {
                     password_based: cred.password_based(),
                 });
                 true
+            }
+        }
+    }
+
+    fn sign_out(&mut self) {
+        self.close_browser();
+        let st = &mut self.state;
+        st.locked = true;
+        st.cookie = None;
+        st.cookie_loss = Loss::Never;
+        st.prt = None;
+        st.prt_loss = Loss::Never;
+        st.native = [None; App::COUNT];
+        st.native_loss = [Loss::Never; App::COUNT];
+        st.remember_mfa = None;
+        st.tokens = [[AccessToken::default(); App::COUNT]; 2];
+        for a in &mut self.activities {
+            if a.live && !matches!(a.kind, Kind::Attacker { .. }) {
+                a.live = false;
             }
         }
     }
@@ -1179,6 +1205,12 @@ impl<'a> UserSim<'a> {
             }
             Assessment::Need(need, r, eff) => {
                 if interactive {
+                    self.per_app_prompt = need == Need::Full
+                        && matches!(
+                            r,
+                            Reason::InitialSignIn | Reason::SifExpired | Reason::SessionExpired
+                        )
+                        && self.another_app_is_fresh(now, app, client, &req);
                     let mfa = self.complete_prompt(now, app, client, need, &req, eff);
                     (Outcome::Prompt, r, mfa)
                 } else {
@@ -1215,7 +1247,33 @@ impl<'a> UserSim<'a> {
             true,
             Some(req),
         );
+        self.per_app_prompt = false;
         outcome
+    }
+
+    /// On a device without a broker, whether another native app holds a session that a
+    /// shared broker would have used to answer this access silently (MODEL.md §4: one
+    /// refresh token per app means one prompt per app).
+    fn another_app_is_fresh(
+        &self,
+        now: SimTime,
+        app: App,
+        client: Client,
+        req: &Requirement,
+    ) -> bool {
+        if self.slot(app, client) != Slot::App(app) {
+            return false;
+        }
+        App::ALL.into_iter().filter(|a| *a != app).any(|other| {
+            match self.valid_native(now, other) {
+                Ok(s) => match req.sign_in_frequency {
+                    Some(Sif::Periodic(d)) => now < s.auth + d,
+                    Some(Sif::EveryTime) => false,
+                    None => true,
+                },
+                Err(_) => false,
+            }
+        })
     }
 
     fn token_usable(&self, now: SimTime, app: App, client: Client) -> bool {
@@ -1654,6 +1712,8 @@ impl<'a> UserSim<'a> {
         entra: bool,
         requirement: Option<Requirement>,
     ) {
+        let unintended =
+            outcome == Outcome::Prompt && (reason.is_unintended() || self.per_app_prompt);
         obs.record(&Record {
             at,
             actor,
@@ -1665,6 +1725,7 @@ impl<'a> UserSim<'a> {
             reason,
             mfa,
             entra,
+            unintended,
             requirement,
         });
     }

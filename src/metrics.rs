@@ -1,0 +1,482 @@
+//! Streaming aggregation of MODEL.md §9's metrics.
+//!
+//! Everything accumulated is an integer (counts, seconds, histogram bins), so merging
+//! accumulators is associative and commutative: the result is the same whatever order
+//! threads or shards finish in. Floats appear only when a finished accumulator is turned
+//! into reported numbers, sequentially, in a fixed order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::{App, Client, DeviceTrust};
+use crate::model::{Actor, Artefact, Observer, Outcome, Record};
+use crate::time::{Duration, SimTime, DAY, HOUR, MINUTE};
+
+/// Per-user prompts per active day, in bins of 0.01 up to 50 (the last bin holds the rest).
+pub const RATE_BIN: f64 = 0.01;
+pub const RATE_BINS: usize = 5_000;
+/// Minutes between consecutive prompts of one session within a workday, up to 24 h.
+pub const INTERVAL_BINS: usize = 1_440;
+/// Exposure: one-minute bins up to 48 h, then one-hour bins up to 120 days.
+pub const EXPOSURE_FINE_BINS: usize = 2_880;
+pub const EXPOSURE_BINS: usize = EXPOSURE_FINE_BINS + 120 * 24;
+
+/// A histogram of integer counts, allocated on first use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Histogram {
+    bins: Vec<u64>,
+}
+
+impl Histogram {
+    pub fn add(&mut self, bin: usize, size: usize) {
+        if self.bins.is_empty() {
+            self.bins = vec![0; size];
+        }
+        let i = bin.min(self.bins.len() - 1);
+        self.bins[i] += 1;
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        if other.bins.is_empty() {
+            return;
+        }
+        if self.bins.is_empty() {
+            self.bins = other.bins.clone();
+            return;
+        }
+        for (a, b) in self.bins.iter_mut().zip(&other.bins) {
+            *a += b;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.bins.iter().sum()
+    }
+
+    /// The bin holding quantile `q` (0..=1), by the nearest-rank method.
+    pub fn quantile_bin(&self, q: f64) -> Option<usize> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        let mut seen = 0;
+        for (i, c) in self.bins.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    pub fn bins(&self) -> &[u64] {
+        &self.bins
+    }
+}
+
+/// The exposure histogram bin of a duration.
+pub fn exposure_bin(d: Duration) -> usize {
+    let m = (d.as_secs() / MINUTE) as usize;
+    if m < EXPOSURE_FINE_BINS {
+        m
+    } else {
+        EXPOSURE_FINE_BINS + (d.as_secs() / HOUR) as usize - EXPOSURE_FINE_BINS / 60
+    }
+}
+
+/// The upper edge of an exposure bin, in hours.
+pub fn exposure_bin_hours(bin: usize) -> f64 {
+    if bin < EXPOSURE_FINE_BINS {
+        (bin + 1) as f64 / 60.0
+    } else {
+        (bin - EXPOSURE_FINE_BINS + EXPOSURE_FINE_BINS / 60 + 1) as f64
+    }
+}
+
+/// Accumulated metrics of one group of users (a design × replicate × device × persona cell).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub users: u64,
+    /// Workdays inside each user's fatigue window.
+    pub active_days: u64,
+    /// Calendar days inside each user's fatigue window.
+    pub window_days: u64,
+    pub prompts: u64,
+    pub mfa_prompts: u64,
+    pub unintended_prompts: u64,
+    /// Seconds spent on prompts (`prompt_cost` + `mfa_cost`).
+    pub prompt_seconds: u64,
+    /// Entra evaluations (interactive and not), the sign-in log's rows.
+    pub evaluations: u64,
+    pub deferred: u64,
+    pub denied: u64,
+    /// Per-user prompts per active day (users with at least one active day).
+    pub user_rate: Histogram,
+    /// Minutes between consecutive prompts of one session within a workday.
+    pub prompt_intervals: Histogram,
+    pub thefts: u64,
+    /// Thefts that yielded an artefact (the victim had a session to steal).
+    pub thefts_with_artefact: u64,
+    pub exposure_seconds: u64,
+    pub exposure: Histogram,
+    pub contained_1h: u64,
+    pub contained_24h: u64,
+    /// Thefts whose exposure ran to the end of the attacker horizon (censored).
+    pub exposure_censored: u64,
+    pub exposure_cae_seconds: u64,
+    pub exposure_noncae_seconds: u64,
+    pub thefts_by_artefact: [u64; 3],
+    pub exposure_by_artefact_seconds: [u64; 3],
+    /// Sum over users of the probability that one MFA-fatigue attack succeeds, in
+    /// millionths, and the number of users it was summed over.
+    pub fatigue_success_micros: u64,
+    pub fatigue_users: u64,
+    pub events: u64,
+}
+
+impl Group {
+    pub fn merge(&mut self, o: &Group) {
+        self.users += o.users;
+        self.active_days += o.active_days;
+        self.window_days += o.window_days;
+        self.prompts += o.prompts;
+        self.mfa_prompts += o.mfa_prompts;
+        self.unintended_prompts += o.unintended_prompts;
+        self.prompt_seconds += o.prompt_seconds;
+        self.evaluations += o.evaluations;
+        self.deferred += o.deferred;
+        self.denied += o.denied;
+        self.user_rate.merge(&o.user_rate);
+        self.prompt_intervals.merge(&o.prompt_intervals);
+        self.thefts += o.thefts;
+        self.thefts_with_artefact += o.thefts_with_artefact;
+        self.exposure_seconds += o.exposure_seconds;
+        self.exposure.merge(&o.exposure);
+        self.contained_1h += o.contained_1h;
+        self.contained_24h += o.contained_24h;
+        self.exposure_censored += o.exposure_censored;
+        self.exposure_cae_seconds += o.exposure_cae_seconds;
+        self.exposure_noncae_seconds += o.exposure_noncae_seconds;
+        for i in 0..3 {
+            self.thefts_by_artefact[i] += o.thefts_by_artefact[i];
+            self.exposure_by_artefact_seconds[i] += o.exposure_by_artefact_seconds[i];
+        }
+        self.fatigue_success_micros += o.fatigue_success_micros;
+        self.fatigue_users += o.fatigue_users;
+        self.events += o.events;
+    }
+}
+
+/// The groups of one design × replicate, indexed by `device × personas + persona`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    pub groups: Vec<Group>,
+}
+
+impl Cell {
+    pub fn new(personas: usize) -> Self {
+        Cell {
+            groups: vec![Group::default(); DeviceTrust::ALL.len() * personas],
+        }
+    }
+
+    pub fn group_mut(
+        &mut self,
+        device: DeviceTrust,
+        persona: usize,
+        personas: usize,
+    ) -> &mut Group {
+        &mut self.groups[device.index() * personas + persona]
+    }
+
+    pub fn merge(mut self, other: Cell) -> Cell {
+        if self.groups.is_empty() {
+            return other;
+        }
+        for (a, b) in self.groups.iter_mut().zip(&other.groups) {
+            a.merge(b);
+        }
+        self
+    }
+
+    pub fn total(&self) -> Group {
+        let mut t = Group::default();
+        for g in &self.groups {
+            t.merge(g);
+        }
+        t
+    }
+}
+
+/// Per-user observer: counts the user's prompts inside the fatigue window and follows the
+/// attacker's access per app.
+pub struct UserStats {
+    /// Fatigue counts only evaluations before this time (the incident response, which
+    /// would not happen without the injected theft), on whole days.
+    pub fatigue_end: SimTime,
+    pub prompt_cost: Duration,
+    pub mfa_cost: Duration,
+    pub prompts: u64,
+    pub mfa_prompts: u64,
+    pub unintended: u64,
+    pub prompt_seconds: u64,
+    pub evaluations: u64,
+    pub deferred: u64,
+    pub denied: u64,
+    /// Last prompt per session key, for inter-prompt intervals.
+    last_prompt: [Option<SimTime>; 2 + App::COUNT],
+    pub intervals: Vec<u64>,
+    /// Attacker access per app: first granted access, and when it ended.
+    pub attacker_start: [Option<SimTime>; App::COUNT],
+    pub attacker_end: [Option<SimTime>; App::COUNT],
+    per_app_native: bool,
+}
+
+impl UserStats {
+    pub fn new(
+        fatigue_end: SimTime,
+        prompt_cost: Duration,
+        mfa_cost: Duration,
+        device: DeviceTrust,
+    ) -> Self {
+        UserStats {
+            fatigue_end,
+            prompt_cost,
+            mfa_cost,
+            prompts: 0,
+            mfa_prompts: 0,
+            unintended: 0,
+            prompt_seconds: 0,
+            evaluations: 0,
+            deferred: 0,
+            denied: 0,
+            last_prompt: [None; 2 + App::COUNT],
+            intervals: Vec::new(),
+            attacker_start: [None; App::COUNT],
+            attacker_end: [None; App::COUNT],
+            per_app_native: !device.has_broker(),
+        }
+    }
+
+    fn session_key(&self, r: &Record) -> usize {
+        match (r.client, r.app) {
+            (Client::Browser, _) => 0,
+            (Client::Native, Some(app)) if self.per_app_native => 2 + app.index(),
+            _ => 1,
+        }
+    }
+}
+
+impl Observer for UserStats {
+    fn record(&mut self, r: &Record) {
+        match r.actor {
+            Actor::User => {
+                if r.at >= self.fatigue_end {
+                    return;
+                }
+                if r.entra {
+                    self.evaluations += 1;
+                }
+                match r.outcome {
+                    Outcome::Prompt => {
+                        self.prompts += 1;
+                        self.prompt_seconds += self.prompt_cost.as_secs();
+                        if r.mfa {
+                            self.mfa_prompts += 1;
+                            self.prompt_seconds += self.mfa_cost.as_secs();
+                        }
+                        if r.unintended {
+                            self.unintended += 1;
+                        }
+                        let k = self.session_key(r);
+                        if let Some(prev) = self.last_prompt[k] {
+                            if prev.day() == r.at.day() {
+                                self.intervals.push((r.at - prev).as_secs() / MINUTE);
+                            }
+                        }
+                        self.last_prompt[k] = Some(r.at);
+                    }
+                    Outcome::Deferred => self.deferred += 1,
+                    Outcome::Denied => self.denied += 1,
+                    Outcome::Silent => {}
+                }
+            }
+            Actor::Attacker => {
+                let Some(app) = r.app else { return };
+                let i = app.index();
+                match r.outcome {
+                    Outcome::Silent if self.attacker_start[i].is_none() => {
+                        self.attacker_start[i] = Some(r.at)
+                    }
+                    Outcome::Denied if self.attacker_end[i].is_none() => {
+                        self.attacker_end[i] = Some(r.at)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// A finished theft's exposure.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Exposure {
+    pub total: Duration,
+    pub cae: Duration,
+    pub noncae: Duration,
+    /// Access lasted to the end of the attacker's window.
+    pub censored: bool,
+    pub had_artefact: bool,
+}
+
+impl UserStats {
+    /// Exposure of the user's theft: from the first granted access to the last app losing
+    /// access (or the end of the attacker window), per app class.
+    pub fn exposure(&self, apps: &[App], window_end: SimTime) -> Exposure {
+        let mut e = Exposure {
+            total: Duration::ZERO,
+            cae: Duration::ZERO,
+            noncae: Duration::ZERO,
+            censored: false,
+            had_artefact: false,
+        };
+        let mut start_min: Option<SimTime> = None;
+        let mut end_max = SimTime::ZERO;
+        for app in apps {
+            let i = app.index();
+            let Some(start) = self.attacker_start[i] else {
+                continue;
+            };
+            e.had_artefact = true;
+            let end = self.attacker_end[i].unwrap_or(window_end);
+            if self.attacker_end[i].is_none() {
+                e.censored = true;
+            }
+            let d = end - start;
+            if app.cae_capable() {
+                e.cae = e.cae.max(d);
+            } else {
+                e.noncae = e.noncae.max(d);
+            }
+            start_min = Some(start_min.map_or(start, |s: SimTime| s.min(start)));
+            end_max = end_max.max(end);
+        }
+        if let Some(s) = start_min {
+            e.total = end_max - s;
+        }
+        e
+    }
+}
+
+/// Adds one finished user to a group.
+#[allow(clippy::too_many_arguments)]
+pub fn add_user(
+    g: &mut Group,
+    stats: &UserStats,
+    active_days: u64,
+    window_days: u64,
+    theft: Option<(Artefact, Exposure)>,
+    fatigue_success: Option<f64>,
+    events: u64,
+) {
+    g.users += 1;
+    g.active_days += active_days;
+    g.window_days += window_days;
+    g.prompts += stats.prompts;
+    g.mfa_prompts += stats.mfa_prompts;
+    g.unintended_prompts += stats.unintended;
+    g.prompt_seconds += stats.prompt_seconds;
+    g.evaluations += stats.evaluations;
+    g.deferred += stats.deferred;
+    g.denied += stats.denied;
+    g.events += events;
+    if active_days > 0 {
+        let rate = stats.prompts as f64 / active_days as f64;
+        g.user_rate
+            .add((rate / RATE_BIN).floor() as usize, RATE_BINS);
+    }
+    for m in &stats.intervals {
+        g.prompt_intervals.add(*m as usize, INTERVAL_BINS);
+    }
+    if let Some((artefact, e)) = theft {
+        g.thefts += 1;
+        let a = Artefact::ALL
+            .iter()
+            .position(|x| *x == artefact)
+            .unwrap_or(0);
+        g.thefts_by_artefact[a] += 1;
+        if e.had_artefact {
+            g.thefts_with_artefact += 1;
+        }
+        let secs = e.total.as_secs();
+        g.exposure_seconds += secs;
+        g.exposure_by_artefact_seconds[a] += secs;
+        g.exposure.add(exposure_bin(e.total), EXPOSURE_BINS);
+        g.exposure_cae_seconds += e.cae.as_secs();
+        g.exposure_noncae_seconds += e.noncae.as_secs();
+        if secs <= HOUR {
+            g.contained_1h += 1;
+        }
+        if secs <= DAY {
+            g.contained_24h += 1;
+        }
+        if e.censored {
+            g.exposure_censored += 1;
+        }
+    }
+    if let Some(p) = fatigue_success {
+        g.fatigue_users += 1;
+        g.fatigue_success_micros += (p.clamp(0.0, 1.0) * 1e6).round() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_use_nearest_rank() {
+        let mut h = Histogram::default();
+        for b in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] {
+            h.add(b, 20);
+        }
+        assert_eq!(h.quantile_bin(0.5), Some(5));
+        assert_eq!(h.quantile_bin(0.95), Some(10));
+        assert_eq!(h.quantile_bin(0.0), Some(1));
+        assert_eq!(Histogram::default().quantile_bin(0.5), None);
+    }
+
+    #[test]
+    fn exposure_bins_are_minutes_then_hours() {
+        assert_eq!(exposure_bin(Duration::from_mins(59)), 59);
+        assert_eq!(exposure_bin(Duration::from_hours(47)), 47 * 60);
+        assert_eq!(exposure_bin(Duration::from_hours(48)), EXPOSURE_FINE_BINS);
+        assert_eq!(
+            exposure_bin(Duration::from_hours(50)),
+            EXPOSURE_FINE_BINS + 2
+        );
+        assert!((exposure_bin_hours(59) - 1.0).abs() < 1e-9);
+        assert!((exposure_bin_hours(EXPOSURE_FINE_BINS) - 49.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn merging_is_order_independent() {
+        let mut a = Group {
+            prompts: 3,
+            ..Group::default()
+        };
+        a.user_rate.add(7, RATE_BINS);
+        let mut b = Group {
+            prompts: 5,
+            users: 2,
+            ..Group::default()
+        };
+        b.user_rate.add(9, RATE_BINS);
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, ba);
+        assert_eq!(ab.user_rate.count(), 2);
+    }
+}

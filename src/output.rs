@@ -1,0 +1,579 @@
+//! Turning accumulated results into the files of a run (INTERFACE.md, "Run outputs"), and
+//! writing them so that an interrupted run never leaves a half-written file behind.
+//!
+//! Numbers are computed sequentially from integer accumulators, in design order, and
+//! formatted with a fixed number of decimals, so the bytes depend only on the inputs.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::app::DeviceTrust;
+use crate::experiment::{replicate_seed, Experiment, RunResult};
+use crate::metrics::{exposure_bin_hours, Group, RATE_BIN};
+use crate::time::HOUR;
+
+/// The metrics of one group of users, as reported.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metrics {
+    pub users: u64,
+    pub active_days: u64,
+    pub prompts_per_user_day: Option<f64>,
+    pub mfa_prompts_per_user_day: Option<f64>,
+    pub unintended_prompts_per_user_day: Option<f64>,
+    pub p95_user_prompts_per_day: Option<f64>,
+    pub prompt_minutes_per_user_month: Option<f64>,
+    pub evaluations_per_user_day: Option<f64>,
+    pub thefts: u64,
+    pub exposure_hours_mean: Option<f64>,
+    pub exposure_hours_p50: Option<f64>,
+    pub exposure_hours_p95: Option<f64>,
+    pub contained_1h_share: Option<f64>,
+    pub contained_24h_share: Option<f64>,
+    pub censored_share: Option<f64>,
+    pub attacker_hours_per_1000_users_year: Option<f64>,
+    pub exposure_hours_cae_mean: Option<f64>,
+    pub exposure_hours_noncae_mean: Option<f64>,
+    pub exposure_hours_by_artefact: [Option<f64>; 3],
+    pub fatigue_attack_success_rate: Option<f64>,
+    pub fatigue_successes_per_1000_users_year: Option<f64>,
+}
+
+fn ratio(num: f64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num / den as f64)
+}
+
+impl Metrics {
+    pub fn of(g: &Group, exp: &Experiment) -> Metrics {
+        let threat = &exp.population.threat;
+        let hours = |secs: u64| secs as f64 / HOUR as f64;
+        let exposure_mean = ratio(hours(g.exposure_seconds), g.thefts);
+        let fatigue_rate = ratio(g.fatigue_success_micros as f64 / 1e6, g.fatigue_users);
+        Metrics {
+            users: g.users,
+            active_days: g.active_days,
+            prompts_per_user_day: ratio(g.prompts as f64, g.active_days),
+            mfa_prompts_per_user_day: ratio(g.mfa_prompts as f64, g.active_days),
+            unintended_prompts_per_user_day: ratio(g.unintended_prompts as f64, g.active_days),
+            p95_user_prompts_per_day: g.user_rate.quantile_bin(0.95).map(|b| b as f64 * RATE_BIN),
+            prompt_minutes_per_user_month: ratio(
+                g.prompt_seconds as f64 / 60.0 * 30.0,
+                g.window_days,
+            ),
+            evaluations_per_user_day: ratio(g.evaluations as f64, g.active_days),
+            thefts: g.thefts,
+            exposure_hours_mean: exposure_mean,
+            exposure_hours_p50: g.exposure.quantile_bin(0.5).map(exposure_bin_hours),
+            exposure_hours_p95: g.exposure.quantile_bin(0.95).map(exposure_bin_hours),
+            contained_1h_share: ratio(g.contained_1h as f64, g.thefts),
+            contained_24h_share: ratio(g.contained_24h as f64, g.thefts),
+            censored_share: ratio(g.exposure_censored as f64, g.thefts),
+            attacker_hours_per_1000_users_year: exposure_mean
+                .map(|h| h * threat.thefts_per_user_year * 1000.0),
+            exposure_hours_cae_mean: ratio(hours(g.exposure_cae_seconds), g.thefts),
+            exposure_hours_noncae_mean: ratio(hours(g.exposure_noncae_seconds), g.thefts),
+            exposure_hours_by_artefact: [0, 1, 2].map(|i| {
+                ratio(
+                    hours(g.exposure_by_artefact_seconds[i]),
+                    g.thefts_by_artefact[i],
+                )
+            }),
+            fatigue_attack_success_rate: fatigue_rate,
+            fatigue_successes_per_1000_users_year: fatigue_rate
+                .map(|r| r * threat.fatigue.attacks_per_user_year * 1000.0),
+        }
+    }
+}
+
+/// Fixed-decimal text for a number; empty when there is none.
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.4}"),
+        _ => String::new(),
+    }
+}
+
+/// The metric columns shared by summary, replicates and breakdown (after their keys).
+const METRIC_COLUMNS: &[&str] = &[
+    "prompts_per_user_day",
+    "mfa_prompts_per_user_day",
+    "unintended_prompts_per_user_day",
+    "p95_user_prompts_per_day",
+    "prompt_minutes_per_user_month",
+    "evaluations_per_user_day",
+    "thefts",
+    "exposure_hours_mean",
+    "exposure_hours_p50",
+    "exposure_hours_p95",
+    "contained_1h_share",
+    "contained_24h_share",
+    "censored_share",
+    "attacker_hours_per_1000_users_year",
+    "exposure_hours_cae_mean",
+    "exposure_hours_noncae_mean",
+    "exposure_hours_cookie_mean",
+    "exposure_hours_refresh_token_mean",
+    "exposure_hours_prt_mean",
+    "fatigue_attack_success_rate",
+    "fatigue_successes_per_1000_users_year",
+];
+
+fn metric_values(m: &Metrics) -> Vec<String> {
+    vec![
+        num(m.prompts_per_user_day),
+        num(m.mfa_prompts_per_user_day),
+        num(m.unintended_prompts_per_user_day),
+        num(m.p95_user_prompts_per_day),
+        num(m.prompt_minutes_per_user_month),
+        num(m.evaluations_per_user_day),
+        m.thefts.to_string(),
+        num(m.exposure_hours_mean),
+        num(m.exposure_hours_p50),
+        num(m.exposure_hours_p95),
+        num(m.contained_1h_share),
+        num(m.contained_24h_share),
+        num(m.censored_share),
+        num(m.attacker_hours_per_1000_users_year),
+        num(m.exposure_hours_cae_mean),
+        num(m.exposure_hours_noncae_mean),
+        num(m.exposure_hours_by_artefact[0]),
+        num(m.exposure_hours_by_artefact[1]),
+        num(m.exposure_hours_by_artefact[2]),
+        num(m.fatigue_attack_success_rate),
+        num(m.fatigue_successes_per_1000_users_year),
+    ]
+}
+
+/// Two-sided 95% Student t quantile for `df` degrees of freedom.
+pub fn t95(df: u64) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => T[df as usize - 1],
+        31..=40 => 2.021,
+        41..=60 => 2.000,
+        61..=120 => 1.980,
+        _ => 1.960,
+    }
+}
+
+/// Half-width of the 95% confidence interval of the mean of `xs` (None with fewer than two).
+pub fn ci95(xs: &[f64]) -> Option<f64> {
+    let n = xs.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    Some(t95(n as u64 - 1) * (var / n as f64).sqrt())
+}
+
+/// One design's summary line.
+#[derive(Clone, Debug)]
+pub struct DesignSummary {
+    pub name: String,
+    pub pooled: Metrics,
+    pub replicates: Vec<Metrics>,
+    pub prompts_ci95: Option<f64>,
+    pub mfa_ci95: Option<f64>,
+    pub exposure_ci95: Option<f64>,
+    pub pareto: Option<bool>,
+}
+
+fn collect(values: impl Iterator<Item = Option<f64>>) -> Option<Vec<f64>> {
+    values.collect()
+}
+
+/// Summaries of every design, with the Pareto flags.
+pub fn summarize(exp: &Experiment, result: &RunResult) -> Vec<DesignSummary> {
+    let mut out: Vec<DesignSummary> = exp
+        .designs
+        .iter()
+        .zip(&result.cells)
+        .map(|(d, reps)| {
+            let mut pooled = Group::default();
+            for c in reps {
+                pooled.merge(&c.total());
+            }
+            let replicates: Vec<Metrics> =
+                reps.iter().map(|c| Metrics::of(&c.total(), exp)).collect();
+            let ci = |f: fn(&Metrics) -> Option<f64>| {
+                collect(replicates.iter().map(f)).and_then(|v| ci95(&v))
+            };
+            DesignSummary {
+                name: d.name.clone(),
+                pooled: Metrics::of(&pooled, exp),
+                prompts_ci95: ci(|m| m.prompts_per_user_day),
+                mfa_ci95: ci(|m| m.mfa_prompts_per_user_day),
+                exposure_ci95: ci(|m| m.exposure_hours_mean),
+                replicates,
+                pareto: None,
+            }
+        })
+        .collect();
+    let points: Vec<Option<(f64, f64)>> = out
+        .iter()
+        .map(|s| {
+            Some((
+                s.pooled.prompts_per_user_day?,
+                s.pooled.exposure_hours_mean?,
+            ))
+        })
+        .collect();
+    for (i, s) in out.iter_mut().enumerate() {
+        s.pareto = points[i].map(|p| !points.iter().flatten().any(|q| dominates(*q, p)));
+    }
+    out
+}
+
+/// `a` dominates `b`: no worse on both axes and better on one (fewer prompts, less exposure).
+pub fn dominates(a: (f64, f64), b: (f64, f64)) -> bool {
+    a.0 <= b.0 && a.1 <= b.1 && (a.0 < b.0 || a.1 < b.1)
+}
+
+fn csv_text(header: Vec<String>, rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    for r in rows {
+        w.write_record(&r)?;
+    }
+    w.flush()?;
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn header(keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .chain(METRIC_COLUMNS)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// `summary.csv`: the INTERFACE.md columns first, then the rest of the metrics.
+pub fn summary_csv(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Vec<u8>, csv::Error> {
+    let mut head: Vec<String> = [
+        "design",
+        "users",
+        "days",
+        "replicates",
+        "prompts_per_user_day",
+        "prompts_per_user_day_ci95",
+        "mfa_prompts_per_user_day",
+        "p95_user_prompts_per_day",
+        "prompt_minutes_per_user_month",
+        "thefts",
+        "exposure_hours_mean",
+        "exposure_hours_p95",
+        "contained_1h_share",
+        "fatigue_attack_success_rate",
+        "pareto",
+        "mfa_prompts_per_user_day_ci95",
+        "exposure_hours_mean_ci95",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let skip = [
+        "prompts_per_user_day",
+        "mfa_prompts_per_user_day",
+        "p95_user_prompts_per_day",
+        "prompt_minutes_per_user_month",
+        "thefts",
+        "exposure_hours_mean",
+        "exposure_hours_p95",
+        "contained_1h_share",
+        "fatigue_attack_success_rate",
+    ];
+    let rest: Vec<usize> = METRIC_COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !skip.contains(c))
+        .map(|(i, _)| i)
+        .collect();
+    head.extend(rest.iter().map(|i| METRIC_COLUMNS[*i].to_string()));
+    let rows = summaries
+        .iter()
+        .map(|s| {
+            let m = &s.pooled;
+            let values = metric_values(m);
+            let mut row = vec![
+                s.name.clone(),
+                exp.users.to_string(),
+                exp.days.to_string(),
+                exp.replicates.to_string(),
+                num(m.prompts_per_user_day),
+                num(s.prompts_ci95),
+                num(m.mfa_prompts_per_user_day),
+                num(m.p95_user_prompts_per_day),
+                num(m.prompt_minutes_per_user_month),
+                m.thefts.to_string(),
+                num(m.exposure_hours_mean),
+                num(m.exposure_hours_p95),
+                num(m.contained_1h_share),
+                num(m.fatigue_attack_success_rate),
+                s.pareto.map_or(String::new(), |p| p.to_string()),
+                num(s.mfa_ci95),
+                num(s.exposure_ci95),
+            ];
+            row.extend(rest.iter().map(|i| values[*i].clone()));
+            row
+        })
+        .collect();
+    csv_text(head, rows)
+}
+
+/// `replicates.csv`: one row per design × replicate.
+pub fn replicates_csv(
+    exp: &Experiment,
+    summaries: &[DesignSummary],
+) -> Result<Vec<u8>, csv::Error> {
+    let rows = summaries
+        .iter()
+        .flat_map(|s| {
+            s.replicates.iter().enumerate().map(move |(r, m)| {
+                let mut row = vec![
+                    s.name.clone(),
+                    r.to_string(),
+                    replicate_seed(exp.seed, r as u32).to_string(),
+                    m.users.to_string(),
+                    exp.days.to_string(),
+                ];
+                row.extend(metric_values(m));
+                row
+            })
+        })
+        .collect();
+    csv_text(
+        header(&["design", "replicate", "seed", "users", "days"]),
+        rows,
+    )
+}
+
+/// `breakdown.csv`: pooled over replicates, per design × device type × persona.
+pub fn breakdown_csv(exp: &Experiment, result: &RunResult) -> Result<Vec<u8>, csv::Error> {
+    let personas = exp.population.personas.len();
+    let mut rows = Vec::new();
+    for (d, reps) in exp.designs.iter().zip(&result.cells) {
+        for device in DeviceTrust::ALL {
+            for (pi, persona) in exp.population.personas.iter().enumerate() {
+                let mut g = Group::default();
+                for c in reps {
+                    if let Some(x) = c.groups.get(device.index() * personas + pi) {
+                        g.merge(x);
+                    }
+                }
+                if g.users == 0 {
+                    continue;
+                }
+                let m = Metrics::of(&g, exp);
+                let mut row = vec![
+                    d.name.clone(),
+                    device.name().to_string(),
+                    persona.name.clone(),
+                    m.users.to_string(),
+                ];
+                row.extend(metric_values(&m));
+                rows.push(row);
+            }
+        }
+    }
+    csv_text(header(&["design", "device", "persona", "users"]), rows)
+}
+
+/// SHA-256 of a file, hex; `None` when it cannot be read.
+pub fn file_sha256(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(hex(&Sha256::digest(&bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// SHA-256 of a policy file or of every JSON file of a folder (names and contents).
+pub fn path_sha256(path: &Path) -> Option<String> {
+    if !path.is_dir() {
+        return file_sha256(path);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.file_name()?.to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).ok()?);
+    }
+    Some(hex(&h.finalize()))
+}
+
+/// Timings and counters of one run: the only part of the manifest that changes between
+/// runs of the same inputs.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    pub threads: usize,
+    pub wall_seconds: f64,
+    pub user_days_per_second: f64,
+    pub events_per_second: f64,
+}
+
+/// `manifest.json`: what was run, on what, and with which parameters.
+pub fn manifest_json(
+    exp: &Experiment,
+    result: &RunResult,
+    shard: Option<(u32, u32)>,
+    run: &RunInfo,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let designs: Vec<serde_json::Value> = exp
+        .designs
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "name": d.name,
+                "policies": d.policies_path.as_ref().map(|p| p.display().to_string()),
+                "policies_sha256": d.policies_path.as_ref().and_then(|p| path_sha256(p)),
+                "policy_count": d.policies.len(),
+                "sign_in_frequency": d.sign_in_frequency.map(|s| s.to_string()),
+                "persistent_browser": d.persistent_browser.map(|p| p.name()),
+                "tenant": d.tenant,
+                "access_tokens": d.tokens,
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "tool": "sessionsim",
+        "version": env!("CARGO_PKG_VERSION"),
+        "experiment": {
+            "name": exp.name,
+            "path": exp.path.display().to_string(),
+            "sha256": file_sha256(&exp.path),
+        },
+        "population": {
+            "name": exp.population.name,
+            "path": exp.population.path.display().to_string(),
+            "sha256": file_sha256(&exp.population.path),
+        },
+        "seed": exp.seed,
+        "users": exp.users,
+        "days": exp.days,
+        "replicates": exp.replicates,
+        "shard": shard.map(|(k, n)| format!("{k}/{n}")),
+        "designs": designs,
+        "parameters": exp.params,
+        "remediation": exp.population.remediation,
+        "threat": exp.population.threat,
+        "counters": {
+            "users_simulated": result.users_simulated,
+            "user_days_simulated": result.user_days_simulated,
+            "events_simulated": result.events_simulated,
+            "wall_seconds": run.wall_seconds,
+        },
+        "run": run,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&value)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Writes `files` into `dir` as one unit: they are written into a fresh sibling folder,
+/// which then replaces `dir`. Readers see either the previous complete results or the new
+/// ones, never a mix and never a truncated file.
+pub fn write_dir_atomically(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)?;
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".into());
+    let pid = std::process::id();
+    let tmp = parent.join(format!(".{base}.tmp-{pid}"));
+    let old = parent.join(format!(".{base}.old-{pid}"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp)?;
+    let written = (|| {
+        for (name, bytes) in files {
+            let path = tmp.join(name);
+            std::fs::write(&path, bytes)?;
+            // Flush to disk before the rename makes the folder visible.
+            std::fs::File::open(&path)?.sync_all()?;
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old)?;
+    }
+    if let Err(e) = std::fs::rename(&tmp, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pareto_dominance_is_weak_on_one_axis_and_strict_on_another() {
+        assert!(dominates((1.0, 1.0), (2.0, 2.0)));
+        assert!(dominates((1.0, 2.0), (1.0, 3.0)));
+        assert!(!dominates((1.0, 1.0), (1.0, 1.0)));
+        assert!(!dominates((1.0, 3.0), (2.0, 2.0)));
+    }
+
+    #[test]
+    fn confidence_interval_uses_student_t() {
+        assert_eq!(ci95(&[1.0]), None);
+        let ci = ci95(&[1.0, 2.0, 3.0]).unwrap();
+        // sd = 1, n = 3, t(2) = 4.303
+        assert!((ci - 4.303 / 3f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_whole_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        write_dir_atomically(
+            &dir,
+            &[
+                ("a.csv".into(), b"1".to_vec()),
+                ("b.csv".into(), b"2".to_vec()),
+            ],
+        )
+        .unwrap();
+        write_dir_atomically(&dir, &[("a.csv".into(), b"3".to_vec())]).unwrap();
+        assert_eq!(std::fs::read(dir.join("a.csv")).unwrap(), b"3");
+        assert!(
+            !dir.join("b.csv").exists(),
+            "old files do not mix with new ones"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary folders left behind");
+    }
+}

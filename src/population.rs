@@ -1,0 +1,881 @@
+//! User populations (`models/populations/*.toml`): personas with shares, their devices,
+//! clients, credentials, work patterns and app use, and the generator that turns a persona
+//! into one user's days of actions.
+//!
+//! Every number in a shipped population file is listed in `docs/model.md` with its source,
+//! or marked there as an illustrative default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp, Normal, Poisson};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::app::{unknown_name, App, Client, DeviceTrust};
+use crate::error::{line_col, read_text, InputError};
+use crate::model::{Action, Credential, MfaMethod, Protected};
+use crate::policy::{Platform, RiskLevel};
+use crate::threat::{RawThreat, Threat};
+use crate::time::{parse_time, Duration, SimTime, DAY, MINUTE};
+
+/// A random duration: fixed, uniform, normal (truncated at zero) or exponential.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DurationDist {
+    Fixed(Duration),
+    Uniform { min: Duration, max: Duration },
+    Normal { mean: Duration, sd: Duration },
+    Exponential { mean: Duration },
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDist {
+    Fixed(Duration),
+    Table {
+        #[serde(default)]
+        min: Option<Duration>,
+        #[serde(default)]
+        max: Option<Duration>,
+        #[serde(default)]
+        mean: Option<Duration>,
+        #[serde(default)]
+        sd: Option<Duration>,
+    },
+}
+
+impl<'de> Deserialize<'de> for DurationDist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match RawDist::deserialize(d)? {
+            RawDist::Fixed(v) => Ok(DurationDist::Fixed(v)),
+            RawDist::Table { min: Some(min), max: Some(max), mean: None, sd: None } => {
+                if max < min {
+                    return Err(D::Error::custom(format!("max {max} is less than min {min}")));
+                }
+                Ok(DurationDist::Uniform { min, max })
+            }
+            RawDist::Table { min: None, max: None, mean: Some(mean), sd: Some(sd) } => {
+                Ok(DurationDist::Normal { mean, sd })
+            }
+            RawDist::Table { min: None, max: None, mean: Some(mean), sd: None } => {
+                Ok(DurationDist::Exponential { mean })
+            }
+            _ => Err(D::Error::custom(
+                "a duration distribution is a duration (\"30m\"), {min, max} (uniform), {mean, sd} (normal) or {mean} (exponential)",
+            )),
+        }
+    }
+}
+
+impl serde::Serialize for DurationDist {
+    /// The same forms the files use, for the manifest.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let entries: Vec<(&str, Duration)> = match *self {
+            DurationDist::Fixed(d) => return d.serialize(s),
+            DurationDist::Uniform { min, max } => vec![("min", min), ("max", max)],
+            DurationDist::Normal { mean, sd } => vec![("mean", mean), ("sd", sd)],
+            DurationDist::Exponential { mean } => vec![("mean", mean)],
+        };
+        let mut m = s.serialize_map(Some(entries.len()))?;
+        for (k, v) in entries {
+            m.serialize_entry(k, &v)?;
+        }
+        m.end()
+    }
+}
+
+impl DurationDist {
+    pub fn sample<R: Rng>(&self, rng: &mut R) -> Duration {
+        let secs = match *self {
+            DurationDist::Fixed(d) => return d,
+            DurationDist::Uniform { min, max } => {
+                return Duration::from_secs(rng.random_range(min.as_secs()..=max.as_secs()))
+            }
+            DurationDist::Normal { mean, sd } => {
+                match Normal::new(mean.as_secs() as f64, sd.as_secs() as f64) {
+                    Ok(n) => n.sample(rng),
+                    Err(_) => mean.as_secs() as f64,
+                }
+            }
+            DurationDist::Exponential { mean } => {
+                match Exp::new(1.0 / mean.as_secs().max(1) as f64) {
+                    Ok(e) => e.sample(rng),
+                    Err(_) => mean.as_secs() as f64,
+                }
+            }
+        };
+        Duration::from_secs(secs.max(0.0).round() as u64)
+    }
+
+    pub fn mean(&self) -> Duration {
+        match *self {
+            DurationDist::Fixed(d) => d,
+            DurationDist::Uniform { min, max } => {
+                Duration::from_secs((min.as_secs() + max.as_secs()) / 2)
+            }
+            DurationDist::Normal { mean, .. } | DurationDist::Exponential { mean } => mean,
+        }
+    }
+}
+
+/// Which client a persona's app runs in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientChoice {
+    Browser,
+    Native,
+    /// Per user: the browser with the persona's `browser_share`, else the native app.
+    Either,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppUse {
+    pub app: Spanned<String>,
+    #[serde(default = "default_either")]
+    pub client: ClientChoice,
+    /// The app syncs in the background for the whole workday (mail, chat).
+    #[serde(default)]
+    pub background: bool,
+    /// Foreground sessions per workday (Poisson mean).
+    #[serde(default)]
+    pub sessions: f64,
+    #[serde(default = "default_session_length")]
+    pub session_length: DurationDist,
+}
+
+fn default_either() -> ClientChoice {
+    ClientChoice::Either
+}
+fn default_session_length() -> DurationDist {
+    DurationDist::Exponential {
+        mean: Duration::from_mins(15),
+    }
+}
+
+/// What a user does at the end of the workday.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndOfDay {
+    /// Locks the device overnight.
+    Lock,
+    /// Signs out of a shared device: the profile and its sessions go.
+    SignOut,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkPattern {
+    pub start: Spanned<String>,
+    pub start_jitter: Duration,
+    pub length: Duration,
+    pub length_jitter: Duration,
+    /// Chance of working on a weekday (leave and sickness make it less than one).
+    pub workday_share: f64,
+    pub weekend_share: f64,
+    pub lunch: DurationDist,
+    /// Short breaks (device locked) per workday, Poisson mean.
+    pub breaks: f64,
+    pub break_length: DurationDist,
+    pub meetings: f64,
+    pub meeting_length: DurationDist,
+    /// Share of meetings held online in Teams; the rest are in a room with the device locked.
+    pub meetings_in_teams: f64,
+    /// Browser restarts per workday, Poisson mean.
+    pub browser_restarts: f64,
+    /// Chance the browser is closed overnight.
+    pub browser_closed_overnight: f64,
+    pub end_of_day: EndOfDay,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sensitive {
+    #[serde(default)]
+    pub register_security_info_per_week: f64,
+    #[serde(default)]
+    pub auth_context: Option<Spanned<String>>,
+    #[serde(default)]
+    pub auth_context_per_week: f64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskRates {
+    /// High user-risk detections per user-year.
+    #[serde(default)]
+    pub user_risk_per_year: f64,
+    /// Risky sign-ins (high) per user-year.
+    #[serde(default)]
+    pub sign_in_risk_per_year: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPersona {
+    name: String,
+    share: Spanned<f64>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    devices: Spanned<BTreeMap<String, f64>>,
+    #[serde(default)]
+    compliant: f64,
+    #[serde(default = "half")]
+    browser_share: f64,
+    #[serde(default)]
+    credentials: Option<Spanned<BTreeMap<String, f64>>>,
+    #[serde(default)]
+    mfa: Option<Spanned<BTreeMap<String, f64>>>,
+    #[serde(default = "half")]
+    kmsi_accept: f64,
+    #[serde(default = "one")]
+    trusted_location: f64,
+    #[serde(default)]
+    platform: Option<Spanned<String>>,
+    work: WorkPattern,
+    apps: Vec<AppUse>,
+    #[serde(default)]
+    sensitive: Sensitive,
+    #[serde(default)]
+    risk: RiskRates,
+}
+
+fn half() -> f64 {
+    0.5
+}
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPopulation {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default = "default_domain")]
+    domain: String,
+    #[serde(default)]
+    remediation: Remediation,
+    #[serde(default)]
+    threat: RawThreat,
+    persona: Vec<RawPersona>,
+}
+
+fn default_domain() -> String {
+    "contoso.example".into()
+}
+
+/// How long risk lasts when no policy remediates it (an administrator dismisses it, or
+/// the detection ages out).
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Remediation {
+    pub user_risk_duration: Duration,
+    pub sign_in_risk_duration: Duration,
+}
+
+impl Default for Remediation {
+    fn default() -> Self {
+        Remediation {
+            user_risk_duration: Duration::from_days(1),
+            sign_in_risk_duration: Duration::from_hours(1),
+        }
+    }
+}
+
+/// One app a persona uses, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppPlan {
+    pub app: App,
+    pub client: ClientChoice,
+    pub background: bool,
+    pub sessions: f64,
+    pub session_length: DurationDist,
+}
+
+/// A validated persona.
+#[derive(Clone, Debug)]
+pub struct Persona {
+    pub name: String,
+    pub share: f64,
+    pub groups: Vec<String>,
+    pub roles: Vec<String>,
+    pub devices: [f64; 4],
+    pub compliant: f64,
+    pub browser_share: f64,
+    pub credentials: [f64; 3],
+    pub mfa: [f64; 3],
+    pub kmsi_accept: f64,
+    pub trusted_location: f64,
+    pub platform: Platform,
+    pub start: Duration,
+    pub work: WorkPattern,
+    pub apps: Vec<AppPlan>,
+    pub register_info_per_week: f64,
+    pub auth_context: Option<Protected>,
+    pub auth_context_per_week: f64,
+    pub risk: RiskRates,
+}
+
+/// A validated population.
+#[derive(Clone, Debug)]
+pub struct Population {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    pub domain: String,
+    pub remediation: Remediation,
+    pub threat: Threat,
+    pub personas: Vec<Persona>,
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    source: &'a str,
+}
+
+impl Ctx<'_> {
+    fn at<T>(&self, s: &Spanned<T>, field: String, msg: impl Into<String>) -> InputError {
+        let (l, c) = line_col(self.source, s.span().start);
+        InputError::new(self.path, msg)
+            .position(format!("{l}:{c}"))
+            .field(field)
+    }
+}
+
+/// Shares must be in [0, 1] and sum to one (within rounding).
+const SHARE_TOLERANCE: f64 = 1e-6;
+
+fn mix<const N: usize>(
+    cx: &Ctx,
+    field: String,
+    raw: &Spanned<BTreeMap<String, f64>>,
+    names: [&str; N],
+) -> Result<[f64; N], InputError> {
+    let mut out = [0.0; N];
+    for (k, v) in raw.get_ref() {
+        let i = names
+            .iter()
+            .position(|n| n == k)
+            .ok_or_else(|| cx.at(raw, field.clone(), unknown_name("key", k, &names)))?;
+        if !(0.0..=1.0).contains(v) || !v.is_finite() {
+            return Err(cx.at(
+                raw,
+                format!("{field}.{k}"),
+                format!("share {v} is not between 0 and 1"),
+            ));
+        }
+        out[i] = *v;
+    }
+    let sum: f64 = out.iter().sum();
+    if (sum - 1.0).abs() > SHARE_TOLERANCE {
+        return Err(cx.at(raw, field, format!("shares sum to {sum}, not 1")));
+    }
+    Ok(out)
+}
+
+fn probability(
+    cx: &Ctx,
+    field: String,
+    v: f64,
+    anchor: &Spanned<String>,
+) -> Result<f64, InputError> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(cx.at(
+            anchor,
+            field,
+            format!("{v} is not a probability between 0 and 1"),
+        ))
+    }
+}
+
+fn rate(cx: &Ctx, field: String, v: f64, anchor: &Spanned<String>) -> Result<f64, InputError> {
+    // Rates above 10,000 per period are a unit mistake, and would make Poisson draws slow.
+    if v.is_finite() && (0.0..=10_000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(cx.at(
+            anchor,
+            field,
+            format!("{v} is not a rate between 0 and 10000"),
+        ))
+    }
+}
+
+impl Population {
+    pub fn load(path: &Path) -> Result<Population, InputError> {
+        let source = read_text(path)?;
+        Population::parse(path, &source)
+    }
+
+    pub fn parse(path: &Path, source: &str) -> Result<Population, InputError> {
+        let raw: RawPopulation =
+            toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
+        let cx = Ctx { path, source };
+        if raw.persona.is_empty() {
+            return Err(
+                InputError::new(path, "a population needs at least one [[persona]]")
+                    .field("persona"),
+            );
+        }
+        let mut personas = Vec::with_capacity(raw.persona.len());
+        let mut names = std::collections::HashSet::new();
+        for (i, p) in raw.persona.iter().enumerate() {
+            let f = |name: &str| format!("persona[{i}].{name}");
+            if !names.insert(p.name.clone()) {
+                return Err(cx.at(
+                    &p.devices,
+                    f("name"),
+                    format!("duplicate persona name `{}`", p.name),
+                ));
+            }
+            let share = *p.share.get_ref();
+            if !(0.0..=1.0).contains(&share) {
+                return Err(cx.at(
+                    &p.share,
+                    f("share"),
+                    format!("{share} is not between 0 and 1"),
+                ));
+            }
+            let devices = mix(
+                &cx,
+                f("devices"),
+                &p.devices,
+                DeviceTrust::ALL.map(|d| d.name()),
+            )?;
+            let credentials = match &p.credentials {
+                Some(c) => mix(&cx, f("credentials"), c, ["password", "whfb", "passkey"])?,
+                None => [1.0, 0.0, 0.0],
+            };
+            if credentials[1] > 0.0 && devices[3] >= 1.0 {
+                return Err(InputError::new(path, "Windows Hello for Business needs devices with an Entra identity, but every device is unmanaged").field(f("credentials")));
+            }
+            let mfa = match &p.mfa {
+                Some(m) => mix(&cx, f("mfa"), m, MfaMethod::ALL.map(|m| m.name()))?,
+                None => [0.0, 1.0, 0.0],
+            };
+            let anchor = &p.work.start;
+            let start = parse_time(anchor.get_ref())
+                .map_err(|e| cx.at(anchor, f("work.start"), e.to_string()))?;
+            if start.as_secs() >= DAY {
+                return Err(cx.at(
+                    anchor,
+                    f("work.start"),
+                    "the workday must start before 24:00",
+                ));
+            }
+            let w = &p.work;
+            if w.length.is_zero() || w.length.as_secs() > DAY {
+                return Err(cx.at(
+                    anchor,
+                    f("work.length"),
+                    format!("{} is not a workday length between 1s and 24h", w.length),
+                ));
+            }
+            for (name, v) in [
+                ("compliant", p.compliant),
+                ("browser_share", p.browser_share),
+                ("kmsi_accept", p.kmsi_accept),
+                ("trusted_location", p.trusted_location),
+            ] {
+                probability(&cx, f(name), v, anchor)?;
+            }
+            for (name, v) in [
+                ("work.workday_share", w.workday_share),
+                ("work.weekend_share", w.weekend_share),
+                ("work.meetings_in_teams", w.meetings_in_teams),
+                ("work.browser_closed_overnight", w.browser_closed_overnight),
+            ] {
+                probability(&cx, f(name), v, anchor)?;
+            }
+            for (name, v) in [
+                ("work.breaks", w.breaks),
+                ("work.meetings", w.meetings),
+                ("work.browser_restarts", w.browser_restarts),
+                (
+                    "sensitive.register_security_info_per_week",
+                    p.sensitive.register_security_info_per_week,
+                ),
+                (
+                    "sensitive.auth_context_per_week",
+                    p.sensitive.auth_context_per_week,
+                ),
+                ("risk.user_risk_per_year", p.risk.user_risk_per_year),
+                ("risk.sign_in_risk_per_year", p.risk.sign_in_risk_per_year),
+            ] {
+                rate(&cx, f(name), v, anchor)?;
+            }
+            let platform = match &p.platform {
+                Some(s) => crate::scenario::parse_platform(s.get_ref())
+                    .map_err(|e| cx.at(s, f("platform"), e))?,
+                None => Platform::Windows,
+            };
+            let mut apps = Vec::with_capacity(p.apps.len());
+            for (j, a) in p.apps.iter().enumerate() {
+                let app = App::parse(a.app.get_ref())
+                    .map_err(|e| cx.at(&a.app, f(&format!("apps[{j}].app")), e))?;
+                rate(&cx, f(&format!("apps[{j}].sessions")), a.sessions, &a.app)?;
+                apps.push(AppPlan {
+                    app,
+                    client: a.client,
+                    background: a.background,
+                    sessions: a.sessions,
+                    session_length: a.session_length.clone(),
+                });
+            }
+            if apps.is_empty() {
+                return Err(cx.at(anchor, f("apps"), "a persona needs at least one app"));
+            }
+            let auth_context = match &p.sensitive.auth_context {
+                Some(s) => Some(
+                    Protected::parse_auth_context(s.get_ref())
+                        .map_err(|e| cx.at(s, f("sensitive.auth_context"), e))?,
+                ),
+                None => None,
+            };
+            if auth_context.is_none() && p.sensitive.auth_context_per_week > 0.0 {
+                return Err(cx.at(
+                    anchor,
+                    f("sensitive.auth_context"),
+                    "auth_context_per_week needs `auth_context` (e.g. \"c1\")",
+                ));
+            }
+            personas.push(Persona {
+                name: p.name.clone(),
+                share,
+                groups: p.groups.clone(),
+                roles: p.roles.clone(),
+                devices,
+                compliant: p.compliant,
+                browser_share: p.browser_share,
+                credentials,
+                mfa,
+                kmsi_accept: p.kmsi_accept,
+                trusted_location: p.trusted_location,
+                platform,
+                start: Duration::from_secs(start.as_secs()),
+                work: p.work.clone(),
+                apps,
+                register_info_per_week: p.sensitive.register_security_info_per_week,
+                auth_context,
+                auth_context_per_week: p.sensitive.auth_context_per_week,
+                risk: p.risk.clone(),
+            });
+        }
+        let total: f64 = personas.iter().map(|p| p.share).sum();
+        if (total - 1.0).abs() > SHARE_TOLERANCE {
+            return Err(
+                InputError::new(path, format!("persona shares sum to {total}, not 1"))
+                    .field("persona[].share"),
+            );
+        }
+        let threat = Threat::from_raw(&raw.threat)
+            .map_err(|(field, msg)| InputError::new(path, msg).field(format!("threat.{field}")))?;
+        Ok(Population {
+            path: path.to_path_buf(),
+            name: raw.name,
+            description: raw.description,
+            domain: raw.domain,
+            remediation: raw.remediation,
+            threat,
+            personas,
+        })
+    }
+}
+
+/// Picks an index from shares that sum to one.
+pub fn pick<R: Rng>(rng: &mut R, shares: &[f64]) -> usize {
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, s) in shares.iter().enumerate() {
+        acc += s;
+        if u < acc {
+            return i;
+        }
+    }
+    // Rounding: the last non-zero share.
+    shares.iter().rposition(|s| *s > 0.0).unwrap_or(0)
+}
+
+/// The drawn, fixed traits of one simulated user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserTraits {
+    pub persona: usize,
+    pub device: DeviceTrust,
+    pub compliant: bool,
+    pub credential: Credential,
+    pub mfa_method: MfaMethod,
+    pub kmsi_accept: bool,
+    pub trusted_location: bool,
+    /// Client of each app the persona uses, in the persona's app order.
+    pub clients: Vec<Client>,
+}
+
+impl UserTraits {
+    pub fn draw<R: Rng>(rng: &mut R, population: &Population) -> UserTraits {
+        let shares: Vec<f64> = population.personas.iter().map(|p| p.share).collect();
+        let persona = pick(rng, &shares);
+        let p = &population.personas[persona];
+        let device = DeviceTrust::ALL[pick(rng, &p.devices)];
+        let compliant = device != DeviceTrust::Unmanaged && rng.random_bool(p.compliant);
+        let mut credential = [
+            Credential::Password,
+            Credential::WindowsHello,
+            Credential::Passkey,
+        ][pick(rng, &p.credentials)];
+        if credential == Credential::WindowsHello && device == DeviceTrust::Unmanaged {
+            // Windows Hello needs a device with an Entra identity.
+            credential = Credential::Password;
+        }
+        let mfa_method = MfaMethod::ALL[pick(rng, &p.mfa)];
+        let kmsi_accept = rng.random_bool(p.kmsi_accept);
+        let trusted_location = rng.random_bool(p.trusted_location);
+        let clients = p
+            .apps
+            .iter()
+            .map(|a| match a.client {
+                ClientChoice::Browser => Client::Browser,
+                ClientChoice::Native => Client::Native,
+                ClientChoice::Either => {
+                    if rng.random_bool(p.browser_share) {
+                        Client::Browser
+                    } else {
+                        Client::Native
+                    }
+                }
+            })
+            .collect();
+        UserTraits {
+            persona,
+            device,
+            compliant,
+            credential,
+            mfa_method,
+            kmsi_accept,
+            trusted_location,
+            clients,
+        }
+    }
+}
+
+/// One workday's bounds, drawn ahead so that threats can target moments of activity.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Workday {
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+/// Draws which days the user works and when (day 0 is a Monday).
+pub fn draw_workdays<R: Rng>(
+    rng: &mut R,
+    persona: &Persona,
+    days: u32,
+    out: &mut Vec<Option<Workday>>,
+) {
+    out.clear();
+    let w = &persona.work;
+    let start_jitter = Normal::new(0.0, w.start_jitter.as_secs() as f64).ok();
+    let length_jitter = Normal::new(0.0, w.length_jitter.as_secs() as f64).ok();
+    for day in 0..days as u64 {
+        let weekend = day % 7 >= 5;
+        let p = if weekend {
+            w.weekend_share
+        } else {
+            w.workday_share
+        };
+        if !rng.random_bool(p) {
+            out.push(None);
+            continue;
+        }
+        let jitter = |n: &Option<Normal<f64>>, rng: &mut R| n.map_or(0.0, |n| n.sample(rng));
+        let start = (persona.start.as_secs() as f64 + jitter(&start_jitter, rng))
+            .clamp(0.0, (DAY - MINUTE) as f64);
+        let length = (w.length.as_secs() as f64 + jitter(&length_jitter, rng))
+            .clamp(30.0 * MINUTE as f64, (DAY - MINUTE) as f64);
+        let start = SimTime::from_secs(day * DAY + start.round() as u64);
+        out.push(Some(Workday {
+            start,
+            end: start + Duration::from_secs(length.round() as u64),
+        }));
+    }
+}
+
+fn poisson<R: Rng>(rng: &mut R, mean: f64) -> u64 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    match Poisson::new(mean) {
+        Ok(p) => p.sample(rng) as u64,
+        Err(_) => 0,
+    }
+}
+
+/// A uniformly random instant in `[from, to)`.
+pub fn instant<R: Rng>(rng: &mut R, from: SimTime, to: SimTime) -> SimTime {
+    if to <= from {
+        return from;
+    }
+    SimTime::from_secs(rng.random_range(from.as_secs()..to.as_secs()))
+}
+
+/// Generates one workday's actions, in any order (the queue sorts them by time).
+pub fn plan_day<R: Rng>(
+    rng: &mut R,
+    population: &Population,
+    traits: &UserTraits,
+    day: Workday,
+    plan: &mut Vec<(SimTime, Action)>,
+) {
+    let p = &population.personas[traits.persona];
+    let w = &p.work;
+    let (start, end) = (day.start, day.end);
+    // Arrive: a Windows sign-in or unlock renews the PRT on joined devices.
+    plan.push((
+        start,
+        Action::SignIn {
+            app: None,
+            client: Client::Native,
+        },
+    ));
+    for (a, client) in p.apps.iter().zip(&traits.clients) {
+        if a.background {
+            plan.push((
+                start,
+                Action::Background {
+                    app: a.app,
+                    client: *client,
+                    until: end,
+                },
+            ));
+        }
+        for _ in 0..poisson(rng, a.sessions) {
+            let len = a
+                .session_length
+                .sample(rng)
+                .max(Duration::from_secs(MINUTE));
+            let at = instant(rng, start, end);
+            plan.push((
+                at,
+                Action::Use {
+                    app: a.app,
+                    client: *client,
+                    until: (at + len).min(end),
+                },
+            ));
+        }
+    }
+    // Lunch around the middle of the day, then short breaks: the device is locked.
+    let mid = start + Duration::from_secs((end - start).as_secs() / 2);
+    let lunch = w.lunch.sample(rng);
+    if !lunch.is_zero() {
+        plan.push((mid, Action::Lock));
+        plan.push(((mid + lunch).min(end), Action::Unlock));
+    }
+    for _ in 0..poisson(rng, w.breaks) {
+        let at = instant(rng, start, end);
+        plan.push((at, Action::Lock));
+        plan.push(((at + w.break_length.sample(rng)).min(end), Action::Unlock));
+    }
+    let teams = p
+        .apps
+        .iter()
+        .zip(&traits.clients)
+        .find(|(a, _)| a.app == App::Teams)
+        .map(|(_, c)| *c);
+    for _ in 0..poisson(rng, w.meetings) {
+        let at = instant(rng, start, end);
+        let len = w
+            .meeting_length
+            .sample(rng)
+            .max(Duration::from_secs(MINUTE));
+        match teams {
+            Some(client) if rng.random_bool(w.meetings_in_teams) => plan.push((
+                at,
+                Action::Use {
+                    app: App::Teams,
+                    client,
+                    until: (at + len).min(end),
+                },
+            )),
+            _ => {
+                plan.push((at, Action::Lock));
+                plan.push(((at + len).min(end), Action::Unlock));
+            }
+        }
+    }
+    for _ in 0..poisson(rng, w.browser_restarts) {
+        let at = instant(rng, start, end);
+        plan.push((at, Action::CloseBrowser));
+        plan.push((
+            at + Duration::from_secs(MINUTE).min(end - at),
+            Action::OpenBrowser,
+        ));
+    }
+    // Sensitive actions: weekly rates spread over five workdays.
+    if rng.random_bool((p.register_info_per_week / 5.0).min(1.0)) {
+        plan.push((
+            instant(rng, start, end),
+            Action::Open {
+                app: App::Graph,
+                client: Client::Browser,
+                protected: Some(Protected::RegisterSecurityInfo),
+            },
+        ));
+    }
+    if let Some(ctx) = p.auth_context {
+        for _ in 0..poisson(rng, p.auth_context_per_week / 5.0) {
+            plan.push((
+                instant(rng, start, end),
+                Action::Open {
+                    app: App::Sharepoint,
+                    client: Client::Browser,
+                    protected: Some(ctx),
+                },
+            ));
+        }
+    }
+    match w.end_of_day {
+        EndOfDay::Lock => plan.push((end, Action::Lock)),
+        EndOfDay::SignOut => plan.push((end, Action::SignOut)),
+    }
+    if rng.random_bool(w.browser_closed_overnight) {
+        plan.push((end, Action::CloseBrowser));
+    }
+}
+
+/// Risk detections over the whole horizon (any day, any hour), with their automatic end.
+pub fn plan_risk<R: Rng>(
+    rng: &mut R,
+    population: &Population,
+    traits: &UserTraits,
+    days: u32,
+    plan: &mut Vec<(SimTime, Action)>,
+) {
+    let p = &population.personas[traits.persona];
+    let horizon = SimTime::from_secs(days as u64 * DAY);
+    let years = days as f64 / 365.0;
+    for _ in 0..poisson(rng, p.risk.user_risk_per_year * years) {
+        let at = instant(rng, SimTime::ZERO, horizon);
+        plan.push((at, Action::SetUserRisk(RiskLevel::High)));
+        plan.push((
+            at + population.remediation.user_risk_duration,
+            Action::SetUserRisk(RiskLevel::None),
+        ));
+    }
+    for _ in 0..poisson(rng, p.risk.sign_in_risk_per_year * years) {
+        let at = instant(rng, SimTime::ZERO, horizon);
+        plan.push((at, Action::SetSignInRisk(RiskLevel::High)));
+        plan.push((
+            at + population.remediation.sign_in_risk_duration,
+            Action::SetSignInRisk(RiskLevel::None),
+        ));
+    }
+}
