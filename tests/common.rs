@@ -13,7 +13,11 @@ pub fn root() -> PathBuf {
 }
 
 pub fn run(args: &[&str]) -> Output {
-    bin().args(args).current_dir(root()).output().expect("the binary runs")
+    bin()
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -31,7 +35,11 @@ pub fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
     r.records()
         .map(|rec| {
             let rec = rec.expect("a well-formed row");
-            headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
         })
         .collect()
 }
@@ -44,7 +52,11 @@ pub fn trace(scenario: &Path) -> Vec<std::collections::HashMap<String, String>> 
 }
 
 /// The times of rows with the given actor and outcome.
-pub fn times(rows: &[std::collections::HashMap<String, String>], actor: &str, outcome: &str) -> Vec<String> {
+pub fn times(
+    rows: &[std::collections::HashMap<String, String>],
+    actor: &str,
+    outcome: &str,
+) -> Vec<String> {
     rows.iter()
         .filter(|r| r["actor"] == actor && r["outcome"] == outcome)
         .map(|r| r["at"].clone())

@@ -40,29 +40,49 @@ fn tokens() -> impl Strategy<Value = TokenMode> {
     prop_oneof![
         Just(TokenMode::Idealised),
         (10u64..120).prop_map(|m| TokenMode::Fixed(Duration::from_mins(m))),
-        Just(TokenMode::Random { min: Duration::from_mins(60), max: Duration::from_mins(90) }),
+        Just(TokenMode::Random {
+            min: Duration::from_mins(60),
+            max: Duration::from_mins(90)
+        }),
     ]
 }
 
 /// One random action kind, with its parameters, at a time chosen by the caller.
 fn action_at(kind: u8, app: usize, client: bool, len_min: u64, at: SimTime) -> Action {
     let app = App::ALL[app % App::COUNT];
-    let client = if client { Client::Browser } else { Client::Native };
+    let client = if client {
+        Client::Browser
+    } else {
+        Client::Native
+    };
     let until = at + Duration::from_mins(len_min.max(1));
     match kind % 16 {
         0 | 1 => Action::Use { app, client, until },
         2 => Action::Background { app, client, until },
-        3 => Action::Open { app, client, protected: None },
+        3 => Action::Open {
+            app,
+            client,
+            protected: None,
+        },
         4 => Action::Lock,
         5 => Action::Unlock,
-        6 => Action::SignIn { app: Some(app), client },
+        6 => Action::SignIn {
+            app: Some(app),
+            client,
+        },
         7 => Action::CloseBrowser,
         8 => Action::OpenBrowser,
         9 => Action::PasswordChange,
         10 => Action::RevokeSessions,
         11 => Action::RevokeMfaSessions,
-        12 => Action::Steal { artefact: Artefact::ALL[app.index() % 3] },
-        13 | 14 => Action::AttackerUse { app, until, trusted_ip: false },
+        12 => Action::Steal {
+            artefact: Artefact::ALL[app.index() % 3],
+        },
+        13 | 14 => Action::AttackerUse {
+            app,
+            until,
+            trusted_ip: false,
+        },
         _ => Action::SignIn { app: None, client },
     }
 }
@@ -71,10 +91,16 @@ fn case() -> impl Strategy<Value = Case> {
     (
         device(),
         sif(),
-        prop::option::of(prop::sample::select(vec![Persistence::Always, Persistence::Never])),
+        prop::option::of(prop::sample::select(vec![
+            Persistence::Always,
+            Persistence::Never,
+        ])),
         tokens(),
         any::<bool>(),
-        prop::collection::vec((0u64..240, any::<u8>(), 0usize..7, any::<bool>(), 1u64..600), 1..60),
+        prop::collection::vec(
+            (0u64..240, any::<u8>(), 0usize..7, any::<bool>(), 1u64..600),
+            1..60,
+        ),
     )
         .prop_map(|(device, sif, persistence, tokens, cae, raw)| {
             let mut t = SimTime::ZERO;
@@ -85,24 +111,44 @@ fn case() -> impl Strategy<Value = Case> {
                     (t, action_at(kind, app, client, len, t))
                 })
                 .collect();
-            Case { device, sif, persistence, tokens, cae, steps }
+            Case {
+                device,
+                sif,
+                persistence,
+                tokens,
+                cae,
+                steps,
+            }
         })
 }
 
 fn run(case: &Case, params: &ModelParams) -> Vec<Record> {
     let policies = PolicySet::shorthand(case.sif, case.persistence);
     let mut rules = RuleTable::new(Profile {
-        identity: UserIdentity { id: "u".into(), ..Default::default() },
-        facts: Facts { device: case.device, compliant: true, mfa_method: MfaMethod::Push },
+        identity: UserIdentity {
+            id: "u".into(),
+            ..Default::default()
+        },
+        facts: Facts {
+            device: case.device,
+            compliant: true,
+            mfa_method: MfaMethod::Push,
+        },
         platform: Platform::Windows,
-        location: LocationContext { trusted: true, named_location: None },
+        location: LocationContext {
+            trusted: true,
+            named_location: None,
+        },
     });
     rules.fill_all(&policies);
     let setup = UserSetup {
         device: case.device,
         credential: Credential::Password,
         kmsi_accept: true,
-        tenant: TenantSettings { cae: case.cae, ..TenantSettings::default() },
+        tenant: TenantSettings {
+            cae: case.cae,
+            ..TenantSettings::default()
+        },
         tokens: case.tokens,
     };
     let mut sim = UserSim::new(params, &rules, setup, UserSim::rng_from_seed(7));
@@ -195,8 +241,14 @@ fn the_generator_produces_attacker_access_and_prompts() {
     for _ in 0..300 {
         let case = case().new_tree(&mut runner).unwrap().current();
         let records = run(&case, &ModelParams::default());
-        attacker_silent += records.iter().filter(|r| r.actor == Actor::Attacker && r.outcome == Outcome::Silent).count();
-        every_time += records.iter().filter(|r| r.reason == Reason::EveryTime).count();
+        attacker_silent += records
+            .iter()
+            .filter(|r| r.actor == Actor::Attacker && r.outcome == Outcome::Silent)
+            .count();
+        every_time += records
+            .iter()
+            .filter(|r| r.reason == Reason::EveryTime)
+            .count();
     }
     assert!(attacker_silent > 50, "{attacker_silent}");
     assert!(every_time > 20, "{every_time}");

@@ -24,7 +24,9 @@ fn queue_matches_a_btreemap_shadow_over_200k_operations() {
             // Schedule, often at equal times to exercise FIFO ties.
             0..=49 => {
                 let at = now + rng.random_range(0..20u64);
-                let id = queue.schedule_at(SimTime::from_secs(at), op).expect("not in the past");
+                let id = queue
+                    .schedule_at(SimTime::from_secs(at), op)
+                    .expect("not in the past");
                 shadow.insert((at, seq), op);
                 ids.push((id, (at, seq)));
                 seq += 1;
@@ -34,7 +36,10 @@ fn queue_matches_a_btreemap_shadow_over_200k_operations() {
                 let at = now - 1;
                 assert_eq!(
                     queue.schedule_at(SimTime::from_secs(at), op),
-                    Err(ScheduleError::InPast { at: SimTime::from_secs(at), now: SimTime::from_secs(now) })
+                    Err(ScheduleError::InPast {
+                        at: SimTime::from_secs(at),
+                        now: SimTime::from_secs(now)
+                    })
                 );
             }
             // Cancel a random known event (it may already have popped).
@@ -69,7 +74,10 @@ fn queue_matches_a_btreemap_shadow_over_200k_operations() {
     assert!(pops > 40_000, "the run exercised popping ({pops} pops)");
     // Drain: the rest comes out in shadow order.
     while let Some(((t, _), payload)) = shadow.pop_first() {
-        assert_eq!(queue.pop().map(|(a, p)| (a.as_secs(), p)), Some((t, payload)));
+        assert_eq!(
+            queue.pop().map(|(a, p)| (a.as_secs(), p)),
+            Some((t, payload))
+        );
     }
     assert_eq!(queue.pop(), None);
 }

@@ -34,19 +34,28 @@ fn seed_example_3_within_cycle_prompts_at_0100() {
 fn seed_example_3_outside_cycle_prompts_at_0545() {
     let rows = trace(&scenario("seed-3b-return-outside-cycle.toml"));
     assert_eq!(times(&rows, "user", "prompt"), ["05:45"]);
-    assert!(rows.iter().any(|r| r["at"] == "04:45" && r["reason"] == "prt_renewed"));
+    assert!(rows
+        .iter()
+        .any(|r| r["at"] == "04:45" && r["reason"] == "prt_renewed"));
 }
 
 #[test]
 fn registered_devices_do_not_renew_sif_on_unlock() {
-    assert_eq!(prompts("registered-device-difference.toml"), ["00:00", "04:45", "05:45"]);
+    assert_eq!(
+        prompts("registered-device-difference.toml"),
+        ["00:00", "04:45", "05:45"]
+    );
 }
 
 #[test]
 fn every_time_never_prompts_twice_within_five_minutes() {
     let rows = trace(&scenario("every-time-tolerance.toml"));
     assert_eq!(times(&rows, "user", "prompt"), ["00:00", "00:06", "00:12"]);
-    let tolerated: Vec<_> = rows.iter().filter(|r| r["reason"] == "within_tolerance").map(|r| r["at"].clone()).collect();
+    let tolerated: Vec<_> = rows
+        .iter()
+        .filter(|r| r["reason"] == "within_tolerance")
+        .map(|r| r["at"].clone())
+        .collect();
     assert_eq!(tolerated, ["00:03", "00:10"]);
 }
 
@@ -54,7 +63,9 @@ fn every_time_never_prompts_twice_within_five_minutes() {
 fn non_persistent_cookie_dies_with_the_browser() {
     let rows = trace(&scenario("nonpersistent-cookie-restart.toml"));
     assert_eq!(times(&rows, "user", "prompt"), ["00:00", "01:05"]);
-    assert!(rows.iter().any(|r| r["at"] == "01:05" && r["reason"] == "browser_closed"));
+    assert!(rows
+        .iter()
+        .any(|r| r["at"] == "01:05" && r["reason"] == "browser_closed"));
     assert_eq!(prompts("persistent-cookie-restart.toml"), ["00:00"]);
 }
 
@@ -66,10 +77,22 @@ fn revocation_reaches_cae_apps_after_the_propagation_delay() {
             .find(|r| r["at"] == at && r["app"] == app)
             .map(|r| (r["outcome"].clone(), r["reason"].clone()))
     };
-    assert_eq!(find("01:00", "office_web"), Some(("prompt".into(), "session_revoked".into())));
-    assert_eq!(find("01:15", "sharepoint"), Some(("prompt".into(), "session_revoked".into())));
-    assert_eq!(find("02:00", "office_web"), Some(("denied".into(), "account_disabled".into())));
-    assert_eq!(find("02:15", "sharepoint"), Some(("denied".into(), "account_disabled".into())));
+    assert_eq!(
+        find("01:00", "office_web"),
+        Some(("prompt".into(), "session_revoked".into()))
+    );
+    assert_eq!(
+        find("01:15", "sharepoint"),
+        Some(("prompt".into(), "session_revoked".into()))
+    );
+    assert_eq!(
+        find("02:00", "office_web"),
+        Some(("denied".into(), "account_disabled".into()))
+    );
+    assert_eq!(
+        find("02:15", "sharepoint"),
+        Some(("denied".into(), "account_disabled".into()))
+    );
 }
 
 #[test]
@@ -82,15 +105,29 @@ fn trace_output_has_the_documented_columns_and_vocabulary() {
         let out = run(&["trace", path.to_str().unwrap()]);
         assert!(out.status.success(), "{}: {}", path.display(), stderr(&out));
         let text = stdout(&out);
-        assert!(text.starts_with("at,actor,step,app,outcome,reason"), "{}", path.display());
+        assert!(
+            text.starts_with("at,actor,step,app,outcome,reason"),
+            "{}",
+            path.display()
+        );
         let mut last = String::new();
         for row in csv_rows(&text) {
             assert!(["user", "attacker"].contains(&row["actor"].as_str()));
             assert!(["prompt", "silent", "deferred", "denied"].contains(&row["outcome"].as_str()));
-            assert!(!row["reason"].is_empty() && row["reason"].chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(
+                !row["reason"].is_empty()
+                    && row["reason"]
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_')
+            );
             // Rows come in time order ("Nd HH:MM" sorts correctly once the day is padded).
             let key = sortable(&row["at"]);
-            assert!(key >= last, "{}: time went back at {}", path.display(), row["at"]);
+            assert!(
+                key >= last,
+                "{}: time went back at {}",
+                path.display(),
+                row["at"]
+            );
             last = key;
         }
     }

@@ -1,0 +1,152 @@
+//! `sessionsim run` as a user runs it: outputs, determinism across runs and thread counts,
+//! and the statistical shape of the results.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::*;
+
+const RESULT_FILES: [&str; 3] = ["summary.csv", "replicates.csv", "breakdown.csv"];
+
+fn run_into(experiment: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", experiment, "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "run failed: {}", stderr(&o));
+    o
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn summary(dir: &Path) -> HashMap<String, HashMap<String, String>> {
+    csv_rows(&read(dir, "summary.csv")).into_iter().map(|r| (r["design"].clone(), r)).collect()
+}
+
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    row[col].parse().unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
+}
+
+/// The manifest without its `run` section (wall time, threads), which is the only part
+/// allowed to differ between runs of the same inputs.
+fn manifest_without_timing(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(&read(dir, "manifest.json")).unwrap();
+    v.as_object_mut().unwrap().remove("run");
+    v["counters"].as_object_mut().unwrap().remove("wall_seconds");
+    v
+}
+
+#[test]
+fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tiny");
+    run_into("tests/data/tiny.toml", &out, &[]);
+    let s = read(&out, "summary.csv");
+    let header = s.lines().next().unwrap();
+    assert!(header.starts_with(
+        "design,users,days,replicates,prompts_per_user_day,prompts_per_user_day_ci95,mfa_prompts_per_user_day,p95_user_prompts_per_day,prompt_minutes_per_user_month,thefts,exposure_hours_mean,exposure_hours_p95,contained_1h_share,fatigue_attack_success_rate,pareto"
+    ), "{header}");
+    let rows = summary(&out);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows["defaults"]["users"], "300");
+    assert_eq!(csv_rows(&read(&out, "replicates.csv")).len(), 4);
+    let breakdown = csv_rows(&read(&out, "breakdown.csv"));
+    assert!(breakdown.iter().any(|r| r["device"] == "unmanaged" && r["persona"] == "contractor"));
+    let users: u64 = breakdown.iter().filter(|r| r["design"] == "defaults").map(|r| r["users"].parse::<u64>().unwrap()).sum();
+    assert_eq!(users, 300 * 2, "breakdown groups add up to users x replicates");
+    let m = manifest_without_timing(&out);
+    assert_eq!(m["counters"]["users_simulated"], 300 * 2 * 2);
+    assert_eq!(m["counters"]["user_days_simulated"], 300 * 2 * 2 * 7);
+    assert!(m["counters"]["events_simulated"].as_u64().unwrap() > 10_000);
+    assert_eq!(m["experiment"]["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn same_seed_gives_identical_bytes_and_thread_count_does_not_matter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+    run_into("tests/data/tiny.toml", &a, &["--threads", "1"]);
+    run_into("tests/data/tiny.toml", &b, &["--threads", "2"]);
+    run_into("tests/data/tiny.toml", &c, &["--threads", "2"]);
+    for f in RESULT_FILES {
+        assert_eq!(read(&a, f), read(&b, f), "{f}: 1 thread vs 2 threads");
+        assert_eq!(read(&b, f), read(&c, f), "{f}: two runs with the same seed");
+    }
+    assert_eq!(manifest_without_timing(&a), manifest_without_timing(&b));
+}
+
+#[test]
+fn a_different_seed_gives_different_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run_into("tests/data/tiny.toml", &a, &[]);
+    run_into("tests/data/tiny.toml", &b, &["--seed", "8"]);
+    assert_ne!(read(&a, "summary.csv"), read(&b, "summary.csv"));
+    assert_eq!(manifest_without_timing(&b)["seed"], 8);
+}
+
+#[test]
+fn overrides_change_the_size_of_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    run_into("tests/data/tiny.toml", &out, &["--users", "50", "--days", "3", "--replicates", "1"]);
+    let rows = summary(&out);
+    assert_eq!(rows["defaults"]["users"], "50");
+    assert_eq!(rows["defaults"]["days"], "3");
+    assert_eq!(rows["defaults"]["replicates"], "1");
+    assert_eq!(rows["defaults"]["prompts_per_user_day_ci95"], "", "no interval from one replicate");
+}
+
+#[test]
+fn prompts_rise_as_sign_in_frequency_shortens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("trend");
+    run_into("tests/data/sif-trend.toml", &out, &[]);
+    let rows = summary(&out);
+    let rate: Vec<f64> = ["none", "7d", "1d", "4h", "1h"].iter().map(|d| num(&rows[*d], "prompts_per_user_day")).collect();
+    for w in rate.windows(2) {
+        assert!(w[1] > w[0], "prompt rates should rise as SIF shortens: {rate:?}");
+    }
+    let exposure: Vec<f64> = ["none", "1d", "1h"].iter().map(|d| num(&rows[*d], "exposure_hours_mean")).collect();
+    assert!(exposure[0] > exposure[1] && exposure[1] > exposure[2], "exposure should fall: {exposure:?}");
+}
+
+#[test]
+fn never_persistent_prompts_more_than_always_when_browsers_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("persist");
+    run_into("tests/data/persistence.toml", &out, &[]);
+    let rows = summary(&out);
+    let (always, never) = (num(&rows["always"], "prompts_per_user_day"), num(&rows["never"], "prompts_per_user_day"));
+    assert!(never > always * 1.2, "never {never} vs always {always}");
+}
+
+#[test]
+fn bad_experiments_exit_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("name = \"x\"\npopulation = \"nope.toml\"\nusers = 10\ndays = 1\n[[design]]\nname = \"a\"\n", "population"),
+        ("name = \"x\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 1000000000000\ndays = 1\n[[design]]\nname = \"a\"\n", "users"),
+        ("name = \"x\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 10\ndays = 1000000\n[[design]]\nname = \"a\"\n", "days"),
+        ("name = \"x\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 10\ndays = 1\n[[design]]\nname = \"a\"\n[[design]]\nname = \"a\"\n", "duplicate design name"),
+        ("name = \"x\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 10\ndays = 1\n", "design"),
+    ];
+    for (i, (text, expect)) in cases.iter().enumerate() {
+        // Place the file where the relative population path resolves.
+        let path = root().join("tests/data").join(format!(".bad-{i}-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let out_dir = dir.path().join(format!("o{i}"));
+        let o = run(&["run", path.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "case {i}: {}", stderr(&o));
+        assert!(!out_dir.exists(), "case {i}: no output on bad input");
+    }
+    let o = run(&["run", "tests/data/tiny.toml", "--users", "0", "--quiet", "--out", dir.path().join("z").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["run", "tests/data/tiny.toml", "--shard", "4/3", "--quiet", "--out", dir.path().join("z").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
