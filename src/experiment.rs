@@ -23,7 +23,10 @@ use crate::model::{
     Action, Credential, Facts, MfaMethod, ModelParams, Profile, RuleTable, TenantSettings,
     TokenMode, UserSetup, UserSim,
 };
-use crate::policy::{LocationContext, Persistence, PolicySet, RiskLevel, Sif, UserIdentity};
+use crate::policy::{
+    CaeMode, LocationContext, Persistence, Policy, PolicySet, RiskLevel, SessionControls, Sif,
+    UserIdentity,
+};
 use crate::population::{draw_workdays, plan_day, plan_risk, Population, UserTraits, Workday};
 use crate::scenario::{load_policy_set, resolve};
 use crate::threat::plan_theft;
@@ -55,6 +58,37 @@ struct RawExperiment {
     access_tokens: Option<Spanned<String>>,
     #[serde(default)]
     design: Vec<RawDesign>,
+    #[serde(default)]
+    sweep: Option<RawSweep>,
+}
+
+/// `[sweep]`: a base design expanded into the grid of every listed value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    /// Prefix of the generated design names.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    policies: Option<Spanned<String>>,
+    #[serde(default)]
+    tenant: TenantSettings,
+    #[serde(default)]
+    access_tokens: Option<Spanned<String>>,
+    #[serde(default)]
+    sign_in_frequency: Vec<Spanned<String>>,
+    #[serde(default)]
+    persistent_browser: Vec<Spanned<String>>,
+    /// `on`, `off`, `strict_location`.
+    #[serde(default)]
+    cae: Vec<Spanned<String>>,
+    #[serde(default)]
+    remember_mfa: Vec<Spanned<String>>,
+    #[serde(default)]
+    token_protection: Vec<bool>,
+    /// MFA method mixes that replace every persona's `mfa` shares.
+    #[serde(default)]
+    mfa: Vec<Spanned<std::collections::BTreeMap<String, f64>>>,
 }
 
 fn one() -> Spanned<i64> {
@@ -88,6 +122,11 @@ pub struct Design {
     pub persistent_browser: Option<Persistence>,
     pub tenant: TenantSettings,
     pub tokens: TokenMode,
+    /// CAE session control and token protection added by a sweep.
+    pub cae_mode: CaeMode,
+    pub token_protection: bool,
+    /// Replaces every persona's MFA method shares (push, number matching, passkey).
+    pub mfa_mix: Option<[f64; 3]>,
 }
 
 /// A validated experiment.
@@ -206,19 +245,6 @@ impl Experiment {
             Some(s) => parse_tokens(&cx, s, "access_tokens", &raw.model)?,
             None => raw.model.realistic_tokens(),
         };
-        if raw.design.is_empty() {
-            return Err(
-                InputError::new(path, "an experiment needs at least one [[design]]")
-                    .field("design"),
-            );
-        }
-        if raw.design.len() > MAX_DESIGNS {
-            return Err(InputError::new(
-                path,
-                format!("{} designs: at most {MAX_DESIGNS}", raw.design.len()),
-            )
-            .field("design"));
-        }
         let mut warnings = Vec::new();
         let mut designs: Vec<Design> = Vec::with_capacity(raw.design.len());
         for (i, d) in raw.design.iter().enumerate() {
@@ -299,7 +325,24 @@ impl Experiment {
                 persistent_browser: persistent,
                 tenant: d.tenant.clone(),
                 tokens,
+                cae_mode: CaeMode::Default,
+                token_protection: false,
+                mfa_mix: None,
             });
+        }
+        if let Some(sweep) = &raw.sweep {
+            for d in expand_sweep(&cx, sweep, &raw.model, default_tokens, &mut warnings)? {
+                if designs.iter().any(|x| x.name == d.name) {
+                    return Err(InputError::new(path, format!("duplicate design name `{}` from the sweep", d.name)).field("sweep"));
+                }
+                designs.push(d);
+            }
+        }
+        if designs.is_empty() {
+            return Err(InputError::new(path, "an experiment needs at least one [[design]] or a [sweep]").field("design"));
+        }
+        if designs.len() > MAX_DESIGNS {
+            return Err(InputError::new(path, format!("{} designs: at most {MAX_DESIGNS}", designs.len())).field("design"));
         }
         Ok(Experiment {
             path: path.to_path_buf(),
@@ -315,6 +358,198 @@ impl Experiment {
             warnings,
         })
     }
+}
+
+/// One value of one sweep dimension: its label in the design name and what it sets.
+#[derive(Clone, Debug)]
+enum SweepValue {
+    Sif(Option<Sif>),
+    Persist(Option<Persistence>),
+    Cae(bool, CaeMode),
+    RememberMfa(crate::time::Duration),
+    TokenProtection(bool),
+    Mfa([f64; 3]),
+}
+
+/// Expands `[sweep]` into designs, one per point of the grid, named after their values
+/// (`sif=4h,persist=never,cae=strict_location`). Dimensions vary in the order written
+/// here, the last fastest.
+fn expand_sweep(
+    cx: &Ctx,
+    sweep: &RawSweep,
+    params: &ModelParams,
+    default_tokens: TokenMode,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Design>, InputError> {
+    let mut dims: Vec<Vec<(String, SweepValue)>> = Vec::new();
+    let label_none = |t: &str| t == "none";
+    if !sweep.sign_in_frequency.is_empty() {
+        let mut v = Vec::new();
+        for (i, s) in sweep.sign_in_frequency.iter().enumerate() {
+            let t = s.get_ref().trim();
+            let sif = if label_none(t) {
+                None
+            } else {
+                match Sif::parse(t) {
+                    Ok(Sif::Periodic(d)) if d.is_zero() => return Err(cx.at(s, format!("sweep.sign_in_frequency[{i}]"), "must be longer than zero")),
+                    Ok(x) => Some(x),
+                    Err(e) => return Err(cx.at(s, format!("sweep.sign_in_frequency[{i}]"), e.to_string())),
+                }
+            };
+            v.push((format!("sif={t}"), SweepValue::Sif(sif)));
+        }
+        dims.push(v);
+    }
+    if !sweep.persistent_browser.is_empty() {
+        let mut v = Vec::new();
+        for (i, s) in sweep.persistent_browser.iter().enumerate() {
+            let t = s.get_ref().trim();
+            let p = if label_none(t) {
+                None
+            } else {
+                Some(Persistence::parse(t).map_err(|e| cx.at(s, format!("sweep.persistent_browser[{i}]"), e))?)
+            };
+            v.push((format!("persist={t}"), SweepValue::Persist(p)));
+        }
+        dims.push(v);
+    }
+    if !sweep.cae.is_empty() {
+        let mut v = Vec::new();
+        for (i, s) in sweep.cae.iter().enumerate() {
+            let t = s.get_ref().trim();
+            let val = match t {
+                "on" => SweepValue::Cae(true, CaeMode::Default),
+                "off" => SweepValue::Cae(false, CaeMode::Disabled),
+                "strict_location" => SweepValue::Cae(true, CaeMode::StrictLocation),
+                other => return Err(cx.at(s, format!("sweep.cae[{i}]"), crate::app::unknown_name("CAE setting", other, &["on", "off", "strict_location"]))),
+            };
+            v.push((format!("cae={t}"), val));
+        }
+        dims.push(v);
+    }
+    if !sweep.remember_mfa.is_empty() {
+        let mut v = Vec::new();
+        for (i, s) in sweep.remember_mfa.iter().enumerate() {
+            let d = parse_duration(s.get_ref()).map_err(|e| cx.at(s, format!("sweep.remember_mfa[{i}]"), e.to_string()))?;
+            v.push((format!("remember_mfa={d}"), SweepValue::RememberMfa(d)));
+        }
+        dims.push(v);
+    }
+    if !sweep.token_protection.is_empty() {
+        dims.push(
+            sweep
+                .token_protection
+                .iter()
+                .map(|b| (format!("token_protection={}", if *b { "on" } else { "off" }), SweepValue::TokenProtection(*b)))
+                .collect(),
+        );
+    }
+    if !sweep.mfa.is_empty() {
+        let mut v = Vec::new();
+        for (i, m) in sweep.mfa.iter().enumerate() {
+            let mut shares = [0.0; 3];
+            for (k, x) in m.get_ref() {
+                let j = MfaMethod::ALL.iter().position(|mm| mm.name() == k).ok_or_else(|| {
+                    cx.at(m, format!("sweep.mfa[{i}]"), crate::app::unknown_name("MFA method", k, &["push", "push_number_match", "passkey"]))
+                })?;
+                if !(0.0..=1.0).contains(x) {
+                    return Err(cx.at(m, format!("sweep.mfa[{i}].{k}"), format!("{x} is not between 0 and 1")));
+                }
+                shares[j] = *x;
+            }
+            let sum: f64 = shares.iter().sum();
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(cx.at(m, format!("sweep.mfa[{i}]"), format!("shares sum to {sum}, not 1")));
+            }
+            let label = MfaMethod::ALL
+                .iter()
+                .zip(shares)
+                .filter(|(_, x)| *x > 0.0)
+                .map(|(mm, x)| if x >= 1.0 { mm.name().to_string() } else { format!("{}:{x}", mm.name()) })
+                .collect::<Vec<_>>()
+                .join("+");
+            v.push((format!("mfa={label}"), SweepValue::Mfa(shares)));
+        }
+        dims.push(v);
+    }
+    if dims.is_empty() {
+        return Err(InputError::new(cx.path, "a [sweep] needs at least one list of values (e.g. sign_in_frequency = [\"1h\", \"4h\"])").field("sweep"));
+    }
+    let points: usize = dims.iter().map(|d| d.len()).product();
+    if points > MAX_DESIGNS {
+        return Err(InputError::new(cx.path, format!("the sweep makes {points} designs: at most {MAX_DESIGNS}")).field("sweep"));
+    }
+    let (base_policies, policies_path) = match &sweep.policies {
+        Some(p) => {
+            let file = resolve(cx.path, p.get_ref());
+            if !file.exists() {
+                return Err(cx.at(p, "sweep.policies", format!("{} does not exist (paths are relative to the experiment file)", file.display())));
+            }
+            let (set, w) = load_policy_set(&file)?;
+            warnings.extend(w);
+            (set, Some(file))
+        }
+        None => (PolicySet::empty(), None),
+    };
+    let tokens = match &sweep.access_tokens {
+        Some(s) => parse_tokens(cx, s, "sweep.access_tokens", params)?,
+        None => default_tokens,
+    };
+    let mut out = Vec::with_capacity(points);
+    for k in 0..points {
+        // Mixed-radix digits of k, the last dimension fastest.
+        let mut rem = k;
+        let mut picks = vec![0; dims.len()];
+        for (d, dim) in dims.iter().enumerate().rev() {
+            picks[d] = rem % dim.len();
+            rem /= dim.len();
+        }
+        let mut name_parts = Vec::new();
+        let mut design = Design {
+            name: String::new(),
+            policies: base_policies.clone(),
+            policies_path: policies_path.clone(),
+            sign_in_frequency: None,
+            persistent_browser: None,
+            tenant: sweep.tenant.clone(),
+            tokens,
+            cae_mode: CaeMode::Default,
+            token_protection: false,
+            mfa_mix: None,
+        };
+        for (d, dim) in dims.iter().enumerate() {
+            let (label, value) = &dim[picks[d]];
+            name_parts.push(label.clone());
+            match value {
+                SweepValue::Sif(x) => design.sign_in_frequency = *x,
+                SweepValue::Persist(x) => design.persistent_browser = *x,
+                SweepValue::Cae(on, mode) => {
+                    design.tenant.cae = *on;
+                    design.cae_mode = *mode;
+                }
+                SweepValue::RememberMfa(x) => design.tenant.remember_mfa = *x,
+                SweepValue::TokenProtection(x) => design.token_protection = *x,
+                SweepValue::Mfa(x) => design.mfa_mix = Some(*x),
+            }
+        }
+        let joined = name_parts.join(",");
+        design.name = match &sweep.name {
+            Some(prefix) => format!("{prefix}:{joined}"),
+            None => joined.clone(),
+        };
+        let session = SessionControls {
+            sign_in_frequency: design.sign_in_frequency,
+            persistent_browser: design.persistent_browser,
+            cae: design.cae_mode,
+            token_protection: design.token_protection,
+            ..SessionControls::default()
+        };
+        if session != SessionControls::default() {
+            design.policies.policies.push(Policy::all_users_all_apps("sweep", &format!("sweep: {joined}"), None, session));
+        }
+        out.push(design);
+    }
+    Ok(out)
 }
 
 /// Command-line overrides and run-time choices.
@@ -531,7 +766,7 @@ fn simulate_user<'a>(
     let exp = env.exp;
     let pop = &exp.population;
     let mut brng = user_stream(exp.seed, BEHAVIOUR_STREAM, rep as u64, user);
-    let traits = UserTraits::draw(&mut brng, pop);
+    let traits = UserTraits::draw(&mut brng, pop, env.design.mfa_mix.as_ref());
     let persona = &pop.personas[traits.persona];
     draw_workdays(&mut brng, persona, exp.days, &mut s.workdays);
     s.plan.clear();

@@ -620,7 +620,10 @@ pub struct UserTraits {
 }
 
 impl UserTraits {
-    pub fn draw<R: Rng>(rng: &mut R, population: &Population) -> UserTraits {
+    /// Draws one user. `mfa_mix` replaces the persona's MFA method shares (a sweep over
+    /// the method mix); the number of random draws is the same either way, so the other
+    /// traits stay identical across designs.
+    pub fn draw<R: Rng>(rng: &mut R, population: &Population, mfa_mix: Option<&[f64; 3]>) -> UserTraits {
         let shares: Vec<f64> = population.personas.iter().map(|p| p.share).collect();
         let persona = pick(rng, &shares);
         let p = &population.personas[persona];
@@ -635,7 +638,7 @@ impl UserTraits {
             // Windows Hello needs a device with an Entra identity.
             credential = Credential::Password;
         }
-        let mfa_method = MfaMethod::ALL[pick(rng, &p.mfa)];
+        let mfa_method = MfaMethod::ALL[pick(rng, mfa_mix.unwrap_or(&p.mfa))];
         let kmsi_accept = rng.random_bool(p.kmsi_accept);
         let trusted_location = rng.random_bool(p.trusted_location);
         let clients = p
