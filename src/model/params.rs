@@ -67,6 +67,9 @@ pub struct ModelParams {
     /// Shortest and longest CAE long-lived access token (MODEL.md §4: 20–28 h).
     pub cae_token_min: Duration,
     pub cae_token_max: Duration,
+    /// Whether a CAE long-lived token ends at the session's sign-in frequency deadline.
+    /// Microsoft's CAE FAQ: "Sign-in Frequency will be honored with or without CAE".
+    pub cae_tokens_honour_sif: bool,
     /// Whether "revoke sessions" also invalidates the PRT. The PRT page lists only user or
     /// device disable/delete and password change as invalidating it, so the default is no.
     pub revoke_sessions_invalidates_prt: bool,
@@ -92,6 +95,7 @@ impl Default for ModelParams {
             cae_propagation_delay: Duration::from_mins(15),
             cae_token_min: Duration::from_hours(20),
             cae_token_max: Duration::from_hours(28),
+            cae_tokens_honour_sif: true,
             revoke_sessions_invalidates_prt: false,
             access_token_min: Duration::from_mins(60),
             access_token_max: Duration::from_mins(90),

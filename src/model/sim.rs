@@ -1297,9 +1297,15 @@ impl<'a> UserSim<'a> {
     fn issue_token(&mut self, now: SimTime, app: App, client: Client, req: &Requirement) {
         let cae = app.cae_capable() && self.cae_active() && req.cae != CaeMode::Disabled;
         let lifetime = self.token_lifetime(cae);
+        let mut expires = now + lifetime;
+        if cae && self.params.cae_tokens_honour_sif {
+            // "Sign-in Frequency is honored with or without CAE": a long-lived token does
+            // not carry the session past its sign-in frequency deadline.
+            expires = expires.min(self.deadline(now, app, client).max(now + Duration::from_secs(1)));
+        }
         self.state.tokens[client.index()][app.index()] = AccessToken {
             issued: now,
-            expires: now + lifetime,
+            expires,
             cae,
         };
     }
@@ -1664,11 +1670,15 @@ impl<'a> UserSim<'a> {
                 } else {
                     Duration::ZERO
                 };
+                let mut expires = now + lifetime;
+                if cae && self.params.cae_tokens_honour_sif {
+                    expires = expires.min(self.attacker_deadline(now, app).max(now + Duration::from_secs(1)));
+                }
                 if let Some(s) = &mut self.state.stolen {
                     s.session.last_used = now;
                     s.tokens[app.index()] = AccessToken {
                         issued: now,
-                        expires: now + lifetime,
+                        expires,
                         cae,
                     };
                 }
