@@ -320,7 +320,7 @@ fn grant_controls(
     if strength.is_some() {
         controls.insert(GrantControl::AuthenticationStrength);
     }
-    if read.block && (!controls.is_empty()) {
+    if read.block && !controls.is_empty() {
         w.warn(
             o.path(),
             "block together with other grant controls: Entra does not allow this; block wins",
