@@ -20,6 +20,7 @@ pub mod output;
 pub mod policy;
 pub mod population;
 pub mod queue;
+pub mod runner;
 pub mod scenario;
 pub mod threat;
 pub mod time;

@@ -163,7 +163,8 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn run_experiment(args: RunArgs) -> Result<()> {
-    use sessionsim::experiment::{self, Experiment, RunOptions};
+    use sessionsim::experiment::{Experiment, RunOptions};
+    use sessionsim::runner;
     use sessionsim::output;
 
     let started = std::time::Instant::now();
@@ -171,7 +172,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     let shard = args
         .shard
         .as_deref()
-        .map(experiment::parse_shard)
+        .map(runner::parse_shard)
         .transpose()?;
     let opts = RunOptions {
         users: args.users,
@@ -206,9 +207,9 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));
 
-    let total = experiment::total_users(&exp, &opts);
+    let total = runner::total_users(&exp, &opts);
     let bar = progress_bar(total, args.quiet);
-    let result = pool.install(|| experiment::run(&exp, &opts, &|n| bar.inc(n)));
+    let result = pool.install(|| runner::run(&exp, &opts, &|n| bar.inc(n)));
     bar.finish_and_clear();
 
     let wall = started.elapsed().as_secs_f64();

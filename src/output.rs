@@ -11,7 +11,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::app::DeviceTrust;
-use crate::experiment::{replicate_seed, Experiment, RunResult};
+use crate::experiment::Experiment;
+use crate::runner::{replicate_seed, RunResult};
 use crate::metrics::{exposure_bin_hours, Group, RATE_BIN};
 use crate::time::HOUR;
 

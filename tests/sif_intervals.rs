@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use sessionsim::experiment::{run, Experiment, RunOptions};
+use sessionsim::experiment::{Experiment, RunOptions};
+use sessionsim::runner::run;
 use sessionsim::metrics::Group;
 
 #[test]
