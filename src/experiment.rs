@@ -13,6 +13,9 @@ use crate::population::Population;
 use crate::scenario::{load_policy_set, resolve};
 use crate::time::parse_duration;
 
+/// Monday 2026-01-05, as days since 1970-01-01: day 0 when an experiment names no date.
+pub const DEFAULT_START_DAY: i64 = 20_458;
+
 /// Largest accepted sizes: beyond them a run would not finish on any machine this tool
 /// targets, so the input is almost certainly a typo.
 pub const MAX_USERS: u64 = 100_000_000;
@@ -33,6 +36,9 @@ struct RawExperiment {
     replicates: Spanned<i64>,
     #[serde(default)]
     seed: u64,
+    /// Calendar date of day 0 (a Monday), for the sign-in log's timestamps.
+    #[serde(default)]
+    start_date: Option<Spanned<String>>,
     #[serde(default)]
     model: ModelParams,
     #[serde(default)]
@@ -121,6 +127,8 @@ pub struct Experiment {
     pub days: u32,
     pub replicates: u32,
     pub seed: u64,
+    /// Day 0 as days since 1970-01-01 (always a Monday).
+    pub start_day: i64,
     pub params: ModelParams,
     pub designs: Vec<Design>,
     pub warnings: Vec<String>,
@@ -205,6 +213,16 @@ impl Experiment {
             ));
         }
         let users = bounded(&cx, &raw.users, "users", MAX_USERS)?;
+        let start_day = match &raw.start_date {
+            Some(d) => {
+                let day = crate::signinlog::parse_date(d.get_ref()).map_err(|e| cx.at(d, "start_date", e))?;
+                if crate::signinlog::weekday(day) != 0 {
+                    return Err(cx.at(d, "start_date", "must be a Monday: work patterns treat day 0 as a Monday"));
+                }
+                day
+            }
+            None => DEFAULT_START_DAY,
+        };
         let days = bounded(&cx, &raw.days, "days", MAX_DAYS)? as u32;
         let replicates = bounded(&cx, &raw.replicates, "replicates", MAX_REPLICATES)? as u32;
         raw.model
@@ -334,6 +352,7 @@ impl Experiment {
             days,
             replicates,
             seed: raw.seed,
+            start_day,
             params: raw.model,
             designs,
             warnings,
@@ -542,6 +561,10 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Simulate only the users of shard `k` (1-based) of `n`.
     pub shard: Option<(u32, u32)>,
+    /// Write the simulated sign-in log (`signins.csv`).
+    pub signin_log: bool,
+    /// Write one row per simulated user (`users.csv`).
+    pub per_user: bool,
 }
 
 impl Experiment {

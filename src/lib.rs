@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod error;
+pub mod job;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
@@ -22,6 +23,7 @@ pub mod population;
 pub mod queue;
 pub mod runner;
 pub mod scenario;
+pub mod signinlog;
 pub mod threat;
 pub mod time;
 pub mod validate;

@@ -164,31 +164,20 @@ fn run(cli: Cli) -> Result<()> {
 
 fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::experiment::{Experiment, RunOptions};
-    use sessionsim::runner;
-    use sessionsim::output;
+    use sessionsim::{job, runner};
 
-    let started = std::time::Instant::now();
     let mut exp = Experiment::load(&args.experiment)?;
-    let shard = args
-        .shard
-        .as_deref()
-        .map(runner::parse_shard)
-        .transpose()?;
+    let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
     let opts = RunOptions {
         users: args.users,
         days: args.days,
         replicates: args.replicates,
         seed: args.seed,
         shard,
+        signin_log: args.signin_log,
+        per_user: args.per_user,
     };
     exp.apply(&opts)?;
-    if args.signin_log || args.per_user {
-        return Err(InputError::new(
-            "<command line>",
-            "--signin-log and --per-user are not implemented yet",
-        )
-        .into());
-    }
     for w in &exp.warnings {
         eprintln!("warning: {w}");
     }
@@ -207,51 +196,24 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));
 
-    let total = runner::total_users(&exp, &opts);
-    let bar = progress_bar(total, args.quiet);
-    let result = pool.install(|| runner::run(&exp, &opts, &|n| bar.inc(n)));
+    let bar = progress_bar(runner::total_users(&exp, &opts), args.quiet);
+    let report = pool.install(|| job::run_to_dir(&exp, &opts, &out_dir, threads, &|n| bar.inc(n)));
     bar.finish_and_clear();
-
-    let wall = started.elapsed().as_secs_f64();
-    let run = output::RunInfo {
-        threads,
-        wall_seconds: wall,
-        user_days_per_second: result.user_days_simulated as f64 / wall.max(1e-9),
-        events_per_second: result.events_simulated as f64 / wall.max(1e-9),
-    };
-    let summaries = output::summarize(&exp, &result);
-    let files = vec![
-        (
-            "summary.csv".to_string(),
-            output::summary_csv(&exp, &summaries)?,
-        ),
-        (
-            "replicates.csv".to_string(),
-            output::replicates_csv(&exp, &summaries)?,
-        ),
-        (
-            "breakdown.csv".to_string(),
-            output::breakdown_csv(&exp, &result)?,
-        ),
-        (
-            "manifest.json".to_string(),
-            output::manifest_json(&exp, &result, shard, &run)?,
-        ),
-    ];
-    output::write_dir_atomically(&out_dir, &files)
-        .with_context(|| format!("writing results to {}", out_dir.display()))?;
-    eprintln!(
-        "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
-        exp.users,
-        exp.days,
-        exp.designs.len(),
-        exp.replicates,
-        wall,
-        threads,
-        run.user_days_per_second,
-        run.events_per_second,
-        out_dir.display()
-    );
+    let report = report?;
+    if !args.quiet {
+        eprintln!(
+            "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
+            exp.users,
+            exp.days,
+            exp.designs.len(),
+            exp.replicates,
+            report.run.wall_seconds,
+            threads,
+            report.run.user_days_per_second,
+            report.run.events_per_second,
+            out_dir.display()
+        );
+    }
     Ok(())
 }
 

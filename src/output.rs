@@ -27,7 +27,11 @@ pub struct Metrics {
     pub p95_user_prompts_per_day: Option<f64>,
     pub prompt_minutes_per_user_month: Option<f64>,
     pub evaluations_per_user_day: Option<f64>,
+    /// Entra evaluations of the users' own sessions: the user rows of `signins.csv`.
+    pub evaluations: u64,
     pub thefts: u64,
+    /// Share of thefts that found the artefact (a session to copy).
+    pub artefact_share: Option<f64>,
     pub exposure_hours_mean: Option<f64>,
     pub exposure_hours_p50: Option<f64>,
     pub exposure_hours_p95: Option<f64>,
@@ -64,7 +68,9 @@ impl Metrics {
                 g.window_days,
             ),
             evaluations_per_user_day: ratio(g.evaluations as f64, g.active_days),
+            evaluations: g.evaluations,
             thefts: g.thefts,
+            artefact_share: ratio(g.thefts_with_artefact as f64, g.thefts),
             exposure_hours_mean: exposure_mean,
             exposure_hours_p50: g.exposure.quantile_bin(0.5).map(exposure_bin_hours),
             exposure_hours_p95: g.exposure.quantile_bin(0.95).map(exposure_bin_hours),
@@ -104,7 +110,9 @@ const METRIC_COLUMNS: &[&str] = &[
     "p95_user_prompts_per_day",
     "prompt_minutes_per_user_month",
     "evaluations_per_user_day",
+    "evaluations",
     "thefts",
+    "artefact_share",
     "exposure_hours_mean",
     "exposure_hours_p50",
     "exposure_hours_p95",
@@ -129,7 +137,9 @@ fn metric_values(m: &Metrics) -> Vec<String> {
         num(m.p95_user_prompts_per_day),
         num(m.prompt_minutes_per_user_month),
         num(m.evaluations_per_user_day),
+        m.evaluations.to_string(),
         m.thefts.to_string(),
+        num(m.artefact_share),
         num(m.exposure_hours_mean),
         num(m.exposure_hours_p50),
         num(m.exposure_hours_p95),
@@ -488,52 +498,83 @@ pub fn manifest_json(
     Ok(bytes)
 }
 
-/// Writes `files` into `dir` as one unit: they are written into a fresh sibling folder,
-/// which then replaces `dir`. Readers see either the previous complete results or the new
-/// ones, never a mix and never a truncated file.
-pub fn write_dir_atomically(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent)?;
-    let base = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    let pid = std::process::id();
-    let tmp = parent.join(format!(".{base}.tmp-{pid}"));
-    let old = parent.join(format!(".{base}.old-{pid}"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir(&tmp)?;
-    let written = (|| {
-        for (name, bytes) in files {
-            let path = tmp.join(name);
-            std::fs::write(&path, bytes)?;
-            // Flush to disk before the rename makes the folder visible.
-            std::fs::File::open(&path)?.sync_all()?;
-        }
-        Ok::<(), std::io::Error>(())
-    })();
-    if let Err(e) = written {
+/// An output folder written as one unit: files go into a fresh sibling folder, which
+/// replaces `dir` on [`OutputDir::commit`]. Readers see either the previous complete
+/// results or the new ones, never a mix and never a truncated file. Dropping it without
+/// committing (an error, a panic) removes the temporary folder.
+pub struct OutputDir {
+    dir: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+impl OutputDir {
+    pub fn create(dir: &Path) -> std::io::Result<OutputDir> {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)?;
+        let base = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+        std::fs::create_dir(&tmp)?;
+        Ok(OutputDir { dir: dir.to_path_buf(), tmp, committed: false })
     }
-    let had_old = dir.exists();
-    if had_old {
-        std::fs::rename(dir, &old)?;
+
+    /// Where a file of the folder is written before the commit.
+    pub fn staged(&self, name: &str) -> PathBuf {
+        self.tmp.join(name)
     }
-    if let Err(e) = std::fs::rename(&tmp, dir) {
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        std::fs::write(self.staged(name), bytes)
+    }
+
+    /// Flushes every staged file to disk and swaps the folder in.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(&self.tmp)? {
+            std::fs::File::open(entry?.path())?.sync_all()?;
+        }
+        let parent = self.tmp.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let base = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+        let had_old = self.dir.exists();
         if had_old {
-            let _ = std::fs::rename(&old, dir);
+            std::fs::rename(&self.dir, &old)?;
         }
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+        if let Err(e) = std::fs::rename(&self.tmp, &self.dir) {
+            if had_old {
+                let _ = std::fs::rename(&old, &self.dir);
+            }
+            return Err(e);
+        }
+        self.committed = true;
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        Ok(())
     }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
     }
-    Ok(())
+}
+
+/// Writes `files` into `dir` as one unit (see [`OutputDir`]).
+pub fn write_dir_atomically(dir: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    let out = OutputDir::create(dir)?;
+    for (name, bytes) in files {
+        out.write(name, bytes)?;
+    }
+    out.commit()
 }
 
 #[cfg(test)]

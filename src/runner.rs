@@ -14,8 +14,12 @@ use rayon::prelude::*;
 use crate::app::{App, DeviceTrust};
 use crate::error::InputError;
 use crate::experiment::{Design, Experiment, RunOptions};
-use crate::metrics::{add_user, Cell, UserStats};
-use crate::model::{Action, Credential, Facts, MfaMethod, Profile, RuleTable, UserSetup, UserSim};
+use crate::metrics::{add_user, Cell, Exposure, UserStats};
+use crate::model::{
+    Action, Artefact, Credential, Facts, MfaMethod, Observer, Profile, RuleTable, UserSetup,
+    UserSim,
+};
+use crate::signinlog::{csv_field, LogUser, Logging};
 use crate::policy::{LocationContext, PolicySet, RiskLevel, UserIdentity};
 use crate::population::{draw_workdays, plan_day, plan_risk, UserTraits, Workday};
 use crate::threat::plan_theft;
@@ -29,6 +33,8 @@ pub struct RunResult {
     pub users_simulated: u64,
     pub user_days_simulated: u64,
     pub events_simulated: u64,
+    /// Rows of the user's own evaluations written to the sign-in log.
+    pub signin_log_rows: u64,
 }
 
 /// Tag of the behaviour stream, in the design-index position of the stream key.
@@ -117,11 +123,40 @@ struct Scratch {
     apps: Vec<App>,
 }
 
+/// Receives the optional per-row outputs, in (design, replicate, user) order.
+pub trait RowSink {
+    fn write(&mut self, signins: &[u8], users: &[u8]) -> std::io::Result<()>;
+}
+
+/// What one chunk of users produced.
+struct ChunkOut {
+    cell: Cell,
+    users: u64,
+    days: u64,
+    signins: Vec<u8>,
+    user_rows: Vec<u8>,
+    log_rows: u64,
+}
+
+/// Users per parallel work item. Smaller when rows are written, to bound the memory that
+/// rows of chunks waiting for their turn can take.
+const CHUNK: u64 = 256;
+const CHUNK_WITH_ROWS: u64 = 32;
+
 /// Runs every design × replicate × user. `progress` is told how many users finished.
-pub fn run(exp: &Experiment, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync)) -> RunResult {
+/// With a `sink` (sign-in log, per-user table), rows are streamed to it in user order.
+pub fn run(
+    exp: &Experiment,
+    opts: &RunOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    mut sink: Option<&mut dyn RowSink>,
+) -> std::io::Result<RunResult> {
     let mut result = RunResult::default();
-    let (shard, shards) = opts.shard.map_or((0, 1), |(k, n)| (k as u64 - 1, n as u64));
-    const CHUNK: u64 = 256;
+    let rows = RowsWanted {
+        signins: sink.is_some() && opts.signin_log,
+        users: sink.is_some() && opts.per_user,
+    };
+    let chunk = if rows.signins || rows.users { CHUNK_WITH_ROWS } else { CHUNK };
     for (di, design) in exp.designs.iter().enumerate() {
         let env = DesignEnv {
             exp,
@@ -131,57 +166,135 @@ pub fn run(exp: &Experiment, opts: &RunOptions, progress: &(dyn Fn(u64) + Sync))
         };
         let mut reps = Vec::with_capacity(exp.replicates as usize);
         for rep in 0..exp.replicates {
-            let chunks = exp.users.div_ceil(CHUNK);
-            let cell = (0..chunks)
-                .into_par_iter()
-                .map(|c| {
-                    let mut cell = Cell::new(exp.population.personas.len());
-                    let mut scratch = Scratch {
-                        workdays: Vec::new(),
-                        plan: Vec::new(),
-                        apps: Vec::new(),
-                    };
-                    let setup = UserSetup {
-                        device: DeviceTrust::Unmanaged,
-                        credential: Credential::Password,
-                        kmsi_accept: false,
-                        tenant: design.tenant.clone(),
-                        tokens: design.tokens,
-                    };
-                    let mut sim =
-                        UserSim::new(&exp.params, &env.tables[0], setup, user_stream(0, 0, 0, 0));
-                    let (mut days, mut users) = (0u64, 0u64);
-                    for u in (c * CHUNK)..((c + 1) * CHUNK).min(exp.users) {
-                        if u % shards != shard {
-                            continue;
-                        }
-                        days += simulate_user(&env, rep, u, &mut sim, &mut scratch, &mut cell);
-                        users += 1;
-                    }
-                    progress(users);
-                    (cell, users, days)
-                })
-                .reduce(
-                    || (Cell::default(), 0, 0),
-                    |(a, ua, da), (b, ub, db)| (a.merge(b), ua + ub, da + db),
-                );
-            let (cell, users, days) = cell;
-            let cell = if cell.groups.is_empty() {
-                Cell::new(exp.population.personas.len())
-            } else {
-                cell
+            let chunks = exp.users.div_ceil(chunk);
+            let work = |c: u64| {
+                let out = simulate_chunk(&env, opts, rep, c * chunk..((c + 1) * chunk).min(exp.users), rows);
+                progress(out.users);
+                out
             };
-            result.users_simulated += users;
-            result.user_days_simulated += days;
-            result.events_simulated += cell.total().events;
-            reps.push(cell);
+            let mut total = ChunkOut { cell: Cell::new(exp.population.personas.len()), users: 0, days: 0, signins: Vec::new(), user_rows: Vec::new(), log_rows: 0 };
+            let absorb = |total: &mut ChunkOut, out: ChunkOut| {
+                total.cell = std::mem::take(&mut total.cell).merge(out.cell);
+                total.users += out.users;
+                total.days += out.days;
+                total.log_rows += out.log_rows;
+            };
+            match sink.as_deref_mut() {
+                None => {
+                    let out = (0..chunks).into_par_iter().map(work).reduce(
+                        || ChunkOut { cell: Cell::default(), users: 0, days: 0, signins: Vec::new(), user_rows: Vec::new(), log_rows: 0 },
+                        |mut a, b| {
+                            absorb(&mut a, b);
+                            a
+                        },
+                    );
+                    absorb(&mut total, out);
+                }
+                Some(sink) => {
+                    // Batches of chunks run in parallel; their rows are written in order.
+                    let batch = 4 * rayon::current_num_threads() as u64;
+                    let mut start = 0;
+                    while start < chunks {
+                        let end = (start + batch).min(chunks);
+                        let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
+                        for out in outs {
+                            sink.write(&out.signins, &out.user_rows)?;
+                            absorb(&mut total, out);
+                        }
+                        start = end;
+                    }
+                }
+            }
+            result.users_simulated += total.users;
+            result.user_days_simulated += total.days;
+            result.events_simulated += total.cell.total().events;
+            result.signin_log_rows += total.log_rows;
+            reps.push(total.cell);
         }
         result.cells.push(reps);
     }
-    result
+    Ok(result)
 }
 
-/// Simulates one user and adds them to `cell`. Returns the simulated user-days.
+#[derive(Copy, Clone)]
+struct RowsWanted {
+    signins: bool,
+    users: bool,
+}
+
+fn simulate_chunk(env: &DesignEnv, opts: &RunOptions, rep: u32, users: std::ops::Range<u64>, rows: RowsWanted) -> ChunkOut {
+    let exp = env.exp;
+    let (shard, shards) = opts.shard.map_or((0, 1), |(k, n)| (k as u64 - 1, n as u64));
+    let mut out = ChunkOut { cell: Cell::new(exp.population.personas.len()), users: 0, days: 0, signins: Vec::new(), user_rows: Vec::new(), log_rows: 0 };
+    let mut scratch = Scratch { workdays: Vec::new(), plan: Vec::new(), apps: Vec::new() };
+    let setup = UserSetup {
+        device: DeviceTrust::Unmanaged,
+        credential: Credential::Password,
+        kmsi_accept: false,
+        tenant: env.design.tenant.clone(),
+        tokens: env.design.tokens,
+    };
+    let mut sim = UserSim::new(&exp.params, &env.tables[0], setup, user_stream(0, 0, 0, 0));
+    for u in users {
+        if u % shards != shard {
+            continue;
+        }
+        let log = rows.signins.then_some(&mut out.signins);
+        let user = simulate_user(env, rep, u, &mut sim, &mut scratch, &mut out.cell, log);
+        out.days += env.exp.days as u64;
+        out.users += 1;
+        out.log_rows += user.log_rows;
+        if rows.users {
+            user.write_row(env, rep, u, &mut out.user_rows);
+        }
+    }
+    out
+}
+
+/// What one simulated user came to, for `users.csv`.
+struct UserOutcome {
+    traits: UserTraits,
+    stats_row: [u64; 5],
+    theft: Option<(Artefact, Exposure)>,
+    fatigue: Option<f64>,
+    log_rows: u64,
+}
+
+impl UserOutcome {
+    fn write_row(&self, env: &DesignEnv, rep: u32, user: u64, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let t = &self.traits;
+        let persona = &env.exp.population.personas[t.persona];
+        let [active, prompts, mfa, unintended, evaluations] = self.stats_row;
+        let (artefact, hours, censored) = match self.theft {
+            Some((a, e)) => (a.name(), format!("{:.4}", e.total.as_hours_f64()), e.censored.to_string()),
+            None => ("", String::new(), String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_field(&env.design.name),
+            rep,
+            user,
+            csv_field(&persona.name),
+            t.device.name(),
+            t.compliant,
+            t.credential.name(),
+            t.mfa_method.name(),
+            active,
+            prompts,
+            mfa,
+            unintended,
+            evaluations,
+            artefact,
+            hours,
+            censored,
+            self.fatigue.map_or(String::new(), |p| format!("{p:.6}")),
+        );
+    }
+}
+
+/// Simulates one user and adds them to `cell`; with `log`, appends their sign-in log rows.
 fn simulate_user<'a>(
     env: &'a DesignEnv<'a>,
     rep: u32,
@@ -189,7 +302,8 @@ fn simulate_user<'a>(
     sim: &mut UserSim<'a>,
     s: &mut Scratch,
     cell: &mut Cell,
-) -> u64 {
+    log: Option<&mut Vec<u8>>,
+) -> UserOutcome {
     let exp = env.exp;
     let pop = &exp.population;
     let mut brng = user_stream(exp.seed, BEHAVIOUR_STREAM, rep as u64, user);
@@ -210,13 +324,7 @@ fn simulate_user<'a>(
     }
     let theft = plan_theft(&mut brng, &pop.threat, &s.workdays, &s.apps, &mut s.plan);
 
-    let table = profile_index(
-        traits.persona,
-        traits.device,
-        traits.compliant,
-        traits.mfa_method,
-        traits.trusted_location,
-    );
+    let table = profile_index(traits.persona, traits.device, traits.compliant, traits.mfa_method, traits.trusted_location);
     let setup = UserSetup {
         device: traits.device,
         credential: traits.credential,
@@ -224,11 +332,7 @@ fn simulate_user<'a>(
         tenant: env.design.tenant.clone(),
         tokens: env.design.tokens,
     };
-    sim.reset(
-        &env.tables[table],
-        setup,
-        user_stream(exp.seed, env.design_index as u64, rep as u64, user),
-    );
+    sim.reset(&env.tables[table], setup, user_stream(exp.seed, env.design_index as u64, rep as u64, user));
     for (at, a) in s.plan.drain(..) {
         let _ = sim.schedule(at, a);
     }
@@ -239,23 +343,33 @@ fn simulate_user<'a>(
         .as_ref()
         .and_then(|t| t.response_at)
         .map_or(horizon, |t| SimTime::from_secs(t.day() * DAY).min(horizon));
-    let mut stats = UserStats::new(
-        fatigue_end,
-        exp.params.prompt_cost,
-        exp.params.mfa_cost,
-        traits.device,
-    );
-    for (day, w) in s.workdays.iter().enumerate() {
-        if let Some(w) = w {
-            plan_day(&mut brng, pop, &traits, *w, &mut s.plan);
-            for (at, a) in s.plan.drain(..) {
-                let _ = sim.schedule(at, a);
-            }
-        }
-        sim.run_until(SimTime::from_secs((day as u64 + 1) * DAY), &mut stats);
-    }
+    let stats = UserStats::new(fatigue_end, exp.params.prompt_cost, exp.params.mfa_cost, traits.device);
     let end = theft.as_ref().map_or(horizon, |t| t.ends.max(horizon));
-    sim.run_until(end, &mut stats);
+    let (stats, log_rows) = match log {
+        None => {
+            let mut stats = stats;
+            drive(sim, s, pop, &traits, &mut brng, end, &mut stats);
+            (stats, 0)
+        }
+        Some(out) => {
+            let upn = format!("user{user}@{}", pop.domain);
+            let mut logging = Logging {
+                inner: stats,
+                user: LogUser {
+                    start_day: exp.start_day,
+                    upn: &upn,
+                    device: traits.device,
+                    design: &env.design.name,
+                    replicate: rep,
+                    until: fatigue_end,
+                },
+                out,
+                rows: 0,
+            };
+            drive(sim, s, pop, &traits, &mut brng, end, &mut logging);
+            (logging.inner, logging.rows)
+        }
+    };
 
     let active_days = s
         .workdays
@@ -263,26 +377,43 @@ fn simulate_user<'a>(
         .enumerate()
         .filter(|(d, w)| w.is_some() && (*d as u64) < fatigue_end.day())
         .count() as u64;
-    let exposure = theft
-        .as_ref()
-        .map(|t| (t.artefact, stats.exposure(&s.apps, t.ends)));
+    let exposure = theft.as_ref().map(|t| (t.artefact, stats.exposure(&s.apps, t.ends)));
     let fatigue = (active_days > 0).then(|| {
-        pop.threat.fatigue.success_probability(
-            traits.mfa_method,
-            stats.mfa_prompts as f64 / active_days as f64,
-        )
+        pop.threat
+            .fatigue
+            .success_probability(traits.mfa_method, stats.mfa_prompts as f64 / active_days as f64)
     });
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
-    add_user(
-        group,
-        &stats,
-        active_days,
-        fatigue_end.day(),
-        exposure,
+    add_user(group, &stats, active_days, fatigue_end.day(), exposure, fatigue, sim.events());
+    UserOutcome {
+        stats_row: [active_days, stats.prompts, stats.mfa_prompts, stats.unintended, stats.evaluations],
+        traits,
+        theft: exposure,
         fatigue,
-        sim.events(),
-    );
-    exp.days as u64
+        log_rows,
+    }
+}
+
+/// Plans each workday just before it starts and runs the simulation to `end`.
+fn drive<O: Observer>(
+    sim: &mut UserSim,
+    s: &mut Scratch,
+    pop: &crate::population::Population,
+    traits: &UserTraits,
+    brng: &mut ChaCha8Rng,
+    end: SimTime,
+    obs: &mut O,
+) {
+    for (day, w) in s.workdays.iter().enumerate() {
+        if let Some(w) = w {
+            plan_day(brng, pop, traits, *w, &mut s.plan);
+            for (at, a) in s.plan.drain(..) {
+                let _ = sim.schedule(at, a);
+            }
+        }
+        sim.run_until(SimTime::from_secs((day as u64 + 1) * DAY), obs);
+    }
+    sim.run_until(end, obs);
 }
 
 /// Total users the run will simulate (for a progress bar).

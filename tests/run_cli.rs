@@ -150,3 +150,30 @@ fn bad_experiments_exit_2_naming_the_field() {
     let o = run(&["run", "tests/data/tiny.toml", "--shard", "4/3", "--quiet", "--out", dir.path().join("z").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn the_sign_in_log_has_one_user_row_per_counted_evaluation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("log");
+    run_into("tests/data/tiny.toml", &out, &["--signin-log", "--per-user", "--users", "60"]);
+    let log = read(&out, "signins.csv");
+    assert!(log.starts_with("createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy"));
+    let rows = csv_rows(&log);
+    let user_rows = rows.iter().filter(|r| r["actor"] == "user").count() as u64;
+    let evaluations: u64 = csv_rows(&read(&out, "summary.csv")).iter().map(|r| r["evaluations"].parse::<u64>().unwrap()).sum();
+    assert_eq!(user_rows, evaluations);
+    assert!(rows.iter().all(|r| r["createdDateTime"].starts_with("2026-01-") && r["createdDateTime"].ends_with('Z')));
+    assert!(rows.iter().any(|r| r["isInteractive"] == "true" && r["status_errorCode"] != "0"));
+    // Per-user rows: one per user, design and replicate, in that order.
+    let users = csv_rows(&read(&out, "users.csv"));
+    assert_eq!(users.len(), 60 * 2 * 2);
+    assert_eq!((users[0]["design"].as_str(), users[0]["replicate"].as_str(), users[0]["user"].as_str()), ("defaults", "0", "0"));
+    let prompts: u64 = users.iter().map(|r| r["prompts"].parse::<u64>().unwrap()).sum();
+    let prompt_rows = rows.iter().filter(|r| r["actor"] == "user" && r["outcome"] == "prompt").count() as u64;
+    assert_eq!(prompts, prompt_rows, "users.csv and signins.csv agree on prompts");
+    // The log is the same whatever the thread count.
+    let again = tmp.path().join("log2");
+    run_into("tests/data/tiny.toml", &again, &["--signin-log", "--per-user", "--users", "60", "--threads", "1"]);
+    assert_eq!(log, read(&again, "signins.csv"));
+    assert_eq!(read(&out, "users.csv"), read(&again, "users.csv"));
+}

@@ -7,6 +7,6 @@ pub mod session;
 pub mod sim;
 
 pub use params::{ModelParams, TenantSettings, TokenMode};
-pub use rules::{Asker, Facts, MfaMethod, Profile, Protected, Requirement, RuleKey, RuleTable};
+pub use rules::{Access, Asker, Facts, MfaMethod, Profile, Protected, Requirement, RuleKey, RuleTable};
 pub use session::{Actor, Outcome, Reason, Record, StepKind};
 pub use sim::{Action, Artefact, Credential, Observer, UserSetup, UserSim};

@@ -47,6 +47,14 @@ impl Credential {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Credential::Password => "password",
+            Credential::WindowsHello => "whfb",
+            Credential::Passkey => "passkey",
+        }
+    }
+
     fn password_based(self) -> bool {
         self == Credential::Password
     }
@@ -1645,6 +1653,9 @@ impl<'a> UserSim<'a> {
         match self.attacker_assess(now, app, trusted_ip) {
             Err(reason) => {
                 let reason = if cae_cut { Reason::CaeRevoked } else { reason };
+                // With no artefact there is nothing to send to Entra; a cut CAE token sends
+                // the attacker back to Entra, which refuses the refresh.
+                let entra = reason != Reason::NoArtefact;
                 self.emit(
                     obs,
                     now,
@@ -1656,7 +1667,7 @@ impl<'a> UserSim<'a> {
                     Outcome::Denied,
                     reason,
                     false,
-                    !cae_cut,
+                    entra,
                     None,
                 );
                 Outcome::Denied

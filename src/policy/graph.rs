@@ -177,6 +177,23 @@ fn policy(
         w.warn(prefix, "null entry skipped");
         return Ok(None);
     };
+    // Some tools wrap the policies in their own object ({"policies": [...]}); say so
+    // rather than complain about a missing `state`.
+    if let Value::Object(map) = value {
+        let looks_like_policy = ["state", "conditions", "displayName", "id"]
+            .iter()
+            .any(|k| map.contains_key(*k));
+        if !looks_like_policy {
+            let keys: Vec<&str> = map.keys().map(String::as_str).take(5).collect();
+            return Err(w.error(
+                prefix,
+                format!(
+                    "this is not a conditionalAccessPolicy (no state, conditions, displayName or id; keys: {}): expected a policy, an array of policies or a list response {{\"value\": [...]}}",
+                    keys.join(", ")
+                ),
+            ));
+        }
+    }
     let display_name = w.string(o.get("displayName").node())?;
     let id = w
         .string(o.get("id").node())?
