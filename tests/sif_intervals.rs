@@ -10,7 +10,7 @@ use sessionsim::metrics::Group;
 #[test]
 fn one_hour_sif_prompts_one_to_two_and_a_half_hours_apart() {
     let exp = Experiment::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/continuous-1h.toml"))).unwrap();
-    let result = run(&exp, &RunOptions::default(), &|_| {});
+    let result = run(&exp, &RunOptions::default(), &|_| {}, None).unwrap();
     let mut g = Group::default();
     for c in &result.cells[0] {
         g.merge(&c.total());
