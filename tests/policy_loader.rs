@@ -388,6 +388,10 @@ fn other_errors_name_their_field() {
             r#"{"displayName": "X", "state": "enabled", "grantControls": {"operator": "XOR"}}"#,
             "XOR",
         ),
+        (
+            r#"{"policies": [{"displayName": "X"}]}"#,
+            "not a conditionalAccessPolicy",
+        ),
     ] {
         let err = PolicySet::from_json(Path::new("t.json"), text).expect_err(text);
         assert!(err.to_string().contains(needle), "{text}: {err}");
