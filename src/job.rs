@@ -72,6 +72,10 @@ pub fn run_to_dir(
         events_per_second: result.events_simulated as f64 / wall.max(1e-9),
     };
     write_results(&out, exp, &result, opts.shard, &run)?;
+    if let Some(shard) = opts.shard {
+        let file = crate::merge::ShardFile::new(exp, shard, &result, wall);
+        out.write(crate::merge::ACCUMULATORS, &serde_json::to_vec(&file)?)?;
+    }
     out.commit().with_context(|| format!("writing results to {}", dir.display()))?;
     Ok(JobReport { result, run })
 }

@@ -15,6 +15,7 @@ pub mod app;
 pub mod error;
 pub mod job;
 pub mod experiment;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod output;

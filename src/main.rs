@@ -32,6 +32,14 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Combine the outputs of `run --shard K/N` into the files a single run writes.
+    Merge {
+        /// Shard output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Evaluate one sign-in against a policy set, like Entra's What If tool.
     Whatif(WhatifArgs),
 }
@@ -159,6 +167,16 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Whatif(args) => whatif(args),
         Command::Run(args) => run_experiment(args),
+        Command::Merge { dirs, out } => {
+            let total = sessionsim::merge::merge(&dirs, &out)?;
+            eprintln!(
+                "merged {} shards: {} users simulated; results in {}",
+                dirs.len(),
+                total.users_simulated,
+                out.display()
+            );
+            Ok(())
+        }
     }
 }
 

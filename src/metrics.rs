@@ -21,9 +21,41 @@ pub const EXPOSURE_FINE_BINS: usize = 2_880;
 pub const EXPOSURE_BINS: usize = EXPOSURE_FINE_BINS + 120 * 24;
 
 /// A histogram of integer counts, allocated on first use.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histogram {
     bins: Vec<u64>,
+}
+
+/// Histograms are mostly empty: stored as their size and the non-zero `[bin, count]` pairs.
+#[derive(Serialize, Deserialize)]
+struct SparseHistogram {
+    size: usize,
+    bins: Vec<(usize, u64)>,
+}
+
+impl Serialize for Histogram {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SparseHistogram {
+            size: self.bins.len(),
+            bins: self.bins.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| (i, *c)).collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Histogram {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let sparse = SparseHistogram::deserialize(d)?;
+        if sparse.size > 1_000_000 {
+            return Err(D::Error::custom(format!("histogram of {} bins is too large", sparse.size)));
+        }
+        let mut bins = vec![0; sparse.size];
+        for (i, c) in sparse.bins {
+            *bins.get_mut(i).ok_or_else(|| D::Error::custom(format!("bin {i} outside a histogram of {}", sparse.size)))? += c;
+        }
+        Ok(Histogram { bins })
+    }
 }
 
 impl Histogram {

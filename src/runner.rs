@@ -37,6 +37,25 @@ pub struct RunResult {
     pub signin_log_rows: u64,
 }
 
+impl RunResult {
+    /// Adds another run's accumulators (a shard) to this one, cell by cell.
+    pub fn merge(&mut self, other: &RunResult) {
+        if self.cells.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        for (mine, theirs) in self.cells.iter_mut().zip(&other.cells) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a = std::mem::take(a).merge(b.clone());
+            }
+        }
+        self.users_simulated += other.users_simulated;
+        self.user_days_simulated += other.user_days_simulated;
+        self.events_simulated += other.events_simulated;
+        self.signin_log_rows += other.signin_log_rows;
+    }
+}
+
 /// Tag of the behaviour stream, in the design-index position of the stream key.
 const BEHAVIOUR_STREAM: u64 = u64::MAX;
 

@@ -177,3 +177,39 @@ fn the_sign_in_log_has_one_user_row_per_counted_evaluation() {
     assert_eq!(log, read(&again, "signins.csv"));
     assert_eq!(read(&out, "users.csv"), read(&again, "users.csv"));
 }
+
+#[test]
+fn three_shards_merged_give_the_bytes_of_a_single_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let single = tmp.path().join("single");
+    run_into("tests/data/tiny.toml", &single, &[]);
+    let mut shards = Vec::new();
+    for k in 1..=3 {
+        let dir = tmp.path().join(format!("shard{k}"));
+        run_into("tests/data/tiny.toml", &dir, &["--shard", &format!("{k}/3"), "--threads", "1"]);
+        assert!(dir.join("accumulators.json").exists());
+        shards.push(dir);
+    }
+    let merged = tmp.path().join("merged");
+    // Shards given out of order merge the same.
+    let o = run(&["merge", shards[2].to_str().unwrap(), shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in RESULT_FILES {
+        assert_eq!(read(&single, f), read(&merged, f), "{f}");
+    }
+    assert_eq!(manifest_without_timing(&single), manifest_without_timing(&merged));
+    // A missing shard, a duplicate, or a shard of another run is refused.
+    let o = run(&["merge", shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("shard 3/3 is missing"), "{}", stderr(&o));
+    let o = run(&["merge", shards[0].to_str().unwrap(), shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let other = tmp.path().join("other");
+    run_into("tests/data/tiny.toml", &other, &["--shard", "3/3", "--seed", "99"]);
+    let o = run(&["merge", shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), other.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("different run"), "{}", stderr(&o));
+    let o = run(&["merge", single.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "a non-shard folder is refused");
+    assert!(!tmp.path().join("x").exists());
+}

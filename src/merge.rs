@@ -1,0 +1,137 @@
+//! Sharded runs: `run --shard K/N` simulates the users `u` with `u % N == K - 1` and saves
+//! its integer accumulators; `merge` adds the shards up and writes the files a single run
+//! would have written. Because every user's streams depend only on (seed, design,
+//! replicate, user) and accumulators are integers, the merged files are byte-identical to
+//! an unsharded run (the manifest's `run` section and `wall_seconds` excepted).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{read_text, InputError};
+use crate::experiment::{Experiment, RunOptions};
+use crate::output::{file_sha256, OutputDir, RunInfo};
+use crate::runner::RunResult;
+
+/// The file a shard writes beside its results.
+pub const ACCUMULATORS: &str = "accumulators.json";
+
+/// What a shard saved: enough to check that shards belong together, and to finish the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShardFile {
+    pub tool_version: String,
+    /// The experiment path as the run was given it (the manifest shows it), and absolute.
+    pub experiment_arg: PathBuf,
+    pub experiment: PathBuf,
+    pub experiment_sha256: Option<String>,
+    pub population_sha256: Option<String>,
+    pub users: u64,
+    pub days: u32,
+    pub replicates: u32,
+    pub seed: u64,
+    pub designs: Vec<String>,
+    pub shard: (u32, u32),
+    pub wall_seconds: f64,
+    pub result: RunResult,
+}
+
+impl ShardFile {
+    pub fn new(exp: &Experiment, shard: (u32, u32), result: &RunResult, wall_seconds: f64) -> Self {
+        ShardFile {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            experiment_arg: exp.path.clone(),
+            experiment: std::fs::canonicalize(&exp.path).unwrap_or_else(|_| exp.path.clone()),
+            experiment_sha256: file_sha256(&exp.path),
+            population_sha256: file_sha256(&exp.population.path),
+            users: exp.users,
+            days: exp.days,
+            replicates: exp.replicates,
+            seed: exp.seed,
+            designs: exp.designs.iter().map(|d| d.name.clone()).collect(),
+            shard,
+            wall_seconds,
+            result: result.clone(),
+        }
+    }
+
+    /// Everything that must agree between shards of one run.
+    fn identity(&self) -> impl PartialEq + std::fmt::Debug + '_ {
+        (
+            &self.tool_version,
+            &self.experiment_sha256,
+            &self.population_sha256,
+            self.users,
+            self.days,
+            self.replicates,
+            self.seed,
+            &self.designs,
+            self.shard.1,
+        )
+    }
+}
+
+fn load_shard(dir: &Path) -> Result<ShardFile, InputError> {
+    let path = dir.join(ACCUMULATORS);
+    let text = read_text(&path).map_err(|e| {
+        InputError::new(&path, format!("{}: is {} the output of `run --shard K/N`?", e.message, dir.display()))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        InputError::new(&path, format!("not a shard accumulator file: {e}")).position(format!("{}:{}", e.line(), e.column()))
+    })
+}
+
+/// Merges shard folders into `out`, as one unit.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
+    let shards: Vec<ShardFile> = dirs.iter().map(|d| load_shard(d)).collect::<Result<_, _>>()?;
+    let first = shards.first().ok_or_else(|| InputError::new("<command line>", "merge needs at least one shard folder"))?;
+    let n = first.shard.1;
+    let mut seen = vec![false; n as usize];
+    for (s, dir) in shards.iter().zip(dirs) {
+        if s.identity() != first.identity() {
+            return Err(InputError::new(
+                dir.join(ACCUMULATORS),
+                format!("this shard belongs to a different run than {} (experiment, seed, size, designs or shard count differ)", dirs[0].display()),
+            )
+            .into());
+        }
+        let k = s.shard.0;
+        if k == 0 || k > n || std::mem::replace(&mut seen[k as usize - 1], true) {
+            return Err(InputError::new(dir.join(ACCUMULATORS), format!("shard {k}/{n} is given twice or is out of range")).into());
+        }
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(InputError::new("<command line>", format!("shard {}/{n} is missing", missing + 1)).into());
+    }
+    // Add up in shard order (integers: any order gives the same sums).
+    let mut ordered: Vec<&ShardFile> = shards.iter().collect();
+    ordered.sort_by_key(|s| s.shard.0);
+    let mut total = RunResult::default();
+    for s in &ordered {
+        total.merge(&s.result);
+    }
+    // The path as given when merging from the same folder (so the manifest matches a
+    // single run's), else the absolute one.
+    let path = if first.experiment_arg.exists() { &first.experiment_arg } else { &first.experiment };
+    let mut exp = Experiment::load(path)?;
+    exp.apply(&RunOptions {
+        users: Some(first.users),
+        days: Some(first.days),
+        replicates: Some(first.replicates),
+        seed: Some(first.seed),
+        ..RunOptions::default()
+    })?;
+    if file_sha256(&exp.path) != first.experiment_sha256 || file_sha256(&exp.population.path) != first.population_sha256 {
+        return Err(InputError::new(&exp.path, "the experiment or its population changed since the shards ran").into());
+    }
+    let wall: f64 = ordered.iter().map(|s| s.wall_seconds).sum();
+    let run = RunInfo {
+        threads: 0,
+        wall_seconds: wall,
+        user_days_per_second: total.user_days_simulated as f64 / wall.max(1e-9),
+        events_per_second: total.events_simulated as f64 / wall.max(1e-9),
+    };
+    let staged = OutputDir::create(out)?;
+    crate::job::write_results(&staged, &exp, &total, None, &run)?;
+    staged.commit()?;
+    Ok(total)
+}
