@@ -39,6 +39,9 @@ struct RawExperiment {
     /// Calendar date of day 0 (a Monday), for the sign-in log's timestamps.
     #[serde(default)]
     start_date: Option<Spanned<String>>,
+    /// Prompts per user-day that `report.md` treats as acceptable.
+    #[serde(default = "default_budget")]
+    prompt_budget: f64,
     #[serde(default)]
     model: ModelParams,
     #[serde(default)]
@@ -76,6 +79,10 @@ struct RawSweep {
     /// MFA method mixes that replace every persona's `mfa` shares.
     #[serde(default)]
     mfa: Vec<Spanned<std::collections::BTreeMap<String, f64>>>,
+}
+
+fn default_budget() -> f64 {
+    1.0
 }
 
 fn one() -> Spanned<i64> {
@@ -129,6 +136,8 @@ pub struct Experiment {
     pub seed: u64,
     /// Day 0 as days since 1970-01-01 (always a Monday).
     pub start_day: i64,
+    /// Prompts per user-day the report treats as the budget.
+    pub prompt_budget: f64,
     pub params: ModelParams,
     pub designs: Vec<Design>,
     pub warnings: Vec<String>,
@@ -213,6 +222,9 @@ impl Experiment {
             ));
         }
         let users = bounded(&cx, &raw.users, "users", MAX_USERS)?;
+        if !(raw.prompt_budget.is_finite() && raw.prompt_budget >= 0.0) {
+            return Err(InputError::new(path, format!("{} is not a number of prompts per user-day", raw.prompt_budget)).field("prompt_budget"));
+        }
         let start_day = match &raw.start_date {
             Some(d) => {
                 let day = crate::signinlog::parse_date(d.get_ref()).map_err(|e| cx.at(d, "start_date", e))?;
@@ -353,6 +365,7 @@ impl Experiment {
             replicates,
             seed: raw.seed,
             start_day,
+            prompt_budget: raw.prompt_budget,
             params: raw.model,
             designs,
             warnings,

@@ -93,5 +93,8 @@ pub fn write_results(
     out.write("replicates.csv", &output::replicates_csv(exp, &summaries)?)?;
     out.write("breakdown.csv", &output::breakdown_csv(exp, result)?)?;
     out.write("manifest.json", &output::manifest_json(exp, result, shard, run)?)?;
+    let svg = crate::report::frontier_svg(exp, &summaries).map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
+    out.write("frontier.svg", svg.as_bytes())?;
+    out.write("report.md", crate::report::report_md(exp, &summaries).as_bytes())?;
     Ok(())
 }

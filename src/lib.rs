@@ -22,6 +22,7 @@ pub mod output;
 pub mod policy;
 pub mod population;
 pub mod queue;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod signinlog;

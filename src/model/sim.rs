@@ -1304,7 +1304,7 @@ impl<'a> UserSim<'a> {
 
     fn issue_token(&mut self, now: SimTime, app: App, client: Client, req: &Requirement) {
         let cae = app.cae_capable() && self.cae_active() && req.cae != CaeMode::Disabled;
-        let lifetime = self.token_lifetime(cae);
+        let lifetime = self.token_lifetime(self.long_lived(cae, req));
         let mut expires = now + lifetime;
         if cae && self.params.cae_tokens_honour_sif {
             // "Sign-in Frequency is honored with or without CAE": a long-lived token does
@@ -1316,6 +1316,14 @@ impl<'a> UserSim<'a> {
             expires,
             cae,
         };
+    }
+
+    /// Whether a CAE token gets the long lifetime. Under every-time sign-in frequency, which
+    /// Entra honours with or without CAE, each token request is a reauthentication, so the
+    /// simulator issues an ordinary-lifetime token instead (an assumption: Microsoft does
+    /// not document the lifetime in this case).
+    fn long_lived(&self, cae: bool, req: &Requirement) -> bool {
+        cae && !(self.params.cae_tokens_honour_sif && req.sign_in_frequency == Some(Sif::EveryTime))
     }
 
     fn token_lifetime(&mut self, cae: bool) -> Duration {
@@ -1677,7 +1685,7 @@ impl<'a> UserSim<'a> {
             Ok(req) => {
                 let cae = app.cae_capable() && self.cae_active() && req.cae != CaeMode::Disabled;
                 let lifetime = if realistic {
-                    self.token_lifetime(cae)
+                    self.token_lifetime(self.long_lived(cae, &req))
                 } else {
                     Duration::ZERO
                 };
