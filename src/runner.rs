@@ -76,13 +76,28 @@ pub fn replicate_seed(seed: u64, replicate: u32) -> u64 {
     seed.wrapping_mul(1_000_003).wrapping_add(replicate as u64)
 }
 
-/// Everything a user simulation of one design reads, shared by all threads.
-struct DesignEnv<'a> {
+/// Everything a user simulation of one design reads, shared by all threads: the design
+/// with its policies compiled into rule tables, one per user profile.
+pub struct DesignEnv<'a> {
     exp: &'a Experiment,
     design: &'a Design,
     design_index: usize,
     /// Rule tables by profile index (see [`profile_index`]).
     tables: Vec<RuleTable>,
+}
+
+impl<'a> DesignEnv<'a> {
+    /// Compiles design `design_index` of `exp` (its policies, for every user profile).
+    pub fn prepare(exp: &'a Experiment, design_index: usize) -> DesignEnv<'a> {
+        let design = &exp.designs[design_index];
+        DesignEnv { exp, design, design_index, tables: build_tables(exp, &design.policies) }
+    }
+
+    /// Simulates the given users of one replicate on this thread (benchmarks, tests).
+    pub fn simulate(&self, replicate: u32, users: std::ops::Range<u64>) -> Cell {
+        let rows = RowsWanted { signins: false, users: false };
+        simulate_chunk(self, &RunOptions::default(), replicate, users, rows).cell
+    }
 }
 
 const MFA_METHODS: usize = 3;
@@ -177,12 +192,7 @@ pub fn run(
     };
     let chunk = if rows.signins || rows.users { CHUNK_WITH_ROWS } else { CHUNK };
     for (di, design) in exp.designs.iter().enumerate() {
-        let env = DesignEnv {
-            exp,
-            design,
-            design_index: di,
-            tables: build_tables(exp, &design.policies),
-        };
+        let env = DesignEnv::prepare(exp, di);
         let mut reps = Vec::with_capacity(exp.replicates as usize);
         for rep in 0..exp.replicates {
             let chunks = exp.users.div_ceil(chunk);

@@ -1,0 +1,94 @@
+//! Benchmarks of the hot paths (docs/performance.md): the event queue, one simulated
+//! user-day, policy evaluation per sign-in, and a whole small experiment.
+//!
+//! `cargo bench` runs them; numbers are for comparison between versions of the code on
+//! one machine, never thresholds.
+
+use std::path::Path;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sessionsim::app::{App, Client, DeviceTrust};
+use sessionsim::experiment::{Experiment, RunOptions};
+use sessionsim::policy::{LocationContext, Platform, PolicySet, RiskLevel, SignInContext, Target, UserIdentity};
+use sessionsim::queue::EventQueue;
+use sessionsim::runner::{self, DesignEnv};
+use sessionsim::time::SimTime;
+
+fn root(p: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// A per-user heap event loop with ChaCha8 and no model logic: the floor the model's
+/// events/s are compared with.
+fn queue(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue");
+    const EVENTS: u64 = 10_000;
+    g.throughput(Throughput::Elements(EVENTS));
+    g.bench_function("schedule_pop_chacha8", |b| {
+        let mut q: EventQueue<u32> = EventQueue::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        b.iter(|| {
+            q.clear();
+            for i in 0..16 {
+                let _ = q.schedule_at(SimTime::from_secs(rng.random_range(0..3600)), i);
+            }
+            let mut n = 0;
+            while let Some((t, e)) = q.pop() {
+                n += 1;
+                if n < EVENTS {
+                    let _ = q.schedule_at(t + sessionsim::time::Duration::from_secs(rng.random_range(1..3600)), e);
+                }
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn user_days(c: &mut Criterion) {
+    let exp = Experiment::load(&root("experiments/bench.toml")).expect("bench.toml loads");
+    let env = DesignEnv::prepare(&exp, 0);
+    let mut g = c.benchmark_group("simulation");
+    const USERS: u64 = 200;
+    g.throughput(Throughput::Elements(USERS * exp.days as u64));
+    g.bench_function("user_days_enterprise_baseline", |b| {
+        let mut first = 0;
+        b.iter(|| {
+            first += USERS;
+            black_box(env.simulate(0, first..first + USERS))
+        })
+    });
+    g.finish();
+}
+
+fn policy_evaluation(c: &mut Criterion) {
+    let (set, _) = PolicySet::load(&root("models/policies/baseline.json")).expect("baseline loads");
+    let ctx = SignInContext {
+        user: UserIdentity { id: "u".into(), groups: vec!["g".into()], roles: vec![], guest: false },
+        target: Target::App(App::Sharepoint),
+        client: Client::Browser,
+        platform: Platform::Windows,
+        location: LocationContext { trusted: false, named_location: None },
+        device: DeviceTrust::Unmanaged,
+        compliant: false,
+        user_risk: RiskLevel::None,
+        sign_in_risk: RiskLevel::None,
+    };
+    c.bench_function("policy_evaluate_baseline_one_sign_in", |b| b.iter(|| black_box(set.evaluate(black_box(&ctx)))));
+}
+
+fn small_experiment(c: &mut Criterion) {
+    let mut exp = Experiment::load(&root("experiments/quickstart.toml")).expect("quickstart loads");
+    exp.apply(&RunOptions { users: Some(200), replicates: Some(1), ..RunOptions::default() }).expect("overrides");
+    let mut g = c.benchmark_group("experiment");
+    g.sample_size(10);
+    g.bench_function("quickstart_200_users", |b| {
+        b.iter(|| black_box(runner::run(&exp, &RunOptions::default(), &|_| {}, None).expect("runs")))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, queue, user_days, policy_evaluation, small_experiment);
+criterion_main!(benches);
