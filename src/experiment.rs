@@ -22,6 +22,9 @@ pub const MAX_USERS: u64 = 100_000_000;
 pub const MAX_DAYS: u64 = 3_650;
 pub const MAX_REPLICATES: u64 = 1_000;
 pub const MAX_DESIGNS: usize = 1_000;
+/// Simulated user-days of a whole run (users × days × designs × replicates): about a week
+/// of computing on a 2-core machine. Larger studies should be split into shards.
+pub const MAX_TOTAL_USER_DAYS: u64 = 200_000_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -280,7 +283,7 @@ impl Experiment {
                             "must be longer than zero (or `every_time`)",
                         ))
                     }
-                    Ok(v) => Some(v),
+                    Ok(v) => Some(v.check_entra_range().map_err(|e| cx.at(s, f("sign_in_frequency"), e))?),
                     Err(e) => return Err(cx.at(s, f("sign_in_frequency"), e.to_string())),
                 },
                 None => None,
@@ -355,7 +358,7 @@ impl Experiment {
         if designs.len() > MAX_DESIGNS {
             return Err(InputError::new(path, format!("{} designs: at most {MAX_DESIGNS}", designs.len())).field("design"));
         }
-        Ok(Experiment {
+        let exp = Experiment {
             path: path.to_path_buf(),
             name,
             description: raw.description,
@@ -369,7 +372,9 @@ impl Experiment {
             params: raw.model,
             designs,
             warnings,
-        })
+        };
+        exp.check_size()?;
+        Ok(exp)
     }
 }
 
@@ -405,7 +410,7 @@ fn expand_sweep(
             } else {
                 match Sif::parse(t) {
                     Ok(Sif::Periodic(d)) if d.is_zero() => return Err(cx.at(s, format!("sweep.sign_in_frequency[{i}]"), "must be longer than zero")),
-                    Ok(x) => Some(x),
+                    Ok(x) => Some(x.check_entra_range().map_err(|e| cx.at(s, format!("sweep.sign_in_frequency[{i}]"), e))?),
                     Err(e) => return Err(cx.at(s, format!("sweep.sign_in_frequency[{i}]"), e.to_string())),
                 }
             };
@@ -581,6 +586,32 @@ pub struct RunOptions {
 }
 
 impl Experiment {
+    /// Simulated user-days of the whole run.
+    pub fn total_user_days(&self) -> u64 {
+        self.users
+            .saturating_mul(self.days as u64)
+            .saturating_mul(self.designs.len() as u64)
+            .saturating_mul(self.replicates as u64)
+    }
+
+    fn check_size(&self) -> Result<(), InputError> {
+        let total = self.total_user_days();
+        if total > MAX_TOTAL_USER_DAYS {
+            return Err(InputError::new(
+                &self.path,
+                format!(
+                    "{} users x {} days x {} designs x {} replicates = {total} user-days, more than the limit of {MAX_TOTAL_USER_DAYS}; run fewer, or split the study with --shard",
+                    self.users,
+                    self.days,
+                    self.designs.len(),
+                    self.replicates
+                ),
+            )
+            .field("users"));
+        }
+        Ok(())
+    }
+
     /// Applies command-line overrides, refusing out-of-range values.
     pub fn apply(&mut self, opts: &RunOptions) -> Result<(), InputError> {
         let arg = |m: String| InputError::new("<command line>", m);
@@ -607,6 +638,14 @@ impl Experiment {
         if let Some(s) = opts.seed {
             self.seed = s;
         }
-        Ok(())
+        // Shards each simulate a share of the users.
+        match opts.shard {
+            Some((_, n)) => {
+                let mut share = self.clone();
+                share.users = self.users.div_ceil(n as u64);
+                share.check_size()
+            }
+            None => self.check_size(),
+        }
     }
 }

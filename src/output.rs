@@ -519,6 +519,7 @@ impl OutputDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
+        remove_abandoned(&parent, &base);
         let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp)?;
@@ -557,6 +558,27 @@ impl OutputDir {
             let _ = std::fs::remove_dir_all(&old);
         }
         Ok(())
+    }
+}
+
+/// Removes staging folders of earlier runs into the same folder that were killed before
+/// they could clean up (their process no longer exists). Only where `/proc` tells.
+fn remove_abandoned(parent: &Path, base: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(&format!(".{base}.tmp-"))
+            .or_else(|| name.strip_prefix(&format!(".{base}.old-")));
+        if let Some(pid) = pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            if !proc.join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 

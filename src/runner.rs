@@ -191,7 +191,7 @@ pub fn run(
         users: sink.is_some() && opts.per_user,
     };
     let chunk = if rows.signins || rows.users { CHUNK_WITH_ROWS } else { CHUNK };
-    for (di, design) in exp.designs.iter().enumerate() {
+    for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
         let mut reps = Vec::with_capacity(exp.replicates as usize);
         for rep in 0..exp.replicates {

@@ -65,6 +65,26 @@ impl Sif {
     }
 }
 
+impl Sif {
+    /// Checks that Entra can express the interval: `every_time`, or whole hours from 1 hour
+    /// to 365 days (the portal offers 1–23 hours or 1–365 days).
+    pub fn check_entra_range(self) -> Result<Sif, String> {
+        match self {
+            Sif::EveryTime => Ok(self),
+            Sif::Periodic(d) => {
+                let s = d.as_secs();
+                if s % crate::time::HOUR != 0 || s < crate::time::HOUR || s > 365 * crate::time::DAY {
+                    Err(format!(
+                        "sign-in frequency {d} is outside what Entra allows: whole hours from 1h to 365d, or every_time"
+                    ))
+                } else {
+                    Ok(self)
+                }
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for Sif {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
