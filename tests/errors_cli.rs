@@ -91,7 +91,7 @@ fn steps_out_of_order_and_unknown_keys_are_refused() {
     refuse("device = \n", &["bad.toml:1:"]);
     refuse(
         "device = \"unmanaged\"\nsign_in_frequency = \"0h\"\n",
-        &["sign_in_frequency", "longer than zero"],
+        &["sign_in_frequency", "outside what Entra allows"],
     );
     refuse(
         "device = \"unmanaged\"\n[model]\nprt_lifetime = \"0d\"\n",
