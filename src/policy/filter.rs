@@ -147,6 +147,24 @@ impl DeviceFacts {
     }
 }
 
+/// How many of the devices the simulator can produce (every trust type, compliance and
+/// platform) match `rule`, out of how many.
+pub fn match_count(rule: &Rule) -> (usize, usize) {
+    let mut matched = 0;
+    let mut total = 0;
+    for trust in DeviceTrust::ALL {
+        for compliant in [false, true] {
+            for platform in Platform::ALL {
+                total += 1;
+                if rule.matches(&DeviceFacts { trust, compliant, platform }) {
+                    matched += 1;
+                }
+            }
+        }
+    }
+    (matched, total)
+}
+
 impl Rule {
     /// Whether the device matches the rule.
     pub fn matches(&self, device: &DeviceFacts) -> bool {

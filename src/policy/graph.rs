@@ -213,6 +213,12 @@ fn policy(
             }
         }
     };
+    if super::known::is_placeholder(&id) {
+        w.warn(
+            &json::join(prefix, "id"),
+            format!("`{id}` is a template placeholder, not a policy id: results will name the policy by it"),
+        );
+    }
     let state = state(&mut w, &o)?;
     for meta in [
         "createdDateTime",
