@@ -264,8 +264,6 @@ enum Assessment {
 struct Stolen {
     artefact: Artefact,
     session: Session,
-    /// The refresh token was bound to the victim's device by token protection.
-    bound: bool,
     tokens: [AccessToken; App::COUNT],
 }
 
@@ -707,15 +705,9 @@ impl<'a> UserSim<'a> {
             }
             Artefact::Prt => self.prt_session(now),
         };
-        let bound = artefact == Artefact::RefreshToken
-            && self.setup.device.has_broker()
-            && self
-                .user_requirement(App::Exchange, Client::Native, None)
-                .token_protection;
         self.state.stolen = session.map(|session| Stolen {
             artefact,
             session,
-            bound,
             tokens: [AccessToken::default(); App::COUNT],
         });
     }
@@ -1499,7 +1491,13 @@ impl<'a> UserSim<'a> {
         if self.state.disabled {
             return Err(Reason::AccountDisabled);
         }
-        if stolen.bound {
+        // Token protection binds the sign-in session of native apps on devices with an
+        // Entra identity (MODEL.md §7): a refresh token for an app in the policy's scope,
+        // replayed from another device, is refused.
+        if stolen.artefact == Artefact::RefreshToken
+            && self.setup.device.has_broker()
+            && self.user_requirement(app, Client::Native, None).token_protection
+        {
             return Err(Reason::TokenProtection);
         }
         let s = stolen.session;
@@ -1562,8 +1560,11 @@ impl<'a> UserSim<'a> {
         Ok(req)
     }
 
-    /// Strict location enforcement: a CAE-capable resource sees the attacker's own address,
-    /// which the location policies would not allow (MODEL.md §5).
+    /// Strict location enforcement (MODEL.md §5): when Entra saw an allowed address but the
+    /// resource sees the attacker's own, a CAE-capable resource applies the location
+    /// policies to that address at once if a policy that applies to it sets
+    /// `strictLocation`. Without a trusted-address mismatch Entra's own evaluation already
+    /// applies the location policies.
     fn strict_location_blocks(&self, app: App, trusted_ip: bool) -> bool {
         let Some(stolen) = self.state.stolen else {
             return false;
@@ -1575,14 +1576,12 @@ impl<'a> UserSim<'a> {
             .rules
             .lookup(&self.attacker_key(app, stolen.artefact, true))
             .unwrap_or_default();
-        if at_entra.cae != CaeMode::StrictLocation {
-            return false;
-        }
         let from_own_ip = self
             .rules
             .lookup(&self.attacker_key(app, stolen.artefact, false))
             .unwrap_or_default();
-        from_own_ip.access != Access::Allowed || from_own_ip.mfa && !at_entra.mfa
+        from_own_ip.cae == CaeMode::StrictLocation
+            && (from_own_ip.access != Access::Allowed || from_own_ip.mfa && !at_entra.mfa)
     }
 
     fn attacker_deadline(&self, now: SimTime, app: App) -> SimTime {
@@ -1684,8 +1683,11 @@ impl<'a> UserSim<'a> {
             Ok(_) if is_check && !realistic => Outcome::Silent,
             Ok(req) => {
                 let cae = app.cae_capable() && self.cae_active() && req.cae != CaeMode::Disabled;
+                // Standard CAE location enforcement meets an address mismatch (Entra saw an
+                // allowed address, the resource another) with an ordinary-lifetime token
+                // instead of a long-lived one.
                 let lifetime = if realistic {
-                    self.token_lifetime(self.long_lived(cae, &req))
+                    self.token_lifetime(self.long_lived(cae, &req) && !trusted_ip)
                 } else {
                     Duration::ZERO
                 };
