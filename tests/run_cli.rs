@@ -213,3 +213,29 @@ fn three_shards_merged_give_the_bytes_of_a_single_run() {
     assert_eq!(o.status.code(), Some(2), "a non-shard folder is refused");
     assert!(!tmp.path().join("x").exists());
 }
+
+#[test]
+fn cae_on_gives_less_exposure_than_cae_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cae");
+    run_into("tests/data/cae.toml", &out, &[]);
+    let rows = summary(&out);
+    let (on, off) = (num(&rows["cae-on"], "exposure_hours_mean"), num(&rows["cae-off"], "exposure_hours_mean"));
+    assert!(on < off, "CAE on {on} h vs off {off} h");
+    let (on, off) = (num(&rows["cae-on"], "exposure_hours_cae_mean"), num(&rows["cae-off"], "exposure_hours_cae_mean"));
+    assert!(on < off, "CAE-capable apps: on {on} h vs off {off} h");
+}
+
+#[test]
+fn more_legitimate_prompts_raise_mfa_fatigue_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("fatigue");
+    let o = run(&["run", "experiments/sif-sweep.toml", "--users", "150", "--days", "7", "--replicates", "1", "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&read(&out, "summary.csv"));
+    let mut points: Vec<(f64, f64)> = rows.iter().map(|r| (num(r, "mfa_prompts_per_user_day"), num(r, "fatigue_attack_success_rate"))).collect();
+    points.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    let (least, most) = (points[0], points[points.len() - 1]);
+    assert!(most.0 > least.0 * 2.0, "the sweep spans prompt rates: {points:?}");
+    assert!(most.1 > least.1, "success rises with MFA prompts: {points:?}");
+}
