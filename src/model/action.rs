@@ -1,0 +1,168 @@
+//! What happens to a user's sessions (actions, from a scenario or a population's day plan),
+//! who the user is (credential, setup), and the observer that receives every evaluation.
+
+use crate::app::{App, Client, DeviceTrust};
+use crate::model::params::{TenantSettings, TokenMode};
+use crate::model::rules::Protected;
+use crate::model::session::Record;
+use crate::policy::RiskLevel;
+use crate::time::SimTime;
+
+/// How the user proves who they are at a primary sign-in (MODEL.md §1).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Credential {
+    #[default]
+    Password,
+    /// Windows Hello for Business: the PRT carries an MFA claim; not password-based.
+    WindowsHello,
+    /// Passkey / FIDO2: phishing-resistant, satisfies MFA, not password-based.
+    Passkey,
+}
+
+impl Credential {
+    pub fn parse(text: &str) -> Result<Credential, String> {
+        match text {
+            "password" => Ok(Credential::Password),
+            "whfb" | "windows_hello" => Ok(Credential::WindowsHello),
+            "passkey" => Ok(Credential::Passkey),
+            other => Err(crate::app::unknown_name(
+                "credential",
+                other,
+                &["password", "whfb", "passkey"],
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Credential::Password => "password",
+            Credential::WindowsHello => "whfb",
+            Credential::Passkey => "passkey",
+        }
+    }
+
+    pub(crate) fn password_based(self) -> bool {
+        self == Credential::Password
+    }
+
+    /// Strong credentials carry an MFA claim by themselves.
+    pub(crate) fn gives_mfa(self) -> bool {
+        self != Credential::Password
+    }
+}
+
+/// What an attacker can copy (MODEL.md §8).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Artefact {
+    /// The browser's Entra session cookie (pass-the-cookie).
+    Cookie,
+    /// A refresh token of a native app (the broker's, on a device with a PRT).
+    RefreshToken,
+    /// The PRT with its session key.
+    Prt,
+}
+
+impl Artefact {
+    pub const ALL: [Artefact; 3] = [Artefact::Cookie, Artefact::RefreshToken, Artefact::Prt];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Artefact::Cookie => "cookie",
+            Artefact::RefreshToken => "refresh_token",
+            Artefact::Prt => "prt",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Artefact, String> {
+        Artefact::ALL
+            .into_iter()
+            .find(|a| a.name() == text)
+            .ok_or_else(|| {
+                crate::app::unknown_name("artefact", text, &["cookie", "refresh_token", "prt"])
+            })
+    }
+
+    pub(crate) fn client(self) -> Client {
+        match self {
+            Artefact::Cookie => Client::Browser,
+            Artefact::RefreshToken | Artefact::Prt => Client::Native,
+        }
+    }
+}
+
+/// Something that happens to the user's sessions: a scripted scenario step or a generated
+/// population activity.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Windows (device) sign-in, then, with an app, an access to it.
+    SignIn {
+        app: Option<App>,
+        client: Client,
+    },
+    /// Continuous interaction with the app until `until`.
+    Use {
+        app: App,
+        client: Client,
+        until: SimTime,
+    },
+    /// Background requests by the app until `until` (sync, an upload).
+    Background {
+        app: App,
+        client: Client,
+        until: SimTime,
+    },
+    /// One access, possibly to a protected action or authentication context.
+    Open {
+        app: App,
+        client: Client,
+        protected: Option<Protected>,
+    },
+    Lock,
+    Unlock,
+    /// Signs out of a shared device: the user's profile, with its browser, PRT and app
+    /// sessions, is removed (shared device mode).
+    SignOut,
+    OpenBrowser,
+    CloseBrowser,
+    PasswordChange,
+    RevokeSessions,
+    RevokeMfaSessions,
+    DisableAccount,
+    /// Identity Protection raises (or clears) the user's risk.
+    SetUserRisk(RiskLevel),
+    SetSignInRisk(RiskLevel),
+    /// The attacker copies an artefact.
+    Steal {
+        artefact: Artefact,
+    },
+    /// The attacker replays the stolen artefact against `app` until `until`. With
+    /// `trusted_ip`, Entra sees the request from an allowed location (a proxy in the
+    /// victim's network) while resources see the attacker's own address.
+    AttackerUse {
+        app: App,
+        until: SimTime,
+        trusted_ip: bool,
+    },
+}
+
+/// Receives every evaluation.
+pub trait Observer {
+    fn record(&mut self, record: &Record);
+}
+
+impl Observer for Vec<Record> {
+    fn record(&mut self, record: &Record) {
+        self.push(*record);
+    }
+}
+
+/// The static description of one simulated user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserSetup {
+    pub device: DeviceTrust,
+    pub credential: Credential,
+    /// Answer to the "Stay signed in?" prompt when it is shown.
+    pub kmsi_accept: bool,
+    pub tenant: TenantSettings,
+    pub tokens: TokenMode,
+}
