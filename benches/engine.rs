@@ -11,7 +11,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sessionsim::app::{App, Client, DeviceTrust};
 use sessionsim::experiment::{Experiment, RunOptions};
-use sessionsim::policy::{LocationContext, Platform, PolicySet, RiskLevel, SignInContext, Target, UserIdentity};
+use sessionsim::policy::{
+    LocationContext, Platform, PolicySet, RiskLevel, SignInContext, Target, UserIdentity,
+};
 use sessionsim::queue::EventQueue;
 use sessionsim::runner::{self, DesignEnv};
 use sessionsim::time::SimTime;
@@ -38,7 +40,10 @@ fn queue(c: &mut Criterion) {
             while let Some((t, e)) = q.pop() {
                 n += 1;
                 if n < EVENTS {
-                    let _ = q.schedule_at(t + sessionsim::time::Duration::from_secs(rng.random_range(1..3600)), e);
+                    let _ = q.schedule_at(
+                        t + sessionsim::time::Duration::from_secs(rng.random_range(1..3600)),
+                        e,
+                    );
                 }
             }
             black_box(n)
@@ -66,29 +71,52 @@ fn user_days(c: &mut Criterion) {
 fn policy_evaluation(c: &mut Criterion) {
     let (set, _) = PolicySet::load(&root("models/policies/baseline.json")).expect("baseline loads");
     let ctx = SignInContext {
-        user: UserIdentity { id: "u".into(), groups: vec!["g".into()], roles: vec![], guest: false },
+        user: UserIdentity {
+            id: "u".into(),
+            groups: vec!["g".into()],
+            roles: vec![],
+            guest: false,
+        },
         target: Target::App(App::Sharepoint),
         client: Client::Browser,
         platform: Platform::Windows,
-        location: LocationContext { trusted: false, named_location: None },
+        location: LocationContext {
+            trusted: false,
+            named_location: None,
+        },
         device: DeviceTrust::Unmanaged,
         compliant: false,
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
     };
-    c.bench_function("policy_evaluate_baseline_one_sign_in", |b| b.iter(|| black_box(set.evaluate(black_box(&ctx)))));
+    c.bench_function("policy_evaluate_baseline_one_sign_in", |b| {
+        b.iter(|| black_box(set.evaluate(black_box(&ctx))))
+    });
 }
 
 fn small_experiment(c: &mut Criterion) {
     let mut exp = Experiment::load(&root("experiments/quickstart.toml")).expect("quickstart loads");
-    exp.apply(&RunOptions { users: Some(200), replicates: Some(1), ..RunOptions::default() }).expect("overrides");
+    exp.apply(&RunOptions {
+        users: Some(200),
+        replicates: Some(1),
+        ..RunOptions::default()
+    })
+    .expect("overrides");
     let mut g = c.benchmark_group("experiment");
     g.sample_size(10);
     g.bench_function("quickstart_200_users", |b| {
-        b.iter(|| black_box(runner::run(&exp, &RunOptions::default(), &|_| {}, None).expect("runs")))
+        b.iter(|| {
+            black_box(runner::run(&exp, &RunOptions::default(), &|_| {}, None).expect("runs"))
+        })
     });
     g.finish();
 }
 
-criterion_group!(benches, queue, user_days, policy_evaluation, small_experiment);
+criterion_group!(
+    benches,
+    queue,
+    user_days,
+    policy_evaluation,
+    small_experiment
+);
 criterion_main!(benches);

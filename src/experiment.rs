@@ -226,13 +226,25 @@ impl Experiment {
         }
         let users = bounded(&cx, &raw.users, "users", MAX_USERS)?;
         if !(raw.prompt_budget.is_finite() && raw.prompt_budget >= 0.0) {
-            return Err(InputError::new(path, format!("{} is not a number of prompts per user-day", raw.prompt_budget)).field("prompt_budget"));
+            return Err(InputError::new(
+                path,
+                format!(
+                    "{} is not a number of prompts per user-day",
+                    raw.prompt_budget
+                ),
+            )
+            .field("prompt_budget"));
         }
         let start_day = match &raw.start_date {
             Some(d) => {
-                let day = crate::signinlog::parse_date(d.get_ref()).map_err(|e| cx.at(d, "start_date", e))?;
+                let day = crate::signinlog::parse_date(d.get_ref())
+                    .map_err(|e| cx.at(d, "start_date", e))?;
                 if crate::signinlog::weekday(day) != 0 {
-                    return Err(cx.at(d, "start_date", "must be a Monday: work patterns treat day 0 as a Monday"));
+                    return Err(cx.at(
+                        d,
+                        "start_date",
+                        "must be a Monday: work patterns treat day 0 as a Monday",
+                    ));
                 }
                 day
             }
@@ -283,7 +295,10 @@ impl Experiment {
                             "must be longer than zero (or `every_time`)",
                         ))
                     }
-                    Ok(v) => Some(v.check_entra_range().map_err(|e| cx.at(s, f("sign_in_frequency"), e))?),
+                    Ok(v) => Some(
+                        v.check_entra_range()
+                            .map_err(|e| cx.at(s, f("sign_in_frequency"), e))?,
+                    ),
                     Err(e) => return Err(cx.at(s, f("sign_in_frequency"), e.to_string())),
                 },
                 None => None,
@@ -347,16 +362,28 @@ impl Experiment {
         if let Some(sweep) = &raw.sweep {
             for d in expand_sweep(&cx, sweep, &raw.model, default_tokens, &mut warnings)? {
                 if designs.iter().any(|x| x.name == d.name) {
-                    return Err(InputError::new(path, format!("duplicate design name `{}` from the sweep", d.name)).field("sweep"));
+                    return Err(InputError::new(
+                        path,
+                        format!("duplicate design name `{}` from the sweep", d.name),
+                    )
+                    .field("sweep"));
                 }
                 designs.push(d);
             }
         }
         if designs.is_empty() {
-            return Err(InputError::new(path, "an experiment needs at least one [[design]] or a [sweep]").field("design"));
+            return Err(InputError::new(
+                path,
+                "an experiment needs at least one [[design]] or a [sweep]",
+            )
+            .field("design"));
         }
         if designs.len() > MAX_DESIGNS {
-            return Err(InputError::new(path, format!("{} designs: at most {MAX_DESIGNS}", designs.len())).field("design"));
+            return Err(InputError::new(
+                path,
+                format!("{} designs: at most {MAX_DESIGNS}", designs.len()),
+            )
+            .field("design"));
         }
         let exp = Experiment {
             path: path.to_path_buf(),
@@ -409,9 +436,24 @@ fn expand_sweep(
                 None
             } else {
                 match Sif::parse(t) {
-                    Ok(Sif::Periodic(d)) if d.is_zero() => return Err(cx.at(s, format!("sweep.sign_in_frequency[{i}]"), "must be longer than zero")),
-                    Ok(x) => Some(x.check_entra_range().map_err(|e| cx.at(s, format!("sweep.sign_in_frequency[{i}]"), e))?),
-                    Err(e) => return Err(cx.at(s, format!("sweep.sign_in_frequency[{i}]"), e.to_string())),
+                    Ok(Sif::Periodic(d)) if d.is_zero() => {
+                        return Err(cx.at(
+                            s,
+                            format!("sweep.sign_in_frequency[{i}]"),
+                            "must be longer than zero",
+                        ))
+                    }
+                    Ok(x) => Some(
+                        x.check_entra_range()
+                            .map_err(|e| cx.at(s, format!("sweep.sign_in_frequency[{i}]"), e))?,
+                    ),
+                    Err(e) => {
+                        return Err(cx.at(
+                            s,
+                            format!("sweep.sign_in_frequency[{i}]"),
+                            e.to_string(),
+                        ))
+                    }
                 }
             };
             v.push((format!("sif={t}"), SweepValue::Sif(sif)));
@@ -425,7 +467,10 @@ fn expand_sweep(
             let p = if label_none(t) {
                 None
             } else {
-                Some(Persistence::parse(t).map_err(|e| cx.at(s, format!("sweep.persistent_browser[{i}]"), e))?)
+                Some(
+                    Persistence::parse(t)
+                        .map_err(|e| cx.at(s, format!("sweep.persistent_browser[{i}]"), e))?,
+                )
             };
             v.push((format!("persist={t}"), SweepValue::Persist(p)));
         }
@@ -439,7 +484,17 @@ fn expand_sweep(
                 "on" => SweepValue::Cae(true, CaeMode::Default),
                 "off" => SweepValue::Cae(false, CaeMode::Disabled),
                 "strict_location" => SweepValue::Cae(true, CaeMode::StrictLocation),
-                other => return Err(cx.at(s, format!("sweep.cae[{i}]"), crate::app::unknown_name("CAE setting", other, &["on", "off", "strict_location"]))),
+                other => {
+                    return Err(cx.at(
+                        s,
+                        format!("sweep.cae[{i}]"),
+                        crate::app::unknown_name(
+                            "CAE setting",
+                            other,
+                            &["on", "off", "strict_location"],
+                        ),
+                    ))
+                }
             };
             v.push((format!("cae={t}"), val));
         }
@@ -448,7 +503,8 @@ fn expand_sweep(
     if !sweep.remember_mfa.is_empty() {
         let mut v = Vec::new();
         for (i, s) in sweep.remember_mfa.iter().enumerate() {
-            let d = parse_duration(s.get_ref()).map_err(|e| cx.at(s, format!("sweep.remember_mfa[{i}]"), e.to_string()))?;
+            let d = parse_duration(s.get_ref())
+                .map_err(|e| cx.at(s, format!("sweep.remember_mfa[{i}]"), e.to_string()))?;
             v.push((format!("remember_mfa={d}"), SweepValue::RememberMfa(d)));
         }
         dims.push(v);
@@ -458,7 +514,12 @@ fn expand_sweep(
             sweep
                 .token_protection
                 .iter()
-                .map(|b| (format!("token_protection={}", if *b { "on" } else { "off" }), SweepValue::TokenProtection(*b)))
+                .map(|b| {
+                    (
+                        format!("token_protection={}", if *b { "on" } else { "off" }),
+                        SweepValue::TokenProtection(*b),
+                    )
+                })
                 .collect(),
         );
     }
@@ -467,23 +528,48 @@ fn expand_sweep(
         for (i, m) in sweep.mfa.iter().enumerate() {
             let mut shares = [0.0; 3];
             for (k, x) in m.get_ref() {
-                let j = MfaMethod::ALL.iter().position(|mm| mm.name() == k).ok_or_else(|| {
-                    cx.at(m, format!("sweep.mfa[{i}]"), crate::app::unknown_name("MFA method", k, &["push", "push_number_match", "passkey"]))
-                })?;
+                let j = MfaMethod::ALL
+                    .iter()
+                    .position(|mm| mm.name() == k)
+                    .ok_or_else(|| {
+                        cx.at(
+                            m,
+                            format!("sweep.mfa[{i}]"),
+                            crate::app::unknown_name(
+                                "MFA method",
+                                k,
+                                &["push", "push_number_match", "passkey"],
+                            ),
+                        )
+                    })?;
                 if !(0.0..=1.0).contains(x) {
-                    return Err(cx.at(m, format!("sweep.mfa[{i}].{k}"), format!("{x} is not between 0 and 1")));
+                    return Err(cx.at(
+                        m,
+                        format!("sweep.mfa[{i}].{k}"),
+                        format!("{x} is not between 0 and 1"),
+                    ));
                 }
                 shares[j] = *x;
             }
             let sum: f64 = shares.iter().sum();
             if (sum - 1.0).abs() > 1e-6 {
-                return Err(cx.at(m, format!("sweep.mfa[{i}]"), format!("shares sum to {sum}, not 1")));
+                return Err(cx.at(
+                    m,
+                    format!("sweep.mfa[{i}]"),
+                    format!("shares sum to {sum}, not 1"),
+                ));
             }
             let label = MfaMethod::ALL
                 .iter()
                 .zip(shares)
                 .filter(|(_, x)| *x > 0.0)
-                .map(|(mm, x)| if x >= 1.0 { mm.name().to_string() } else { format!("{}:{x}", mm.name()) })
+                .map(|(mm, x)| {
+                    if x >= 1.0 {
+                        mm.name().to_string()
+                    } else {
+                        format!("{}:{x}", mm.name())
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("+");
             v.push((format!("mfa={label}"), SweepValue::Mfa(shares)));
@@ -495,13 +581,24 @@ fn expand_sweep(
     }
     let points: usize = dims.iter().map(|d| d.len()).product();
     if points > MAX_DESIGNS {
-        return Err(InputError::new(cx.path, format!("the sweep makes {points} designs: at most {MAX_DESIGNS}")).field("sweep"));
+        return Err(InputError::new(
+            cx.path,
+            format!("the sweep makes {points} designs: at most {MAX_DESIGNS}"),
+        )
+        .field("sweep"));
     }
     let (base_policies, policies_path) = match &sweep.policies {
         Some(p) => {
             let file = resolve(cx.path, p.get_ref());
             if !file.exists() {
-                return Err(cx.at(p, "sweep.policies", format!("{} does not exist (paths are relative to the experiment file)", file.display())));
+                return Err(cx.at(
+                    p,
+                    "sweep.policies",
+                    format!(
+                        "{} does not exist (paths are relative to the experiment file)",
+                        file.display()
+                    ),
+                ));
             }
             let (set, w) = load_policy_set(&file)?;
             warnings.extend(w);
@@ -563,7 +660,12 @@ fn expand_sweep(
             ..SessionControls::default()
         };
         if session != SessionControls::default() {
-            design.policies.policies.push(Policy::all_users_all_apps("sweep", &format!("sweep: {joined}"), None, session));
+            design.policies.policies.push(Policy::all_users_all_apps(
+                "sweep",
+                &format!("sweep: {joined}"),
+                None,
+                session,
+            ));
         }
         out.push(design);
     }

@@ -53,15 +53,30 @@ pub fn run_to_dir(
 ) -> anyhow::Result<JobReport> {
     use anyhow::Context;
     let started = Instant::now();
-    let out = OutputDir::create(dir).with_context(|| format!("creating the output folder {}", dir.display()))?;
+    let out = OutputDir::create(dir)
+        .with_context(|| format!("creating the output folder {}", dir.display()))?;
     let mut sink = FileSink {
-        signins: opts.signin_log.then(|| open_with_header(&out, "signins.csv", SIGNIN_HEADER)).transpose()?,
-        users: opts.per_user.then(|| open_with_header(&out, "users.csv", USERS_HEADER)).transpose()?,
+        signins: opts
+            .signin_log
+            .then(|| open_with_header(&out, "signins.csv", SIGNIN_HEADER))
+            .transpose()?,
+        users: opts
+            .per_user
+            .then(|| open_with_header(&out, "users.csv", USERS_HEADER))
+            .transpose()?,
     };
     let wants_rows = opts.signin_log || opts.per_user;
-    let result = runner::run(exp, opts, progress, if wants_rows { Some(&mut sink) } else { None })
-        .with_context(|| format!("writing rows into {}", dir.display()))?;
-    for w in [sink.signins.take(), sink.users.take()].into_iter().flatten() {
+    let result = runner::run(
+        exp,
+        opts,
+        progress,
+        if wants_rows { Some(&mut sink) } else { None },
+    )
+    .with_context(|| format!("writing rows into {}", dir.display()))?;
+    for w in [sink.signins.take(), sink.users.take()]
+        .into_iter()
+        .flatten()
+    {
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
     let wall = started.elapsed().as_secs_f64();
@@ -76,7 +91,8 @@ pub fn run_to_dir(
         let file = crate::merge::ShardFile::new(exp, shard, &result, wall);
         out.write(crate::merge::ACCUMULATORS, &serde_json::to_vec(&file)?)?;
     }
-    out.commit().with_context(|| format!("writing results to {}", dir.display()))?;
+    out.commit()
+        .with_context(|| format!("writing results to {}", dir.display()))?;
     Ok(JobReport { result, run })
 }
 
@@ -92,9 +108,16 @@ pub fn write_results(
     out.write("summary.csv", &output::summary_csv(exp, &summaries)?)?;
     out.write("replicates.csv", &output::replicates_csv(exp, &summaries)?)?;
     out.write("breakdown.csv", &output::breakdown_csv(exp, result)?)?;
-    out.write("manifest.json", &output::manifest_json(exp, result, shard, run)?)?;
-    let svg = crate::report::frontier_svg(exp, &summaries).map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
+    out.write(
+        "manifest.json",
+        &output::manifest_json(exp, result, shard, run)?,
+    )?;
+    let svg = crate::report::frontier_svg(exp, &summaries)
+        .map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
     out.write("frontier.svg", svg.as_bytes())?;
-    out.write("report.md", crate::report::report_md(exp, &summaries).as_bytes())?;
+    out.write(
+        "report.md",
+        crate::report::report_md(exp, &summaries).as_bytes(),
+    )?;
     Ok(())
 }

@@ -13,8 +13,8 @@
 
 pub mod app;
 pub mod error;
-pub mod job;
 pub mod experiment;
+pub mod job;
 pub mod merge;
 pub mod metrics;
 pub mod model;

@@ -73,17 +73,33 @@ impl ShardFile {
 fn load_shard(dir: &Path) -> Result<ShardFile, InputError> {
     let path = dir.join(ACCUMULATORS);
     let text = read_text(&path).map_err(|e| {
-        InputError::new(&path, format!("{}: is {} the output of `run --shard K/N`?", e.message, dir.display()))
+        InputError::new(
+            &path,
+            format!(
+                "{}: is {} the output of `run --shard K/N`?",
+                e.message,
+                dir.display()
+            ),
+        )
     })?;
     serde_json::from_str(&text).map_err(|e| {
-        InputError::new(&path, format!("not a shard accumulator file: {e}")).position(format!("{}:{}", e.line(), e.column()))
+        InputError::new(&path, format!("not a shard accumulator file: {e}")).position(format!(
+            "{}:{}",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
 /// Merges shard folders into `out`, as one unit.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
-    let shards: Vec<ShardFile> = dirs.iter().map(|d| load_shard(d)).collect::<Result<_, _>>()?;
-    let first = shards.first().ok_or_else(|| InputError::new("<command line>", "merge needs at least one shard folder"))?;
+    let shards: Vec<ShardFile> = dirs
+        .iter()
+        .map(|d| load_shard(d))
+        .collect::<Result<_, _>>()?;
+    let first = shards.first().ok_or_else(|| {
+        InputError::new("<command line>", "merge needs at least one shard folder")
+    })?;
     let n = first.shard.1;
     let mut seen = vec![false; n as usize];
     for (s, dir) in shards.iter().zip(dirs) {
@@ -96,11 +112,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
         }
         let k = s.shard.0;
         if k == 0 || k > n || std::mem::replace(&mut seen[k as usize - 1], true) {
-            return Err(InputError::new(dir.join(ACCUMULATORS), format!("shard {k}/{n} is given twice or is out of range")).into());
+            return Err(InputError::new(
+                dir.join(ACCUMULATORS),
+                format!("shard {k}/{n} is given twice or is out of range"),
+            )
+            .into());
         }
     }
     if let Some(missing) = seen.iter().position(|s| !s) {
-        return Err(InputError::new("<command line>", format!("shard {}/{n} is missing", missing + 1)).into());
+        return Err(InputError::new(
+            "<command line>",
+            format!("shard {}/{n} is missing", missing + 1),
+        )
+        .into());
     }
     // Add up in shard order (integers: any order gives the same sums).
     let mut ordered: Vec<&ShardFile> = shards.iter().collect();
@@ -111,7 +135,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
     }
     // The path as given when merging from the same folder (so the manifest matches a
     // single run's), else the absolute one.
-    let path = if first.experiment_arg.exists() { &first.experiment_arg } else { &first.experiment };
+    let path = if first.experiment_arg.exists() {
+        &first.experiment_arg
+    } else {
+        &first.experiment
+    };
     let mut exp = Experiment::load(path)?;
     exp.apply(&RunOptions {
         users: Some(first.users),
@@ -120,8 +148,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
         seed: Some(first.seed),
         ..RunOptions::default()
     })?;
-    if file_sha256(&exp.path) != first.experiment_sha256 || file_sha256(&exp.population.path) != first.population_sha256 {
-        return Err(InputError::new(&exp.path, "the experiment or its population changed since the shards ran").into());
+    if file_sha256(&exp.path) != first.experiment_sha256
+        || file_sha256(&exp.population.path) != first.population_sha256
+    {
+        return Err(InputError::new(
+            &exp.path,
+            "the experiment or its population changed since the shards ran",
+        )
+        .into());
     }
     let wall: f64 = ordered.iter().map(|s| s.wall_seconds).sum();
     let run = RunInfo {

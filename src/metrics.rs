@@ -37,7 +37,13 @@ impl Serialize for Histogram {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         SparseHistogram {
             size: self.bins.len(),
-            bins: self.bins.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| (i, *c)).collect(),
+            bins: self
+                .bins
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(i, c)| (i, *c))
+                .collect(),
         }
         .serialize(s)
     }
@@ -48,11 +54,16 @@ impl<'de> Deserialize<'de> for Histogram {
         use serde::de::Error;
         let sparse = SparseHistogram::deserialize(d)?;
         if sparse.size > 1_000_000 {
-            return Err(D::Error::custom(format!("histogram of {} bins is too large", sparse.size)));
+            return Err(D::Error::custom(format!(
+                "histogram of {} bins is too large",
+                sparse.size
+            )));
         }
         let mut bins = vec![0; sparse.size];
         for (i, c) in sparse.bins {
-            *bins.get_mut(i).ok_or_else(|| D::Error::custom(format!("bin {i} outside a histogram of {}", sparse.size)))? += c;
+            *bins.get_mut(i).ok_or_else(|| {
+                D::Error::custom(format!("bin {i} outside a histogram of {}", sparse.size))
+            })? += c;
         }
         Ok(Histogram { bins })
     }

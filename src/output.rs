@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::app::DeviceTrust;
 use crate::experiment::Experiment;
-use crate::runner::{replicate_seed, RunResult};
 use crate::metrics::{exposure_bin_hours, Group, RATE_BIN};
+use crate::runner::{replicate_seed, RunResult};
 use crate::time::HOUR;
 
 /// The metrics of one group of users, as reported.
@@ -523,7 +523,11 @@ impl OutputDir {
         let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp)?;
-        Ok(OutputDir { dir: dir.to_path_buf(), tmp, committed: false })
+        Ok(OutputDir {
+            dir: dir.to_path_buf(),
+            tmp,
+            committed: false,
+        })
     }
 
     /// Where a file of the folder is written before the commit.
@@ -540,8 +544,16 @@ impl OutputDir {
         for entry in std::fs::read_dir(&self.tmp)? {
             std::fs::File::open(entry?.path())?.sync_all()?;
         }
-        let parent = self.tmp.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-        let base = self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let parent = self
+            .tmp
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base = self
+            .dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let old = parent.join(format!(".{base}.old-{}", std::process::id()));
         let had_old = self.dir.exists();
         if had_old {
@@ -568,7 +580,9 @@ fn remove_abandoned(parent: &Path, base: &str) {
     if !proc.join("self").exists() {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let pid = name

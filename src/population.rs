@@ -623,7 +623,11 @@ impl UserTraits {
     /// Draws one user. `mfa_mix` replaces the persona's MFA method shares (a sweep over
     /// the method mix); the number of random draws is the same either way, so the other
     /// traits stay identical across designs.
-    pub fn draw<R: Rng>(rng: &mut R, population: &Population, mfa_mix: Option<&[f64; 3]>) -> UserTraits {
+    pub fn draw<R: Rng>(
+        rng: &mut R,
+        population: &Population,
+        mfa_mix: Option<&[f64; 3]>,
+    ) -> UserTraits {
         let shares: Vec<f64> = population.personas.iter().map(|p| p.share).collect();
         let persona = pick(rng, &shares);
         let p = &population.personas[persona];

@@ -14,16 +14,29 @@ const Y_FLOOR: f64 = 0.01;
 
 /// Designs on the Pareto frontier, sorted by prompts.
 pub fn frontier(summaries: &[DesignSummary]) -> Vec<&DesignSummary> {
-    let mut f: Vec<&DesignSummary> = summaries.iter().filter(|s| s.pareto == Some(true)).collect();
+    let mut f: Vec<&DesignSummary> = summaries
+        .iter()
+        .filter(|s| s.pareto == Some(true))
+        .collect();
     f.sort_by(|a, b| {
-        let key = |s: &DesignSummary| (s.pooled.prompts_per_user_day.unwrap_or(0.0), s.pooled.exposure_hours_mean.unwrap_or(0.0));
-        key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal)
+        let key = |s: &DesignSummary| {
+            (
+                s.pooled.prompts_per_user_day.unwrap_or(0.0),
+                s.pooled.exposure_hours_mean.unwrap_or(0.0),
+            )
+        };
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
     });
     f
 }
 
 fn point(s: &DesignSummary) -> Option<(f64, f64)> {
-    Some((s.pooled.prompts_per_user_day?, s.pooled.exposure_hours_mean?))
+    Some((
+        s.pooled.prompts_per_user_day?,
+        s.pooled.exposure_hours_mean?,
+    ))
 }
 
 /// `frontier.svg`: one numbered point per design with 95% error bars from the replicates,
@@ -40,8 +53,14 @@ pub fn frontier_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Str
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let (plot, key) = root.split_horizontally(760);
-        let max_x = points.iter().map(|(_, s, p)| p.0 + s.prompts_ci95.unwrap_or(0.0)).fold(0.0, f64::max);
-        let max_y = points.iter().map(|(_, s, p)| p.1 + s.exposure_ci95.unwrap_or(0.0)).fold(0.0, f64::max);
+        let max_x = points
+            .iter()
+            .map(|(_, s, p)| p.0 + s.prompts_ci95.unwrap_or(0.0))
+            .fold(0.0, f64::max);
+        let max_y = points
+            .iter()
+            .map(|(_, s, p)| p.1 + s.exposure_ci95.unwrap_or(0.0))
+            .fold(0.0, f64::max);
         let x_range = 0.0..(max_x * 1.1).max(0.1);
         // Exposure spans minutes to weeks: a log axis, with zero drawn at the floor.
         let y_range = (Y_FLOOR..(max_y * 2.0).max(1.0)).log_scale();
@@ -62,42 +81,75 @@ pub fn frontier_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Str
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| e.to_string())?;
-        let line: Vec<(f64, f64)> = frontier(summaries).into_iter().filter_map(point).map(|(x, y)| (x, y.max(Y_FLOOR))).collect();
+        let line: Vec<(f64, f64)> = frontier(summaries)
+            .into_iter()
+            .filter_map(point)
+            .map(|(x, y)| (x, y.max(Y_FLOOR)))
+            .collect();
         chart
             .draw_series(LineSeries::new(line, RGBColor(200, 30, 45).stroke_width(2)))
             .map_err(|e| e.to_string())?;
         let grey = RGBColor(120, 120, 120);
         for (i, s, (x, y)) in &points {
             let y = &y.max(Y_FLOOR);
-            let colour = if s.pareto == Some(true) { RGBColor(200, 30, 45) } else { grey };
+            let colour = if s.pareto == Some(true) {
+                RGBColor(200, 30, 45)
+            } else {
+                grey
+            };
             if let Some(ci) = s.prompts_ci95 {
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(x - ci, *y), (x + ci, *y)], colour.stroke_width(1))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x - ci, *y), (x + ci, *y)],
+                        colour.stroke_width(1),
+                    )))
                     .map_err(|e| e.to_string())?;
             }
             if let Some(ci) = s.exposure_ci95 {
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(*x, (y - ci).max(Y_FLOOR)), (*x, y + ci)], colour.stroke_width(1))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(*x, (y - ci).max(Y_FLOOR)), (*x, y + ci)],
+                        colour.stroke_width(1),
+                    )))
                     .map_err(|e| e.to_string())?;
             }
             chart
                 .draw_series(std::iter::once(Circle::new((*x, *y), 6, colour.filled())))
                 .map_err(|e| e.to_string())?;
             // The number sits beside the point, offset in pixels so it does not cover it.
-            let label = EmptyElement::at((*x, *y)) + Text::new(format!("{}", i + 1), (7, -16), ("sans-serif", 13).into_font().color(&BLACK));
-            chart.draw_series(std::iter::once(label)).map_err(|e| e.to_string())?;
+            let label = EmptyElement::at((*x, *y))
+                + Text::new(
+                    format!("{}", i + 1),
+                    (7, -16),
+                    ("sans-serif", 13).into_font().color(&BLACK),
+                );
+            chart
+                .draw_series(std::iter::once(label))
+                .map_err(|e| e.to_string())?;
         }
-        key.draw(&Text::new("Designs (* and red: on the frontier)", (10, 30), ("sans-serif", 16)))
-            .map_err(|e| e.to_string())?;
+        key.draw(&Text::new(
+            "Designs (* and red: on the frontier)",
+            (10, 30),
+            ("sans-serif", 16),
+        ))
+        .map_err(|e| e.to_string())?;
         for (row, (i, s, _)) in points.iter().enumerate() {
             let mark = if s.pareto == Some(true) { "*" } else { " " };
             let label = format!("{:>2}{mark} {}", i + 1, s.name);
-            key.draw(&Text::new(label, (10, 60 + 20 * row as i32), ("sans-serif", 13)))
-                .map_err(|e| e.to_string())?;
+            key.draw(&Text::new(
+                label,
+                (10, 60 + 20 * row as i32),
+                ("sans-serif", 13),
+            ))
+            .map_err(|e| e.to_string())?;
         }
         if points.is_empty() {
-            plot.draw(&Text::new("No design has both a prompt rate and an exposure (is the threat model off?)", (80, 300), ("sans-serif", 16)))
-                .map_err(|e| e.to_string())?;
+            plot.draw(&Text::new(
+                "No design has both a prompt rate and an exposure (is the threat model off?)",
+                (80, 300),
+                ("sans-serif", 16),
+            ))
+            .map_err(|e| e.to_string())?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
@@ -110,8 +162,16 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
 
 /// Mean and 95% CI half-width of paired per-replicate differences (design − baseline).
 /// Every design sees the same simulated users in a replicate, so differences are paired.
-pub fn paired_difference(design: &[Metrics], baseline: &[Metrics], f: fn(&Metrics) -> Option<f64>) -> Option<(f64, Option<f64>)> {
-    let diffs: Option<Vec<f64>> = design.iter().zip(baseline).map(|(a, b)| Some(f(a)? - f(b)?)).collect();
+pub fn paired_difference(
+    design: &[Metrics],
+    baseline: &[Metrics],
+    f: fn(&Metrics) -> Option<f64>,
+) -> Option<(f64, Option<f64>)> {
+    let diffs: Option<Vec<f64>> = design
+        .iter()
+        .zip(baseline)
+        .map(|(a, b)| Some(f(a)? - f(b)?))
+        .collect();
     let diffs = diffs?;
     if diffs.is_empty() {
         return None;
@@ -131,7 +191,11 @@ pub fn best_under_budget(summaries: &[DesignSummary], budget: f64) -> Option<&De
         .iter()
         .filter_map(|s| point(s).map(|p| (s, p)))
         .filter(|(_, (x, _))| *x <= budget)
-        .min_by(|a, b| a.1 .1.partial_cmp(&b.1 .1).unwrap_or(std::cmp::Ordering::Equal))
+        .min_by(|a, b| {
+            a.1 .1
+                .partial_cmp(&b.1 .1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
         .map(|(s, _)| s)
 }
 
@@ -175,10 +239,15 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
                 fmt(m.exposure_hours_mean, 1),
                 fmt(s.exposure_ci95, 1),
                 fmt(m.exposure_hours_p95, 1),
-                m.contained_1h_share.map_or("n/a".into(), |x| format!("{:.0}%", x * 100.0)),
+                m.contained_1h_share
+                    .map_or("n/a".into(), |x| format!("{:.0}%", x * 100.0)),
             );
         }
-        let dominated: Vec<&str> = summaries.iter().filter(|s| s.pareto == Some(false)).map(|s| s.name.as_str()).collect();
+        let dominated: Vec<&str> = summaries
+            .iter()
+            .filter(|s| s.pareto == Some(false))
+            .map(|s| s.name.as_str())
+            .collect();
         if !dominated.is_empty() {
             let _ = writeln!(r, "\nDominated (another design has fewer prompts and no more exposure, or less exposure and no more prompts): {}.", dominated.join(", "));
         }
@@ -217,15 +286,28 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
                 r,
                 "| {} | {} | {} | {} |",
                 s.name,
-                cell(paired_difference(&s.replicates, &base.replicates, |m| m.prompts_per_user_day), 2),
-                cell(paired_difference(&s.replicates, &base.replicates, |m| m.exposure_hours_mean), 1),
-                cell(paired_difference(&s.replicates, &base.replicates, |m| m.fatigue_attack_success_rate), 4),
+                cell(
+                    paired_difference(&s.replicates, &base.replicates, |m| m.prompts_per_user_day),
+                    2
+                ),
+                cell(
+                    paired_difference(&s.replicates, &base.replicates, |m| m.exposure_hours_mean),
+                    1
+                ),
+                cell(
+                    paired_difference(&s.replicates, &base.replicates, |m| m
+                        .fatigue_attack_success_rate),
+                    4
+                ),
             );
         }
         let _ = writeln!(r);
     }
 
-    let censored = summaries.iter().filter_map(|s| s.pooled.censored_share).fold(0.0, f64::max);
+    let censored = summaries
+        .iter()
+        .filter_map(|s| s.pooled.censored_share)
+        .fold(0.0, f64::max);
     let _ = writeln!(r, "## Read with care\n");
     if censored > 0.0 {
         let _ = writeln!(

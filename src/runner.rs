@@ -19,9 +19,9 @@ use crate::model::{
     Action, Artefact, Credential, Facts, MfaMethod, Observer, Profile, RuleTable, UserSetup,
     UserSim,
 };
-use crate::signinlog::{csv_field, LogUser, Logging};
 use crate::policy::{LocationContext, PolicySet, RiskLevel, UserIdentity};
 use crate::population::{draw_workdays, plan_day, plan_risk, UserTraits, Workday};
+use crate::signinlog::{csv_field, LogUser, Logging};
 use crate::threat::plan_theft;
 use crate::time::{SimTime, DAY};
 
@@ -90,12 +90,20 @@ impl<'a> DesignEnv<'a> {
     /// Compiles design `design_index` of `exp` (its policies, for every user profile).
     pub fn prepare(exp: &'a Experiment, design_index: usize) -> DesignEnv<'a> {
         let design = &exp.designs[design_index];
-        DesignEnv { exp, design, design_index, tables: build_tables(exp, &design.policies) }
+        DesignEnv {
+            exp,
+            design,
+            design_index,
+            tables: build_tables(exp, &design.policies),
+        }
     }
 
     /// Simulates the given users of one replicate on this thread (benchmarks, tests).
     pub fn simulate(&self, replicate: u32, users: std::ops::Range<u64>) -> Cell {
-        let rows = RowsWanted { signins: false, users: false };
+        let rows = RowsWanted {
+            signins: false,
+            users: false,
+        };
         simulate_chunk(self, &RunOptions::default(), replicate, users, rows).cell
     }
 }
@@ -190,18 +198,35 @@ pub fn run(
         signins: sink.is_some() && opts.signin_log,
         users: sink.is_some() && opts.per_user,
     };
-    let chunk = if rows.signins || rows.users { CHUNK_WITH_ROWS } else { CHUNK };
+    let chunk = if rows.signins || rows.users {
+        CHUNK_WITH_ROWS
+    } else {
+        CHUNK
+    };
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
         let mut reps = Vec::with_capacity(exp.replicates as usize);
         for rep in 0..exp.replicates {
             let chunks = exp.users.div_ceil(chunk);
             let work = |c: u64| {
-                let out = simulate_chunk(&env, opts, rep, c * chunk..((c + 1) * chunk).min(exp.users), rows);
+                let out = simulate_chunk(
+                    &env,
+                    opts,
+                    rep,
+                    c * chunk..((c + 1) * chunk).min(exp.users),
+                    rows,
+                );
                 progress(out.users);
                 out
             };
-            let mut total = ChunkOut { cell: Cell::new(exp.population.personas.len()), users: 0, days: 0, signins: Vec::new(), user_rows: Vec::new(), log_rows: 0 };
+            let mut total = ChunkOut {
+                cell: Cell::new(exp.population.personas.len()),
+                users: 0,
+                days: 0,
+                signins: Vec::new(),
+                user_rows: Vec::new(),
+                log_rows: 0,
+            };
             let absorb = |total: &mut ChunkOut, out: ChunkOut| {
                 total.cell = std::mem::take(&mut total.cell).merge(out.cell);
                 total.users += out.users;
@@ -211,7 +236,14 @@ pub fn run(
             match sink.as_deref_mut() {
                 None => {
                     let out = (0..chunks).into_par_iter().map(work).reduce(
-                        || ChunkOut { cell: Cell::default(), users: 0, days: 0, signins: Vec::new(), user_rows: Vec::new(), log_rows: 0 },
+                        || ChunkOut {
+                            cell: Cell::default(),
+                            users: 0,
+                            days: 0,
+                            signins: Vec::new(),
+                            user_rows: Vec::new(),
+                            log_rows: 0,
+                        },
                         |mut a, b| {
                             absorb(&mut a, b);
                             a
@@ -251,11 +283,28 @@ struct RowsWanted {
     users: bool,
 }
 
-fn simulate_chunk(env: &DesignEnv, opts: &RunOptions, rep: u32, users: std::ops::Range<u64>, rows: RowsWanted) -> ChunkOut {
+fn simulate_chunk(
+    env: &DesignEnv,
+    opts: &RunOptions,
+    rep: u32,
+    users: std::ops::Range<u64>,
+    rows: RowsWanted,
+) -> ChunkOut {
     let exp = env.exp;
     let (shard, shards) = opts.shard.map_or((0, 1), |(k, n)| (k as u64 - 1, n as u64));
-    let mut out = ChunkOut { cell: Cell::new(exp.population.personas.len()), users: 0, days: 0, signins: Vec::new(), user_rows: Vec::new(), log_rows: 0 };
-    let mut scratch = Scratch { workdays: Vec::new(), plan: Vec::new(), apps: Vec::new() };
+    let mut out = ChunkOut {
+        cell: Cell::new(exp.population.personas.len()),
+        users: 0,
+        days: 0,
+        signins: Vec::new(),
+        user_rows: Vec::new(),
+        log_rows: 0,
+    };
+    let mut scratch = Scratch {
+        workdays: Vec::new(),
+        plan: Vec::new(),
+        apps: Vec::new(),
+    };
     let setup = UserSetup {
         device: DeviceTrust::Unmanaged,
         credential: Credential::Password,
@@ -296,7 +345,11 @@ impl UserOutcome {
         let persona = &env.exp.population.personas[t.persona];
         let [active, prompts, mfa, unintended, evaluations] = self.stats_row;
         let (artefact, hours, censored) = match self.theft {
-            Some((a, e)) => (a.name(), format!("{:.4}", e.total.as_hours_f64()), e.censored.to_string()),
+            Some((a, e)) => (
+                a.name(),
+                format!("{:.4}", e.total.as_hours_f64()),
+                e.censored.to_string(),
+            ),
             None => ("", String::new(), String::new()),
         };
         let _ = writeln!(
@@ -353,7 +406,13 @@ fn simulate_user<'a>(
     }
     let theft = plan_theft(&mut brng, &pop.threat, &s.workdays, &s.apps, &mut s.plan);
 
-    let table = profile_index(traits.persona, traits.device, traits.compliant, traits.mfa_method, traits.trusted_location);
+    let table = profile_index(
+        traits.persona,
+        traits.device,
+        traits.compliant,
+        traits.mfa_method,
+        traits.trusted_location,
+    );
     let setup = UserSetup {
         device: traits.device,
         credential: traits.credential,
@@ -361,7 +420,11 @@ fn simulate_user<'a>(
         tenant: env.design.tenant.clone(),
         tokens: env.design.tokens,
     };
-    sim.reset(&env.tables[table], setup, user_stream(exp.seed, env.design_index as u64, rep as u64, user));
+    sim.reset(
+        &env.tables[table],
+        setup,
+        user_stream(exp.seed, env.design_index as u64, rep as u64, user),
+    );
     for (at, a) in s.plan.drain(..) {
         let _ = sim.schedule(at, a);
     }
@@ -372,7 +435,12 @@ fn simulate_user<'a>(
         .as_ref()
         .and_then(|t| t.response_at)
         .map_or(horizon, |t| SimTime::from_secs(t.day() * DAY).min(horizon));
-    let stats = UserStats::new(fatigue_end, exp.params.prompt_cost, exp.params.mfa_cost, traits.device);
+    let stats = UserStats::new(
+        fatigue_end,
+        exp.params.prompt_cost,
+        exp.params.mfa_cost,
+        traits.device,
+    );
     let end = theft.as_ref().map_or(horizon, |t| t.ends.max(horizon));
     let (stats, log_rows) = match log {
         None => {
@@ -406,16 +474,33 @@ fn simulate_user<'a>(
         .enumerate()
         .filter(|(d, w)| w.is_some() && (*d as u64) < fatigue_end.day())
         .count() as u64;
-    let exposure = theft.as_ref().map(|t| (t.artefact, stats.exposure(&s.apps, t.ends)));
+    let exposure = theft
+        .as_ref()
+        .map(|t| (t.artefact, stats.exposure(&s.apps, t.ends)));
     let fatigue = (active_days > 0).then(|| {
-        pop.threat
-            .fatigue
-            .success_probability(traits.mfa_method, stats.mfa_prompts as f64 / active_days as f64)
+        pop.threat.fatigue.success_probability(
+            traits.mfa_method,
+            stats.mfa_prompts as f64 / active_days as f64,
+        )
     });
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
-    add_user(group, &stats, active_days, fatigue_end.day(), exposure, fatigue, sim.events());
+    add_user(
+        group,
+        &stats,
+        active_days,
+        fatigue_end.day(),
+        exposure,
+        fatigue,
+        sim.events(),
+    );
     UserOutcome {
-        stats_row: [active_days, stats.prompts, stats.mfa_prompts, stats.unintended, stats.evaluations],
+        stats_row: [
+            active_days,
+            stats.prompts,
+            stats.mfa_prompts,
+            stats.unintended,
+            stats.evaluations,
+        ],
         traits,
         theft: exposure,
         fatigue,

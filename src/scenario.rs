@@ -228,7 +228,9 @@ impl Scenario {
         let sif = match &raw.sign_in_frequency {
             Some(s) => {
                 let sif = cx.parse(s, "sign_in_frequency", Sif::parse)?;
-                let sif = sif.check_entra_range().map_err(|e| cx.err(s, "sign_in_frequency", e))?;
+                let sif = sif
+                    .check_entra_range()
+                    .map_err(|e| cx.err(s, "sign_in_frequency", e))?;
                 if sif == Sif::Periodic(crate::time::Duration::ZERO) {
                     return Err(cx.err(
                         s,

@@ -53,7 +53,12 @@ pub fn iso8601(start_day: i64, t: SimTime) -> String {
     let day = start_day + (t.as_secs() / DAY) as i64;
     let (y, m, d) = civil_from_days(day);
     let s = t.second_of_day();
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, (s % 3600) / 60, s % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        (s % 3600) / 60,
+        s % 60
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -165,7 +170,11 @@ impl<O: Observer> Observer for Logging<'_, O> {
             r.app.map_or("Windows Sign In", |a| a.display_name()),
             r.client.client_app_used(),
             interactive,
-            if r.actor == Actor::Attacker { "" } else { u.device.sign_in_log_name() },
+            if r.actor == Actor::Attacker {
+                ""
+            } else {
+                u.device.sign_in_log_name()
+            },
             error_code(r.outcome, r.reason),
             ca_status(r),
             session_policy(r),
@@ -206,12 +215,18 @@ mod tests {
         assert!(parse_date("2026-02-30").is_err());
         assert!(parse_date("26-1-5").is_err());
         let start = parse_date("2026-01-05").unwrap();
-        assert_eq!(iso8601(start, SimTime::from_secs(DAY + 3661)), "2026-01-06T01:01:01Z");
+        assert_eq!(
+            iso8601(start, SimTime::from_secs(DAY + 3661)),
+            "2026-01-06T01:01:01Z"
+        );
     }
 
     #[test]
     fn fields_with_commas_are_quoted() {
         assert_eq!(csv_field("a"), "a");
-        assert_eq!(csv_field("sif=4h,persist=never"), "\"sif=4h,persist=never\"");
+        assert_eq!(
+            csv_field("sif=4h,persist=never"),
+            "\"sif=4h,persist=never\""
+        );
     }
 }

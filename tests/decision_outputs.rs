@@ -2,7 +2,6 @@
 
 mod common;
 
-
 use common::*;
 use sessionsim::experiment::Experiment;
 use sessionsim::output::{dominates, DesignSummary, Metrics};
@@ -15,7 +14,10 @@ fn a_sweep_expands_to_the_full_grid_with_readable_names() {
     assert_eq!(names[0], "defaults");
     assert_eq!(names[1], "sif=1h,persist=always,cae=on");
     assert_eq!(names[2], "sif=1h,persist=always,cae=strict_location");
-    assert_eq!(names[12], "sif=every_time,persist=never,cae=strict_location");
+    assert_eq!(
+        names[12],
+        "sif=every_time,persist=never,cae=strict_location"
+    );
     let unique: std::collections::HashSet<_> = names.iter().collect();
     assert_eq!(unique.len(), names.len());
     // Each generated design carries the base policies plus one policy with its controls.
@@ -26,17 +28,30 @@ fn a_sweep_expands_to_the_full_grid_with_readable_names() {
 #[test]
 fn sweeps_over_every_dimension_parse_and_bad_values_are_refused() {
     let dir = root().join("tests/data");
-    let text = |sweep: &str| format!("name = \"s\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 5\ndays = 1\n[sweep]\n{sweep}\n");
+    let text = |sweep: &str| {
+        format!("name = \"s\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 5\ndays = 1\n[sweep]\n{sweep}\n")
+    };
     let ok = Experiment::parse(&dir.join("x.toml"), &text("remember_mfa = [\"0d\", \"14d\"]\ntoken_protection = [false, true]\nmfa = [{ push = 1.0 }, { push_number_match = 0.5, passkey = 0.5 }]")).unwrap();
     let names: Vec<&str> = ok.designs.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names.len(), 8);
-    assert!(names.contains(&"remember_mfa=14d,token_protection=on,mfa=push_number_match:0.5+passkey:0.5"), "{names:?}");
+    assert!(
+        names.contains(
+            &"remember_mfa=14d,token_protection=on,mfa=push_number_match:0.5+passkey:0.5"
+        ),
+        "{names:?}"
+    );
     for (bad, field) in [
         ("sign_in_frequency = [\"1x\"]", "sweep.sign_in_frequency[0]"),
-        ("persistent_browser = [\"sometimes\"]", "sweep.persistent_browser[0]"),
+        (
+            "persistent_browser = [\"sometimes\"]",
+            "sweep.persistent_browser[0]",
+        ),
         ("cae = [\"strict\"]", "sweep.cae[0]"),
         ("mfa = [{ push = 0.5 }]", "sweep.mfa[0]"),
-        ("policies = \"nope.json\"\nsign_in_frequency = [\"1h\"]", "sweep.policies"),
+        (
+            "policies = \"nope.json\"\nsign_in_frequency = [\"1h\"]",
+            "sweep.policies",
+        ),
     ] {
         let err = Experiment::parse(&dir.join("x.toml"), &text(bad)).unwrap_err();
         assert_eq!(err.field.as_deref(), Some(field), "{bad}: {err}");
@@ -46,17 +61,37 @@ fn sweeps_over_every_dimension_parse_and_bad_values_are_refused() {
 }
 
 fn design(name: &str, prompts: f64, exposure: f64) -> DesignSummary {
-    let m = Metrics { prompts_per_user_day: Some(prompts), exposure_hours_mean: Some(exposure), ..Metrics::default() };
-    DesignSummary { name: name.into(), pooled: m.clone(), replicates: vec![m], prompts_ci95: None, mfa_ci95: None, exposure_ci95: None, pareto: None }
+    let m = Metrics {
+        prompts_per_user_day: Some(prompts),
+        exposure_hours_mean: Some(exposure),
+        ..Metrics::default()
+    };
+    DesignSummary {
+        name: name.into(),
+        pooled: m.clone(),
+        replicates: vec![m],
+        prompts_ci95: None,
+        mfa_ci95: None,
+        exposure_ci95: None,
+        pareto: None,
+    }
 }
 
 #[test]
 fn pareto_flags_on_a_hand_made_case() {
     // a and c trade off; b is beaten by a on both; d ties a on prompts with more exposure.
-    let pts = [("a", 1.0, 10.0), ("b", 2.0, 12.0), ("c", 3.0, 1.0), ("d", 1.0, 11.0)];
+    let pts = [
+        ("a", 1.0, 10.0),
+        ("b", 2.0, 12.0),
+        ("c", 3.0, 1.0),
+        ("d", 1.0, 11.0),
+    ];
     let flags: Vec<bool> = pts
         .iter()
-        .map(|(_, x, y)| !pts.iter().any(|(_, qx, qy)| dominates((*qx, *qy), (*x, *y))))
+        .map(|(_, x, y)| {
+            !pts.iter()
+                .any(|(_, qx, qy)| dominates((*qx, *qy), (*x, *y)))
+        })
         .collect();
     assert_eq!(flags, [true, false, true, false]);
     let summaries: Vec<DesignSummary> = pts.iter().map(|(n, x, y)| design(n, *x, *y)).collect();
@@ -69,16 +104,35 @@ fn pareto_flags_on_a_hand_made_case() {
 fn the_run_writes_a_legible_frontier_and_report() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sweep");
-    let o = run(&["run", "tests/data/sweep.toml", "--out", out.to_str().unwrap(), "--quiet"]);
+    let o = run(&[
+        "run",
+        "tests/data/sweep.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let svg = std::fs::read_to_string(out.join("frontier.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("frontier.svg is well-formed XML");
-    let circles = doc.descendants().filter(|n| n.has_tag_name("circle")).count();
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
     assert_eq!(circles, 13, "one point per design");
-    let texts: String = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
-    assert!(texts.contains("prompts per user per working day"), "x axis title");
+    let texts: String = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        texts.contains("prompts per user per working day"),
+        "x axis title"
+    );
     assert!(texts.contains("hours of attacker access"), "y axis title");
-    assert!(texts.contains("sif=1h,persist=always,cae=on"), "designs are named in the key");
+    assert!(
+        texts.contains("sif=1h,persist=always,cae=on"),
+        "designs are named in the key"
+    );
     // The summary's Pareto flags match the report's frontier.
     let summary = csv_rows(&std::fs::read_to_string(out.join("summary.csv")).unwrap());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -89,10 +143,17 @@ fn the_run_writes_a_legible_frontier_and_report() {
         let listed = report.contains(&format!("| {} |", row["design"]));
         assert!(listed, "{} appears in the report", row["design"]);
     }
-    let frontier: Vec<&str> = summary.iter().filter(|r| r["pareto"] == "true").map(|r| r["design"].as_str()).collect();
+    let frontier: Vec<&str> = summary
+        .iter()
+        .filter(|r| r["pareto"] == "true")
+        .map(|r| r["design"].as_str())
+        .collect();
     assert!(!frontier.is_empty());
     let frontier_section = report.split("## Best design").next().unwrap();
     for name in frontier {
-        assert!(frontier_section.contains(&format!("| {name} |")), "{name} in the frontier table");
+        assert!(
+            frontier_section.contains(&format!("| {name} |")),
+            "{name} in the frontier table"
+        );
     }
 }

@@ -24,9 +24,27 @@ fn read(rel: &str) -> String {
 /// of the values the parsers treat specially.
 fn mutated(base: String) -> impl Strategy<Value = String> {
     let tokens = prop::sample::select(vec![
-        "\"\"", "-1", "0", "1e309", "\"99999999d\"", "\"25:61\"", "\"every_time\"", "[]", "{}",
-        "\"unmanaged\"", "\"hybrid_join\"", "nan", "true", "\"2d 04:45\"", "\"0s\"", "[[step]]",
-        "\"\\u0000\"", "\"sharepont\"", "1.5", "\"1h30m\"", "9223372036854775807",
+        "\"\"",
+        "-1",
+        "0",
+        "1e309",
+        "\"99999999d\"",
+        "\"25:61\"",
+        "\"every_time\"",
+        "[]",
+        "{}",
+        "\"unmanaged\"",
+        "\"hybrid_join\"",
+        "nan",
+        "true",
+        "\"2d 04:45\"",
+        "\"0s\"",
+        "[[step]]",
+        "\"\\u0000\"",
+        "\"sharepont\"",
+        "1.5",
+        "\"1h30m\"",
+        "9223372036854775807",
     ]);
     let len = base.len().max(1);
     (0..len, 0..len, 0u8..4, tokens, "[ -~\\n]{0,8}").prop_map(move |(a, b, kind, token, noise)| {
@@ -114,7 +132,9 @@ proptest! {
 fn long(a: &sessionsim::model::Action) -> bool {
     use sessionsim::model::Action::*;
     match a {
-        Use { until, .. } | Background { until, .. } | AttackerUse { until, .. } => until.as_secs() > 400 * 86_400,
+        Use { until, .. } | Background { until, .. } | AttackerUse { until, .. } => {
+            until.as_secs() > 400 * 86_400
+        }
         _ => false,
     }
 }

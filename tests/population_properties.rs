@@ -26,15 +26,27 @@ fn prompts_are_monotone_in_sign_in_frequency() {
             "name = \"mono\"\npopulation = \"../../models/populations/quickstart.toml\"\nusers = 120\ndays = 10\nreplicates = 1\nseed = {seed}\naccess_tokens = \"idealised\"\n"
         );
         for s in sifs {
-            text.push_str(&format!("[[design]]\nname = \"{s}\"\nsign_in_frequency = \"{s}\"\n"));
+            text.push_str(&format!(
+                "[[design]]\nname = \"{s}\"\nsign_in_frequency = \"{s}\"\n"
+            ));
         }
         let exp = experiment(&text);
         let result = run(&exp, &RunOptions::default(), &|_| {}, None).unwrap();
         let counts: Vec<u64> = (0..sifs.len()).map(|d| prompts(&result, d)).collect();
         for (i, w) in counts.windows(2).enumerate() {
-            assert!(w[0] >= w[1], "seed {seed}: {} gave {} prompts, {} gave {}: {counts:?}", sifs[i], w[0], sifs[i + 1], w[1]);
+            assert!(
+                w[0] >= w[1],
+                "seed {seed}: {} gave {} prompts, {} gave {}: {counts:?}",
+                sifs[i],
+                w[0],
+                sifs[i + 1],
+                w[1]
+            );
         }
-        assert!(counts[0] > counts[sifs.len() - 1], "the property is not vacuous: {counts:?}");
+        assert!(
+            counts[0] > counts[sifs.len() - 1],
+            "the property is not vacuous: {counts:?}"
+        );
     }
 }
 

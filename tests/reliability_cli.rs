@@ -10,7 +10,18 @@ use common::*;
 
 fn start_long_run(out: &Path) -> std::process::Child {
     bin()
-        .args(["run", "experiments/bench.toml", "--users", "400000", "--days", "30", "--threads", "1", "--quiet", "--out"])
+        .args([
+            "run",
+            "experiments/bench.toml",
+            "--users",
+            "400000",
+            "--days",
+            "30",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ])
         .arg(out)
         .current_dir(root())
         .stdout(std::process::Stdio::null())
@@ -24,7 +35,10 @@ fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
         })
         .collect();
     files.sort();
@@ -42,23 +56,53 @@ fn an_interrupted_run_leaves_the_previous_results_or_none() {
     let _ = child.wait();
     assert!(!out.exists(), "no partial output folder");
     // A complete run, then an interrupted one into the same folder: the complete results stay.
-    let o = run(&["run", "tests/data/tiny.toml", "--quiet", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "tests/data/tiny.toml",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let before = listing(&out);
     assert!(before.iter().any(|(n, _)| n == "summary.csv"));
     let mut child = start_long_run(&out);
     std::thread::sleep(Duration::from_millis(1500));
     // Ctrl-C, as a user would.
-    let _ = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
     let _ = child.wait();
-    assert_eq!(listing(&out), before, "the previous complete results are untouched");
+    assert_eq!(
+        listing(&out),
+        before,
+        "the previous complete results are untouched"
+    );
     // The next run cleans up what the killed runs left and replaces the folder as a whole.
-    let o = run(&["run", "tests/data/tiny.toml", "--quiet", "--users", "20", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "tests/data/tiny.toml",
+        "--quiet",
+        "--users",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let names: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["results"], "no staging folders left behind: {names:?}");
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["results"],
+        "no staging folders left behind: {names:?}"
+    );
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
-    assert!(summary.lines().nth(1).unwrap().contains(",20,"), "new results, not a mix: {summary}");
+    assert!(
+        summary.lines().nth(1).unwrap().contains(",20,"),
+        "new results, not a mix: {summary}"
+    );
 }
 
 #[test]
@@ -67,10 +111,21 @@ fn an_unwritable_output_folder_is_a_clear_error() {
     let file = tmp.path().join("a-file");
     std::fs::write(&file, "not a folder").unwrap();
     let out = file.join("results");
-    let o = run(&["run", "tests/data/tiny.toml", "--quiet", "--users", "10", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "tests/data/tiny.toml",
+        "--quiet",
+        "--users",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("output folder") && err.contains("a-file"), "{err}");
+    assert!(
+        err.contains("output folder") && err.contains("a-file"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 }
 
@@ -83,14 +138,26 @@ fn absurd_sizes_are_refused_before_any_work_naming_the_limit() {
         vec!["--days", "1000000"],
         vec!["--users", "100000000", "--days", "3650"],
     ] {
-        let mut a = vec!["run", "tests/data/tiny.toml", "--quiet", "--out", x.to_str().unwrap()];
+        let mut a = vec![
+            "run",
+            "tests/data/tiny.toml",
+            "--quiet",
+            "--out",
+            x.to_str().unwrap(),
+        ];
         a.extend(args.iter().copied());
         let started = std::time::Instant::now();
         let o = run(&a);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(started.elapsed() < Duration::from_secs(5), "refused before any work");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "refused before any work"
+        );
         let err = stderr(&o);
-        assert!(err.contains("between 1 and") || err.contains("limit"), "{args:?}: {err}");
+        assert!(
+            err.contains("between 1 and") || err.contains("limit"),
+            "{args:?}: {err}"
+        );
     }
     assert!(!tmp.path().join("x").exists());
 }

@@ -23,11 +23,16 @@ fn read(dir: &Path, file: &str) -> String {
 }
 
 fn summary(dir: &Path) -> HashMap<String, HashMap<String, String>> {
-    csv_rows(&read(dir, "summary.csv")).into_iter().map(|r| (r["design"].clone(), r)).collect()
+    csv_rows(&read(dir, "summary.csv"))
+        .into_iter()
+        .map(|r| (r["design"].clone(), r))
+        .collect()
 }
 
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
-    row[col].parse().unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
 }
 
 /// The manifest without its `run` section (wall time, threads), which is the only part
@@ -35,7 +40,10 @@ fn num(row: &HashMap<String, String>, col: &str) -> f64 {
 fn manifest_without_timing(dir: &Path) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(&read(dir, "manifest.json")).unwrap();
     v.as_object_mut().unwrap().remove("run");
-    v["counters"].as_object_mut().unwrap().remove("wall_seconds");
+    v["counters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("wall_seconds");
     v
 }
 
@@ -54,9 +62,19 @@ fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
     assert_eq!(rows["defaults"]["users"], "300");
     assert_eq!(csv_rows(&read(&out, "replicates.csv")).len(), 4);
     let breakdown = csv_rows(&read(&out, "breakdown.csv"));
-    assert!(breakdown.iter().any(|r| r["device"] == "unmanaged" && r["persona"] == "contractor"));
-    let users: u64 = breakdown.iter().filter(|r| r["design"] == "defaults").map(|r| r["users"].parse::<u64>().unwrap()).sum();
-    assert_eq!(users, 300 * 2, "breakdown groups add up to users x replicates");
+    assert!(breakdown
+        .iter()
+        .any(|r| r["device"] == "unmanaged" && r["persona"] == "contractor"));
+    let users: u64 = breakdown
+        .iter()
+        .filter(|r| r["design"] == "defaults")
+        .map(|r| r["users"].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        users,
+        300 * 2,
+        "breakdown groups add up to users x replicates"
+    );
     let m = manifest_without_timing(&out);
     assert_eq!(m["counters"]["users_simulated"], 300 * 2 * 2);
     assert_eq!(m["counters"]["user_days_simulated"], 300 * 2 * 2 * 7);
@@ -67,7 +85,11 @@ fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
 #[test]
 fn same_seed_gives_identical_bytes_and_thread_count_does_not_matter() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
     run_into("tests/data/tiny.toml", &a, &["--threads", "1"]);
     run_into("tests/data/tiny.toml", &b, &["--threads", "2"]);
     run_into("tests/data/tiny.toml", &c, &["--threads", "2"]);
@@ -92,12 +114,19 @@ fn a_different_seed_gives_different_numbers() {
 fn overrides_change_the_size_of_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
-    run_into("tests/data/tiny.toml", &out, &["--users", "50", "--days", "3", "--replicates", "1"]);
+    run_into(
+        "tests/data/tiny.toml",
+        &out,
+        &["--users", "50", "--days", "3", "--replicates", "1"],
+    );
     let rows = summary(&out);
     assert_eq!(rows["defaults"]["users"], "50");
     assert_eq!(rows["defaults"]["days"], "3");
     assert_eq!(rows["defaults"]["replicates"], "1");
-    assert_eq!(rows["defaults"]["prompts_per_user_day_ci95"], "", "no interval from one replicate");
+    assert_eq!(
+        rows["defaults"]["prompts_per_user_day_ci95"], "",
+        "no interval from one replicate"
+    );
 }
 
 #[test]
@@ -106,12 +135,24 @@ fn prompts_rise_as_sign_in_frequency_shortens() {
     let out = tmp.path().join("trend");
     run_into("tests/data/sif-trend.toml", &out, &[]);
     let rows = summary(&out);
-    let rate: Vec<f64> = ["none", "7d", "1d", "4h", "1h"].iter().map(|d| num(&rows[*d], "prompts_per_user_day")).collect();
+    let rate: Vec<f64> = ["none", "7d", "1d", "4h", "1h"]
+        .iter()
+        .map(|d| num(&rows[*d], "prompts_per_user_day"))
+        .collect();
     for w in rate.windows(2) {
-        assert!(w[1] > w[0], "prompt rates should rise as SIF shortens: {rate:?}");
+        assert!(
+            w[1] > w[0],
+            "prompt rates should rise as SIF shortens: {rate:?}"
+        );
     }
-    let exposure: Vec<f64> = ["none", "1d", "1h"].iter().map(|d| num(&rows[*d], "exposure_hours_mean")).collect();
-    assert!(exposure[0] > exposure[1] && exposure[1] > exposure[2], "exposure should fall: {exposure:?}");
+    let exposure: Vec<f64> = ["none", "1d", "1h"]
+        .iter()
+        .map(|d| num(&rows[*d], "exposure_hours_mean"))
+        .collect();
+    assert!(
+        exposure[0] > exposure[1] && exposure[1] > exposure[2],
+        "exposure should fall: {exposure:?}"
+    );
 }
 
 #[test]
@@ -120,7 +161,10 @@ fn never_persistent_prompts_more_than_always_when_browsers_restart() {
     let out = tmp.path().join("persist");
     run_into("tests/data/persistence.toml", &out, &[]);
     let rows = summary(&out);
-    let (always, never) = (num(&rows["always"], "prompts_per_user_day"), num(&rows["never"], "prompts_per_user_day"));
+    let (always, never) = (
+        num(&rows["always"], "prompts_per_user_day"),
+        num(&rows["never"], "prompts_per_user_day"),
+    );
     assert!(never > always * 1.2, "never {never} vs always {always}");
 }
 
@@ -136,18 +180,42 @@ fn bad_experiments_exit_2_naming_the_field() {
     ];
     for (i, (text, expect)) in cases.iter().enumerate() {
         // Place the file where the relative population path resolves.
-        let path = root().join("tests/data").join(format!(".bad-{i}-{}.toml", std::process::id()));
+        let path = root()
+            .join("tests/data")
+            .join(format!(".bad-{i}-{}.toml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let out_dir = dir.path().join(format!("o{i}"));
-        let o = run(&["run", path.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);
+        let o = run(&[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--quiet",
+        ]);
         let _ = std::fs::remove_file(&path);
         assert_eq!(o.status.code(), Some(2), "case {i}: {}", stderr(&o));
         assert!(stderr(&o).contains(expect), "case {i}: {}", stderr(&o));
         assert!(!out_dir.exists(), "case {i}: no output on bad input");
     }
-    let o = run(&["run", "tests/data/tiny.toml", "--users", "0", "--quiet", "--out", dir.path().join("z").to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "tests/data/tiny.toml",
+        "--users",
+        "0",
+        "--quiet",
+        "--out",
+        dir.path().join("z").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    let o = run(&["run", "tests/data/tiny.toml", "--shard", "4/3", "--quiet", "--out", dir.path().join("z").to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "tests/data/tiny.toml",
+        "--shard",
+        "4/3",
+        "--quiet",
+        "--out",
+        dir.path().join("z").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -155,25 +223,63 @@ fn bad_experiments_exit_2_naming_the_field() {
 fn the_sign_in_log_has_one_user_row_per_counted_evaluation() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("log");
-    run_into("tests/data/tiny.toml", &out, &["--signin-log", "--per-user", "--users", "60"]);
+    run_into(
+        "tests/data/tiny.toml",
+        &out,
+        &["--signin-log", "--per-user", "--users", "60"],
+    );
     let log = read(&out, "signins.csv");
     assert!(log.starts_with("createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy"));
     let rows = csv_rows(&log);
     let user_rows = rows.iter().filter(|r| r["actor"] == "user").count() as u64;
-    let evaluations: u64 = csv_rows(&read(&out, "summary.csv")).iter().map(|r| r["evaluations"].parse::<u64>().unwrap()).sum();
+    let evaluations: u64 = csv_rows(&read(&out, "summary.csv"))
+        .iter()
+        .map(|r| r["evaluations"].parse::<u64>().unwrap())
+        .sum();
     assert_eq!(user_rows, evaluations);
-    assert!(rows.iter().all(|r| r["createdDateTime"].starts_with("2026-01-") && r["createdDateTime"].ends_with('Z')));
-    assert!(rows.iter().any(|r| r["isInteractive"] == "true" && r["status_errorCode"] != "0"));
+    assert!(rows.iter().all(
+        |r| r["createdDateTime"].starts_with("2026-01-") && r["createdDateTime"].ends_with('Z')
+    ));
+    assert!(rows
+        .iter()
+        .any(|r| r["isInteractive"] == "true" && r["status_errorCode"] != "0"));
     // Per-user rows: one per user, design and replicate, in that order.
     let users = csv_rows(&read(&out, "users.csv"));
     assert_eq!(users.len(), 60 * 2 * 2);
-    assert_eq!((users[0]["design"].as_str(), users[0]["replicate"].as_str(), users[0]["user"].as_str()), ("defaults", "0", "0"));
-    let prompts: u64 = users.iter().map(|r| r["prompts"].parse::<u64>().unwrap()).sum();
-    let prompt_rows = rows.iter().filter(|r| r["actor"] == "user" && r["outcome"] == "prompt").count() as u64;
-    assert_eq!(prompts, prompt_rows, "users.csv and signins.csv agree on prompts");
+    assert_eq!(
+        (
+            users[0]["design"].as_str(),
+            users[0]["replicate"].as_str(),
+            users[0]["user"].as_str()
+        ),
+        ("defaults", "0", "0")
+    );
+    let prompts: u64 = users
+        .iter()
+        .map(|r| r["prompts"].parse::<u64>().unwrap())
+        .sum();
+    let prompt_rows = rows
+        .iter()
+        .filter(|r| r["actor"] == "user" && r["outcome"] == "prompt")
+        .count() as u64;
+    assert_eq!(
+        prompts, prompt_rows,
+        "users.csv and signins.csv agree on prompts"
+    );
     // The log is the same whatever the thread count.
     let again = tmp.path().join("log2");
-    run_into("tests/data/tiny.toml", &again, &["--signin-log", "--per-user", "--users", "60", "--threads", "1"]);
+    run_into(
+        "tests/data/tiny.toml",
+        &again,
+        &[
+            "--signin-log",
+            "--per-user",
+            "--users",
+            "60",
+            "--threads",
+            "1",
+        ],
+    );
     assert_eq!(log, read(&again, "signins.csv"));
     assert_eq!(read(&out, "users.csv"), read(&again, "users.csv"));
 }
@@ -186,30 +292,77 @@ fn three_shards_merged_give_the_bytes_of_a_single_run() {
     let mut shards = Vec::new();
     for k in 1..=3 {
         let dir = tmp.path().join(format!("shard{k}"));
-        run_into("tests/data/tiny.toml", &dir, &["--shard", &format!("{k}/3"), "--threads", "1"]);
+        run_into(
+            "tests/data/tiny.toml",
+            &dir,
+            &["--shard", &format!("{k}/3"), "--threads", "1"],
+        );
         assert!(dir.join("accumulators.json").exists());
         shards.push(dir);
     }
     let merged = tmp.path().join("merged");
     // Shards given out of order merge the same.
-    let o = run(&["merge", shards[2].to_str().unwrap(), shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let o = run(&[
+        "merge",
+        shards[2].to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     for f in RESULT_FILES {
         assert_eq!(read(&single, f), read(&merged, f), "{f}");
     }
-    assert_eq!(manifest_without_timing(&single), manifest_without_timing(&merged));
+    assert_eq!(
+        manifest_without_timing(&single),
+        manifest_without_timing(&merged)
+    );
     // A missing shard, a duplicate, or a shard of another run is refused.
-    let o = run(&["merge", shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    let o = run(&[
+        "merge",
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("shard 3/3 is missing"), "{}", stderr(&o));
-    let o = run(&["merge", shards[0].to_str().unwrap(), shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    assert!(
+        stderr(&o).contains("shard 3/3 is missing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "merge",
+        shards[0].to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let other = tmp.path().join("other");
-    run_into("tests/data/tiny.toml", &other, &["--shard", "3/3", "--seed", "99"]);
-    let o = run(&["merge", shards[0].to_str().unwrap(), shards[1].to_str().unwrap(), other.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    run_into(
+        "tests/data/tiny.toml",
+        &other,
+        &["--shard", "3/3", "--seed", "99"],
+    );
+    let o = run(&[
+        "merge",
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        other.to_str().unwrap(),
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("different run"), "{}", stderr(&o));
-    let o = run(&["merge", single.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()]);
+    let o = run(&[
+        "merge",
+        single.to_str().unwrap(),
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "a non-shard folder is refused");
     assert!(!tmp.path().join("x").exists());
 }
@@ -220,9 +373,15 @@ fn cae_on_gives_less_exposure_than_cae_off() {
     let out = tmp.path().join("cae");
     run_into("tests/data/cae.toml", &out, &[]);
     let rows = summary(&out);
-    let (on, off) = (num(&rows["cae-on"], "exposure_hours_mean"), num(&rows["cae-off"], "exposure_hours_mean"));
+    let (on, off) = (
+        num(&rows["cae-on"], "exposure_hours_mean"),
+        num(&rows["cae-off"], "exposure_hours_mean"),
+    );
     assert!(on < off, "CAE on {on} h vs off {off} h");
-    let (on, off) = (num(&rows["cae-on"], "exposure_hours_cae_mean"), num(&rows["cae-off"], "exposure_hours_cae_mean"));
+    let (on, off) = (
+        num(&rows["cae-on"], "exposure_hours_cae_mean"),
+        num(&rows["cae-off"], "exposure_hours_cae_mean"),
+    );
     assert!(on < off, "CAE-capable apps: on {on} h vs off {off} h");
 }
 
@@ -230,12 +389,38 @@ fn cae_on_gives_less_exposure_than_cae_off() {
 fn more_legitimate_prompts_raise_mfa_fatigue_success() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("fatigue");
-    let o = run(&["run", "experiments/sif-sweep.toml", "--users", "150", "--days", "7", "--replicates", "1", "--quiet", "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "run",
+        "experiments/sif-sweep.toml",
+        "--users",
+        "150",
+        "--days",
+        "7",
+        "--replicates",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = csv_rows(&read(&out, "summary.csv"));
-    let mut points: Vec<(f64, f64)> = rows.iter().map(|r| (num(r, "mfa_prompts_per_user_day"), num(r, "fatigue_attack_success_rate"))).collect();
+    let mut points: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                num(r, "mfa_prompts_per_user_day"),
+                num(r, "fatigue_attack_success_rate"),
+            )
+        })
+        .collect();
     points.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
     let (least, most) = (points[0], points[points.len() - 1]);
-    assert!(most.0 > least.0 * 2.0, "the sweep spans prompt rates: {points:?}");
-    assert!(most.1 > least.1, "success rises with MFA prompts: {points:?}");
+    assert!(
+        most.0 > least.0 * 2.0,
+        "the sweep spans prompt rates: {points:?}"
+    );
+    assert!(
+        most.1 > least.1,
+        "success rises with MFA prompts: {points:?}"
+    );
 }

@@ -4,12 +4,16 @@
 use std::path::Path;
 
 use sessionsim::experiment::{Experiment, RunOptions};
-use sessionsim::runner::run;
 use sessionsim::metrics::Group;
+use sessionsim::runner::run;
 
 #[test]
 fn one_hour_sif_prompts_one_to_two_and_a_half_hours_apart() {
-    let exp = Experiment::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/continuous-1h.toml"))).unwrap();
+    let exp = Experiment::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/continuous-1h.toml"
+    )))
+    .unwrap();
     let result = run(&exp, &RunOptions::default(), &|_| {}, None).unwrap();
     let mut g = Group::default();
     for c in &result.cells[0] {

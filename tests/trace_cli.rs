@@ -141,7 +141,10 @@ fn sortable(at: &str) -> String {
 }
 
 /// (time, outcome, reason) of the attacker's rows for one app.
-fn attacker(rows: &[std::collections::HashMap<String, String>], app: &str) -> Vec<(String, String, String)> {
+fn attacker(
+    rows: &[std::collections::HashMap<String, String>],
+    app: &str,
+) -> Vec<(String, String, String)> {
     rows.iter()
         .filter(|r| r["actor"] == "attacker" && r["app"] == app)
         .map(|r| (r["at"].clone(), r["outcome"].clone(), r["reason"].clone()))
@@ -155,7 +158,13 @@ fn row(at: &str, outcome: &str, reason: &str) -> (String, String, String) {
 #[test]
 fn a_cookie_stolen_under_sif_1h_stops_working_at_the_deadline() {
     let rows = trace(&scenario("attacker-sif-deadline.toml"));
-    assert_eq!(attacker(&rows, "sharepoint"), [row("00:30", "silent", "session_valid"), row("01:00", "denied", "sif_expired")]);
+    assert_eq!(
+        attacker(&rows, "sharepoint"),
+        [
+            row("00:30", "silent", "session_valid"),
+            row("01:00", "denied", "sif_expired")
+        ]
+    );
     // The user, who can sign in, is prompted at the same deadline and carries on.
     assert_eq!(times(&rows, "user", "prompt"), ["00:00", "01:00"]);
 }
@@ -163,29 +172,65 @@ fn a_cookie_stolen_under_sif_1h_stops_working_at_the_deadline() {
 #[test]
 fn revoke_sessions_cuts_cae_apps_at_the_delay_and_others_at_token_expiry() {
     let rows = trace(&scenario("attacker-revocation-cae.toml"));
-    assert_eq!(attacker(&rows, "sharepoint"), [row("00:20", "silent", "session_valid"), row("00:55", "denied", "cae_revoked")]);
-    assert_eq!(attacker(&rows, "office_web"), [row("00:20", "silent", "session_valid"), row("01:20", "denied", "session_revoked")]);
+    assert_eq!(
+        attacker(&rows, "sharepoint"),
+        [
+            row("00:20", "silent", "session_valid"),
+            row("00:55", "denied", "cae_revoked")
+        ]
+    );
+    assert_eq!(
+        attacker(&rows, "office_web"),
+        [
+            row("00:20", "silent", "session_valid"),
+            row("01:20", "denied", "session_revoked")
+        ]
+    );
 }
 
 #[test]
 fn strict_location_blocks_the_attacker_in_cae_apps_at_once() {
     let rows = trace(&scenario("attacker-strict-location.toml"));
-    assert_eq!(attacker(&rows, "exchange"), [row("00:20", "denied", "location_blocked")]);
-    assert_eq!(attacker(&rows, "office_web"), [row("00:20", "silent", "session_valid")]);
+    assert_eq!(
+        attacker(&rows, "exchange"),
+        [row("00:20", "denied", "location_blocked")]
+    );
+    assert_eq!(
+        attacker(&rows, "office_web"),
+        [row("00:20", "silent", "session_valid")]
+    );
 }
 
 #[test]
 fn a_token_protected_refresh_token_fails_when_replayed() {
     let rows = trace(&scenario("attacker-token-protection.toml"));
-    assert_eq!(attacker(&rows, "exchange"), [row("00:40", "denied", "token_protection")]);
+    assert_eq!(
+        attacker(&rows, "exchange"),
+        [row("00:40", "denied", "token_protection")]
+    );
     let rows = trace(&scenario("attacker-refresh-token-unbound.toml"));
-    assert_eq!(attacker(&rows, "exchange"), [row("00:40", "silent", "session_valid")]);
+    assert_eq!(
+        attacker(&rows, "exchange"),
+        [row("00:40", "silent", "session_valid")]
+    );
 }
 
 #[test]
 fn a_non_persistent_stolen_cookie_dies_after_a_day_unused_and_a_persistent_one_does_not() {
     let rows = trace(&scenario("attacker-cookie-nonpersistent.toml"));
-    assert_eq!(attacker(&rows, "office_web"), [row("00:30", "silent", "session_valid"), row("1d 01:00", "denied", "session_expired")]);
+    assert_eq!(
+        attacker(&rows, "office_web"),
+        [
+            row("00:30", "silent", "session_valid"),
+            row("1d 01:00", "denied", "session_expired")
+        ]
+    );
     let rows = trace(&scenario("attacker-cookie-persistent.toml"));
-    assert_eq!(attacker(&rows, "office_web"), [row("00:30", "silent", "session_valid"), row("1d 01:00", "silent", "session_valid")]);
+    assert_eq!(
+        attacker(&rows, "office_web"),
+        [
+            row("00:30", "silent", "session_valid"),
+            row("1d 01:00", "silent", "session_valid")
+        ]
+    );
 }

@@ -14,7 +14,12 @@ fn validate(files: &[&str]) -> std::process::Output {
 #[test]
 fn every_shipped_model_file_validates() {
     let mut files = Vec::new();
-    for dir in ["models/scenarios", "models/populations", "models/policies", "experiments"] {
+    for dir in [
+        "models/scenarios",
+        "models/populations",
+        "models/policies",
+        "experiments",
+    ] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "toml" || x == "json") {
@@ -31,7 +36,9 @@ fn every_shipped_model_file_validates() {
 /// Writes `text` into `tests/data/` (so relative model paths resolve), validates it, and
 /// returns (exit code, stderr).
 fn check(name: &str, text: &str) -> (Option<i32>, String) {
-    let path = root().join("tests/data").join(format!(".{}-{name}", std::process::id()));
+    let path = root()
+        .join("tests/data")
+        .join(format!(".{}-{name}", std::process::id()));
     std::fs::write(&path, text).unwrap();
     let o = validate(&[path.to_str().unwrap()]);
     let _ = std::fs::remove_file(&path);
@@ -45,18 +52,49 @@ fn bad_populations_name_the_field() {
     let ok = format!("{POPULATION_HEAD}[[persona.apps]]\napp = \"exchange\"\n");
     assert_eq!(check("pop-ok.toml", &ok).0, Some(0));
     let cases = [
-        (ok.replace("unmanaged = 1.0", "unmanaged = 0.7"), "persona[0].devices", "sum to 0.7"),
-        (ok.replace("unmanaged = 1.0", "unmanagd = 1.0"), "persona[0].devices", "did you mean `unmanaged`"),
-        (ok.replace("app = \"exchange\"", "app = \"exchage\""), "persona[0].apps[0].app", "did you mean `exchange`"),
-        (ok.replace("share = 1.0", "share = 0.5"), "persona[].share", "sum to 0.5"),
-        (ok.replace("length = \"8h\"", "length = \"-8h\""), ".toml:", "not a duration"),
-        (ok.replace("start = \"09:00\"", "start = \"24:30\""), "persona[0].work.start", "before 24:00"),
-        (ok.replace("breaks = 1", "breaks = 1e9"), "persona[0].work.breaks", "rate"),
+        (
+            ok.replace("unmanaged = 1.0", "unmanaged = 0.7"),
+            "persona[0].devices",
+            "sum to 0.7",
+        ),
+        (
+            ok.replace("unmanaged = 1.0", "unmanagd = 1.0"),
+            "persona[0].devices",
+            "did you mean `unmanaged`",
+        ),
+        (
+            ok.replace("app = \"exchange\"", "app = \"exchage\""),
+            "persona[0].apps[0].app",
+            "did you mean `exchange`",
+        ),
+        (
+            ok.replace("share = 1.0", "share = 0.5"),
+            "persona[].share",
+            "sum to 0.5",
+        ),
+        (
+            ok.replace("length = \"8h\"", "length = \"-8h\""),
+            ".toml:",
+            "not a duration",
+        ),
+        (
+            ok.replace("start = \"09:00\"", "start = \"24:30\""),
+            "persona[0].work.start",
+            "before 24:00",
+        ),
+        (
+            ok.replace("breaks = 1", "breaks = 1e9"),
+            "persona[0].work.breaks",
+            "rate",
+        ),
     ];
     for (text, field, msg) in cases {
         let (code, err) = check("pop.toml", &text);
         assert_eq!(code, Some(2), "{err}");
-        assert!(err.contains(field) && err.contains(msg), "expected {field} / {msg}: {err}");
+        assert!(
+            err.contains(field) && err.contains(msg),
+            "expected {field} / {msg}: {err}"
+        );
     }
 }
 
@@ -65,19 +103,54 @@ fn bad_experiments_name_the_field() {
     let ok = "name = \"x\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 10\ndays = 2\n[[design]]\nname = \"a\"\n";
     assert_eq!(check("exp-ok.toml", ok).0, Some(0));
     let cases = [
-        (ok.replace("byod.toml", "nope.toml"), "population", "does not exist"),
-        (format!("{ok}[[design]]\nname = \"a\"\n"), "design[1].name", "duplicate design name"),
-        (format!("{ok}[[design]]\nname = \"b\"\nsign_in_frequency = \"30m\"\n"), "design[1].sign_in_frequency", "outside what Entra allows"),
-        (format!("{ok}[[design]]\nname = \"b\"\nsign_in_frequency = \"400d\"\n"), "design[1].sign_in_frequency", "outside what Entra allows"),
-        (format!("{ok}[[design]]\nname = \"b\"\npolicies = \"missing.json\"\n"), "design[1].policies", "does not exist"),
-        (ok.replace("users = 10", "users = 0"), "users", "between 1 and"),
-        (ok.replace("name = \"x\"", "name = \"../x\""), "name", "output folder"),
-        (format!("start_date = \"2026-01-06\"\n{ok}"), "start_date", "Monday"),
+        (
+            ok.replace("byod.toml", "nope.toml"),
+            "population",
+            "does not exist",
+        ),
+        (
+            format!("{ok}[[design]]\nname = \"a\"\n"),
+            "design[1].name",
+            "duplicate design name",
+        ),
+        (
+            format!("{ok}[[design]]\nname = \"b\"\nsign_in_frequency = \"30m\"\n"),
+            "design[1].sign_in_frequency",
+            "outside what Entra allows",
+        ),
+        (
+            format!("{ok}[[design]]\nname = \"b\"\nsign_in_frequency = \"400d\"\n"),
+            "design[1].sign_in_frequency",
+            "outside what Entra allows",
+        ),
+        (
+            format!("{ok}[[design]]\nname = \"b\"\npolicies = \"missing.json\"\n"),
+            "design[1].policies",
+            "does not exist",
+        ),
+        (
+            ok.replace("users = 10", "users = 0"),
+            "users",
+            "between 1 and",
+        ),
+        (
+            ok.replace("name = \"x\"", "name = \"../x\""),
+            "name",
+            "output folder",
+        ),
+        (
+            format!("start_date = \"2026-01-06\"\n{ok}"),
+            "start_date",
+            "Monday",
+        ),
     ];
     for (text, field, msg) in cases {
         let (code, err) = check("exp.toml", &text);
         assert_eq!(code, Some(2), "{err}");
-        assert!(err.contains(field) && err.contains(msg), "expected {field} / {msg}: {err}");
+        assert!(
+            err.contains(field) && err.contains(msg),
+            "expected {field} / {msg}: {err}"
+        );
     }
 }
 
@@ -86,12 +159,18 @@ fn suspicious_settings_warn_but_pass() {
     let exp = "name = \"x\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 10\ndays = 2\n[[design]]\nname = \"a\"\nsign_in_frequency = \"4h\"\ntenant = { remember_mfa = \"14d\" }\n";
     let (code, err) = check("warn.toml", exp);
     assert_eq!(code, Some(0));
-    assert!(err.contains("warning") && err.contains("remember MFA"), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("remember MFA"),
+        "{err}"
+    );
     let policy = r#"{"displayName":"never","state":"enabled","id":"<<policyId>>","conditions":{"users":{"includeUsers":["All"]},"applications":{"includeApplications":["All"]},"devices":{"deviceFilter":{"mode":"include","rule":"device.trustType -eq \"AzureAD\" -and device.trustType -eq \"ServerAD\""}}},"grantControls":{"operator":"OR","builtInControls":["block"]}}"#;
     let (code, err) = check("never.json", policy);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("matches no device"), "{err}");
-    assert!(err.contains("placeholder") || err.contains("<<policyId>>"), "{err}");
+    assert!(
+        err.contains("placeholder") || err.contains("<<policyId>>"),
+        "{err}"
+    );
 }
 
 #[test]

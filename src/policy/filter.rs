@@ -156,7 +156,11 @@ pub fn match_count(rule: &Rule) -> (usize, usize) {
         for compliant in [false, true] {
             for platform in Platform::ALL {
                 total += 1;
-                if rule.matches(&DeviceFacts { trust, compliant, platform }) {
+                if rule.matches(&DeviceFacts {
+                    trust,
+                    compliant,
+                    platform,
+                }) {
                     matched += 1;
                 }
             }

@@ -598,7 +598,10 @@ fn check_consistency(
     // A blocking policy's session controls do nothing, except CAE's: strict location
     // enforcement is configured exactly on a location-blocking policy
     // (concept-continuous-access-evaluation-strict-enforcement).
-    let without_cae = SessionControls { cae: CaeMode::Default, ..session.clone() };
+    let without_cae = SessionControls {
+        cae: CaeMode::Default,
+        ..session.clone()
+    };
     if grant.block && without_cae != SessionControls::default() {
         w.warn(
             &session_path,

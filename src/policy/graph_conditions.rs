@@ -375,11 +375,16 @@ fn device_filter(w: &mut Walker<'_>, f: &Obj<'_>) -> Result<Option<DeviceFilter>
     let (matches, total) = filter::match_count(&parsed.rule);
     let scope = match (mode, matches) {
         (FilterMode::Include, 0) => Some("matches no device, so the policy never applies"),
-        (FilterMode::Exclude, m) if m == total => Some("matches every device, so the policy never applies"),
+        (FilterMode::Exclude, m) if m == total => {
+            Some("matches every device, so the policy never applies")
+        }
         _ => None,
     };
     if let Some(scope) = scope {
-        w.warn(&rule_node.path, format!("device filter `{rule_text}` ({} mode) {scope}", mode.name()));
+        w.warn(
+            &rule_node.path,
+            format!("device filter `{rule_text}` ({} mode) {scope}", mode.name()),
+        );
     }
     Ok(Some(DeviceFilter {
         mode,
