@@ -106,7 +106,7 @@ fn small_experiment(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("quickstart_200_users", |b| {
         b.iter(|| {
-            black_box(runner::run(&exp, &RunOptions::default(), &|_| {}, None).expect("runs"))
+            black_box(runner::run(&exp, &RunOptions::default(), &|_, _| {}, None).expect("runs"))
         })
     });
     g.finish();

@@ -49,9 +49,10 @@ pub fn run_to_dir(
     opts: &RunOptions,
     dir: &Path,
     threads: usize,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<JobReport> {
     use anyhow::Context;
+    // Wall-clock timing, for the manifest's `run` section only: no result depends on it.
     let started = Instant::now();
     let out = OutputDir::create(dir)
         .with_context(|| format!("creating the output folder {}", dir.display()))?;

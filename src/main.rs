@@ -215,7 +215,16 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));
 
     let bar = progress_bar(runner::total_users(&exp, &opts), args.quiet);
-    let report = pool.install(|| job::run_to_dir(&exp, &opts, &out_dir, threads, &|n| bar.inc(n)));
+    let started = std::time::Instant::now();
+    let events = std::sync::atomic::AtomicU64::new(0);
+    let progress = |users: u64, evs: u64| {
+        use std::sync::atomic::Ordering;
+        let total = events.fetch_add(evs, Ordering::Relaxed) + evs;
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!("{:.1}M events/s", total as f64 / secs / 1e6));
+        bar.inc(users);
+    };
+    let report = pool.install(|| job::run_to_dir(&exp, &opts, &out_dir, threads, &progress));
     bar.finish_and_clear();
     let report = report?;
     if !args.quiet {
@@ -243,7 +252,7 @@ fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(total);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {wide_bar} {pos}/{len} users ({per_sec}, ETA {eta})",
+        "{spinner} {wide_bar} {pos}/{len} users ({per_sec}, {msg}, ETA {eta})",
     ) {
         bar.set_style(style);
     }

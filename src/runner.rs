@@ -185,12 +185,13 @@ struct ChunkOut {
 const CHUNK: u64 = 256;
 const CHUNK_WITH_ROWS: u64 = 32;
 
-/// Runs every design × replicate × user. `progress` is told how many users finished.
+/// Runs every design × replicate × user. `progress` is told how many users finished, and
+/// how many events they took, as chunks of users finish.
 /// With a `sink` (sign-in log, per-user table), rows are streamed to it in user order.
 pub fn run(
     exp: &Experiment,
     opts: &RunOptions,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(u64, u64) + Sync),
     mut sink: Option<&mut dyn RowSink>,
 ) -> std::io::Result<RunResult> {
     let mut result = RunResult::default();
@@ -216,7 +217,7 @@ pub fn run(
                     c * chunk..((c + 1) * chunk).min(exp.users),
                     rows,
                 );
-                progress(out.users);
+                progress(out.users, out.cell.total().events);
                 out
             };
             let mut total = ChunkOut {

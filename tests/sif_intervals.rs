@@ -14,7 +14,7 @@ fn one_hour_sif_prompts_one_to_two_and_a_half_hours_apart() {
         "/tests/data/continuous-1h.toml"
     )))
     .unwrap();
-    let result = run(&exp, &RunOptions::default(), &|_| {}, None).unwrap();
+    let result = run(&exp, &RunOptions::default(), &|_, _| {}, None).unwrap();
     let mut g = Group::default();
     for c in &result.cells[0] {
         g.merge(&c.total());

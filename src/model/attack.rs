@@ -165,19 +165,14 @@ impl UserSim<'_> {
             .state
             .stolen
             .map_or(Client::Browser, |s| s.artefact.client());
-        let step = StepKind::AttackerUse;
         if self.strict_location_blocks(app, trusted_ip) {
-            self.emit(
+            self.attacker_row(
                 obs,
                 now,
-                Actor::Attacker,
-                step,
-                Some(app),
+                app,
                 client,
-                None,
                 Outcome::Denied,
                 Reason::LocationBlocked,
-                false,
                 false,
                 None,
             );
@@ -192,17 +187,13 @@ impl UserSim<'_> {
                     cae_cut = true;
                 } else {
                     if !is_check {
-                        self.emit(
+                        self.attacker_row(
                             obs,
                             now,
-                            Actor::Attacker,
-                            step,
-                            Some(app),
+                            app,
                             client,
-                            None,
                             Outcome::Silent,
                             Reason::TokenValid,
-                            false,
                             false,
                             None,
                         );
@@ -217,20 +208,7 @@ impl UserSim<'_> {
                 // With no artefact there is nothing to send to Entra; a cut CAE token sends
                 // the attacker back to Entra, which refuses the refresh.
                 let entra = reason != Reason::NoArtefact;
-                self.emit(
-                    obs,
-                    now,
-                    Actor::Attacker,
-                    step,
-                    Some(app),
-                    client,
-                    None,
-                    Outcome::Denied,
-                    reason,
-                    false,
-                    entra,
-                    None,
-                );
+                self.attacker_row(obs, now, app, client, Outcome::Denied, reason, entra, None);
                 Outcome::Denied
             }
             // Idealised checks are silent unless access ends.
@@ -265,22 +243,47 @@ impl UserSim<'_> {
                 } else {
                     Reason::SessionValid
                 };
-                self.emit(
+                self.attacker_row(
                     obs,
                     now,
-                    Actor::Attacker,
-                    step,
-                    Some(app),
+                    app,
                     client,
-                    None,
                     Outcome::Silent,
                     reason,
-                    false,
                     true,
                     Some(req),
                 );
                 Outcome::Silent
             }
         }
+    }
+
+    /// Reports one evaluation of the attacker's replay.
+    #[allow(clippy::too_many_arguments)]
+    fn attacker_row<O: Observer>(
+        &self,
+        obs: &mut O,
+        now: SimTime,
+        app: App,
+        client: Client,
+        outcome: Outcome,
+        reason: Reason,
+        entra: bool,
+        requirement: Option<Requirement>,
+    ) {
+        self.emit(
+            obs,
+            now,
+            Actor::Attacker,
+            StepKind::AttackerUse,
+            Some(app),
+            client,
+            None,
+            outcome,
+            reason,
+            false,
+            entra,
+            requirement,
+        );
     }
 }
