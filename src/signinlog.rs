@@ -40,9 +40,11 @@ pub fn error_code(outcome: Outcome, reason: Reason) -> u32 {
         (_, Reason::BlockedByPolicy | Reason::LocationBlocked) => 53003,
         (_, Reason::GrantNotSatisfied) => 53000,
         (_, Reason::PasswordChangeRequired) => 50142,
-        (_, Reason::SessionExpired | Reason::BrowserClosed | Reason::TokenExpired) => 50132,
+        // The refresh token or session expired from inactivity.
+        (_, Reason::SessionExpired | Reason::TokenExpired) => 700082,
         (_, Reason::TokenProtection | Reason::DeviceNotTrusted) => 50097,
-        (_, Reason::InitialSignIn) => 50058, // no session: the user must sign in
+        // No session (never signed in, or the browser closed on a non-persistent cookie).
+        (_, Reason::InitialSignIn | Reason::BrowserClosed) => 50058,
         _ => 0,
     }
 }
