@@ -33,7 +33,11 @@ pub fn error_code(outcome: Outcome, reason: Reason) -> u32 {
                 70044 // session expired by sign-in frequency
             }
         }
-        (_, Reason::MfaRequired | Reason::RememberMfaExpired | Reason::MfaSessionsRevoked) => 50074,
+        // MFA aged out under remember-MFA.
+        (_, Reason::RememberMfaExpired) => 50078,
+        // MFA required: 50076 on a non-interactive refresh, 50074 interactively.
+        (Outcome::Deferred, Reason::MfaRequired | Reason::MfaSessionsRevoked) => 50076,
+        (_, Reason::MfaRequired | Reason::MfaSessionsRevoked) => 50074,
         (_, Reason::PasswordChanged) => 50133,
         (_, Reason::SessionRevoked | Reason::CaeRevoked) => 50173,
         (_, Reason::AccountDisabled) => 50057,

@@ -25,7 +25,7 @@ impl Response {
     pub fn action(self) -> Action {
         match self {
             Response::RevokeSessions => Action::RevokeSessions,
-            Response::PasswordReset => Action::PasswordChange,
+            Response::PasswordReset => Action::PasswordReset,
             Response::DisableAccount => Action::DisableAccount,
         }
     }

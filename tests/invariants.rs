@@ -194,7 +194,7 @@ proptest! {
         // Revocations that invalidate every artefact stolen before them (the credential is
         // a password, so a password change revokes too; a PRT survives "revoke sessions").
         let revocations: Vec<(SimTime, bool)> = case.steps.iter().filter_map(|(t, a)| match a {
-            Action::PasswordChange => Some((*t, true)),
+            Action::PasswordChange | Action::PasswordReset => Some((*t, true)),
             Action::RevokeSessions => Some((*t, false)),
             _ => None,
         }).collect();

@@ -68,9 +68,10 @@ fn an_interrupted_run_leaves_the_previous_results_or_none() {
     assert!(before.iter().any(|(n, _)| n == "summary.csv"));
     let mut child = start_long_run(&out);
     std::thread::sleep(Duration::from_millis(1500));
-    // Ctrl-C, as a user would.
+    // Terminated, as a scheduler or a user would (SIGINT is ignored by background jobs
+    // of non-interactive shells, so CI could not rely on it).
     let _ = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
     assert_eq!(

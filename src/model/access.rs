@@ -214,10 +214,11 @@ impl UserSim<'_> {
                         }
                         _ => {}
                     }
-                    // Remember-MFA caps the MFA claim of modern-auth clients
+                    // Remember-MFA caps the MFA claim: modern-auth clients re-check it on
+                    // each refresh, and in the browser the most restrictive lifetime wins
                     // (docs/model.md, "remember MFA").
                     let cap = self.setup.tenant.remember_mfa;
-                    if client == Client::Native && !cap.is_zero() && now >= m + cap {
+                    if !cap.is_zero() && now >= m + cap {
                         return Assessment::Need(Need::Mfa, Reason::RememberMfaExpired, Some(eff));
                     }
                 }
@@ -270,7 +271,7 @@ impl UserSim<'_> {
                     t = t.min(m + d);
                 }
                 let cap = self.setup.tenant.remember_mfa;
-                if client == Client::Native && !cap.is_zero() {
+                if !cap.is_zero() {
                     t = t.min(m + cap);
                 }
             }

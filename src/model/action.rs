@@ -124,7 +124,11 @@ pub enum Action {
     SignOut,
     OpenBrowser,
     CloseBrowser,
+    /// The user changes the password: password-based sessions end.
     PasswordChange,
+    /// An administrator resets the password in the Entra admin center: every refresh token
+    /// and session cookie ends, password-based or not.
+    PasswordReset,
     RevokeSessions,
     RevokeMfaSessions,
     DisableAccount,

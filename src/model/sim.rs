@@ -293,6 +293,14 @@ impl<'a> UserSim<'a> {
                 self.state.user_risk = RiskLevel::None;
                 self.critical_event(now);
             }
+            Action::PasswordReset => {
+                // An administrator's reset in the Entra admin center revokes every refresh
+                // token, password-based or not (docs/sources.md, Q5).
+                self.state.revocations.password_changed_at = Some(now);
+                self.state.revocations.sessions_valid_from = Some(now);
+                self.state.user_risk = RiskLevel::None;
+                self.critical_event(now);
+            }
             Action::RevokeSessions => {
                 self.state.revocations.sessions_valid_from = Some(now);
                 self.critical_event(now);
