@@ -206,7 +206,7 @@ impl Scenario {
             None => Platform::Windows,
         };
         let location = match &raw.location {
-            Some(l) => cx.parse(l, "location", |t| parse_location(t))?,
+            Some(l) => cx.parse(l, "location", parse_location)?,
             None => LocationContext {
                 trusted: true,
                 named_location: None,
