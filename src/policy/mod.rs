@@ -73,7 +73,8 @@ impl Sif {
             Sif::EveryTime => Ok(self),
             Sif::Periodic(d) => {
                 let s = d.as_secs();
-                if s % crate::time::HOUR != 0 || !(crate::time::HOUR..=365 * crate::time::DAY).contains(&s)
+                if s % crate::time::HOUR != 0
+                    || !(crate::time::HOUR..=365 * crate::time::DAY).contains(&s)
                 {
                     Err(format!(
                         "sign-in frequency {d} is outside what Entra allows: whole hours from 1h to 365d, or every_time"
