@@ -310,25 +310,8 @@ impl Experiment {
                 ),
                 None => None,
             };
-            let (mut policies, policies_path) = match &d.policies {
-                Some(p) => {
-                    let file = resolve(path, p.get_ref());
-                    if !file.exists() {
-                        return Err(cx.at(
-                            p,
-                            f("policies"),
-                            format!(
-                                "{} does not exist (paths are relative to the experiment file)",
-                                file.display()
-                            ),
-                        ));
-                    }
-                    let (set, w) = load_policy_set(&file)?;
-                    warnings.extend(w);
-                    (set, Some(file))
-                }
-                None => (PolicySet::empty(), None),
-            };
+            let (mut policies, policies_path) =
+                load_design_policies(&cx, d.policies.as_ref(), &f("policies"), &mut warnings)?;
             if sif.is_some() || persistent.is_some() {
                 // The shorthand adds one policy for all users and apps to the design's set.
                 policies
@@ -339,13 +322,6 @@ impl Experiment {
                 Some(s) => parse_tokens(&cx, s, &f("access_tokens"), &raw.model)?,
                 None => default_tokens,
             };
-            if !d.tenant.remember_mfa.is_zero() && !policies.is_empty() {
-                warnings.push(format!(
-                    "{}: design `{dname}`: remember MFA ({}) together with Conditional Access sign-in frequency may prompt users unexpectedly; Microsoft advises turning remember MFA off first",
-                    path.display(),
-                    d.tenant.remember_mfa
-                ));
-            }
             designs.push(Design {
                 name: dname,
                 policies,
@@ -369,6 +345,17 @@ impl Experiment {
                     .field("sweep"));
                 }
                 designs.push(d);
+            }
+        }
+        // One check for listed and swept designs alike.
+        for d in &designs {
+            if !d.tenant.remember_mfa.is_zero() && !d.policies.is_empty() {
+                warnings.push(format!(
+                    "{}: design `{}`: remember MFA ({}) together with Conditional Access sign-in frequency may prompt users unexpectedly; Microsoft advises turning remember MFA off first",
+                    path.display(),
+                    d.name,
+                    d.tenant.remember_mfa
+                ));
             }
         }
         if designs.is_empty() {
@@ -403,6 +390,33 @@ impl Experiment {
         exp.check_size()?;
         Ok(exp)
     }
+}
+
+/// Loads a design's Graph JSON policies (none when the design names no file); the path is
+/// relative to the experiment file.
+fn load_design_policies(
+    cx: &Ctx,
+    file: Option<&Spanned<String>>,
+    field: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(PolicySet, Option<PathBuf>), InputError> {
+    let Some(p) = file else {
+        return Ok((PolicySet::empty(), None));
+    };
+    let resolved = resolve(cx.path, p.get_ref());
+    if !resolved.exists() {
+        return Err(cx.at(
+            p,
+            field,
+            format!(
+                "{} does not exist (paths are relative to the experiment file)",
+                resolved.display()
+            ),
+        ));
+    }
+    let (set, w) = load_policy_set(&resolved)?;
+    warnings.extend(w);
+    Ok((set, Some(resolved)))
 }
 
 /// One value of one sweep dimension: its label in the design name and what it sets.
@@ -587,25 +601,8 @@ fn expand_sweep(
         )
         .field("sweep"));
     }
-    let (base_policies, policies_path) = match &sweep.policies {
-        Some(p) => {
-            let file = resolve(cx.path, p.get_ref());
-            if !file.exists() {
-                return Err(cx.at(
-                    p,
-                    "sweep.policies",
-                    format!(
-                        "{} does not exist (paths are relative to the experiment file)",
-                        file.display()
-                    ),
-                ));
-            }
-            let (set, w) = load_policy_set(&file)?;
-            warnings.extend(w);
-            (set, Some(file))
-        }
-        None => (PolicySet::empty(), None),
-    };
+    let (base_policies, policies_path) =
+        load_design_policies(cx, sweep.policies.as_ref(), "sweep.policies", warnings)?;
     let tokens = match &sweep.access_tokens {
         Some(s) => parse_tokens(cx, s, "sweep.access_tokens", params)?,
         None => default_tokens,

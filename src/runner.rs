@@ -171,6 +171,7 @@ pub trait RowSink {
 }
 
 /// What one chunk of users produced.
+#[derive(Default)]
 struct ChunkOut {
     cell: Cell,
     users: u64,
@@ -178,6 +179,23 @@ struct ChunkOut {
     signins: Vec<u8>,
     user_rows: Vec<u8>,
     log_rows: u64,
+}
+
+impl ChunkOut {
+    fn new(personas: usize) -> Self {
+        ChunkOut {
+            cell: Cell::new(personas),
+            ..ChunkOut::default()
+        }
+    }
+
+    /// Adds another chunk's counts (its rows are written separately, in order).
+    fn absorb(&mut self, other: ChunkOut) {
+        self.cell = std::mem::take(&mut self.cell).merge(other.cell);
+        self.users += other.users;
+        self.days += other.days;
+        self.log_rows += other.log_rows;
+    }
 }
 
 /// Users per parallel work item. Smaller when rows are written, to bound the memory that
@@ -220,37 +238,17 @@ pub fn run(
                 progress(out.users, out.cell.total().events);
                 out
             };
-            let mut total = ChunkOut {
-                cell: Cell::new(exp.population.personas.len()),
-                users: 0,
-                days: 0,
-                signins: Vec::new(),
-                user_rows: Vec::new(),
-                log_rows: 0,
-            };
-            let absorb = |total: &mut ChunkOut, out: ChunkOut| {
-                total.cell = std::mem::take(&mut total.cell).merge(out.cell);
-                total.users += out.users;
-                total.days += out.days;
-                total.log_rows += out.log_rows;
-            };
+            let mut total = ChunkOut::new(exp.population.personas.len());
             match sink.as_deref_mut() {
                 None => {
                     let out = (0..chunks).into_par_iter().map(work).reduce(
-                        || ChunkOut {
-                            cell: Cell::default(),
-                            users: 0,
-                            days: 0,
-                            signins: Vec::new(),
-                            user_rows: Vec::new(),
-                            log_rows: 0,
-                        },
+                        ChunkOut::default,
                         |mut a, b| {
-                            absorb(&mut a, b);
+                            a.absorb(b);
                             a
                         },
                     );
-                    absorb(&mut total, out);
+                    total.absorb(out);
                 }
                 Some(sink) => {
                     // Batches of chunks run in parallel; their rows are written in order.
@@ -261,7 +259,7 @@ pub fn run(
                         let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
                         for out in outs {
                             sink.write(&out.signins, &out.user_rows)?;
-                            absorb(&mut total, out);
+                            total.absorb(out);
                         }
                         start = end;
                     }
@@ -293,14 +291,7 @@ fn simulate_chunk(
 ) -> ChunkOut {
     let exp = env.exp;
     let (shard, shards) = opts.shard.map_or((0, 1), |(k, n)| (k as u64 - 1, n as u64));
-    let mut out = ChunkOut {
-        cell: Cell::new(exp.population.personas.len()),
-        users: 0,
-        days: 0,
-        signins: Vec::new(),
-        user_rows: Vec::new(),
-        log_rows: 0,
-    };
+    let mut out = ChunkOut::new(exp.population.personas.len());
     let mut scratch = Scratch {
         workdays: Vec::new(),
         plan: Vec::new(),
