@@ -88,6 +88,7 @@ fn policy_evaluation(c: &mut Criterion) {
         compliant: false,
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
+        auth_flow: None,
     };
     c.bench_function("policy_evaluate_baseline_one_sign_in", |b| {
         b.iter(|| black_box(set.evaluate(black_box(&ctx))))

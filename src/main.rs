@@ -114,6 +114,10 @@ struct WhatifArgs {
     user_risk: String,
     #[arg(long = "sign-in-risk", default_value = "none")]
     sign_in_risk: String,
+    /// `device_code` or `authentication_transfer`: the sign-in uses that flow
+    /// (`authenticationFlows` policies).
+    #[arg(long = "auth-flow")]
+    auth_flow: Option<String>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -281,6 +285,7 @@ fn whatif(args: WhatifArgs) -> Result<()> {
         location: args.location,
         user_risk: args.user_risk,
         sign_in_risk: args.sign_in_risk,
+        auth_flow: args.auth_flow,
     };
     let report = sessionsim::whatif::run(&request).context("whatif")?;
     for warning in &report.warnings {

@@ -29,6 +29,7 @@ pub enum ScheduleError {
     AtNever,
 }
 
+#[derive(Clone)]
 struct Entry<E> {
     at: SimTime,
     seq: u64,
@@ -56,7 +57,9 @@ impl<E> Ord for Entry<E> {
 /// A priority queue of events keyed by `(time, insertion sequence)`.
 ///
 /// The queue keeps the current time: the time of the last event popped. Scheduling before it
-/// is an error, so simulated time can never go backwards.
+/// is an error, so simulated time can never go backwards. A clone continues independently
+/// from the same state (following a theft in a copy of a user's timeline).
+#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     next_seq: u64,

@@ -547,11 +547,11 @@ fn parse_steps(
 }
 
 /// The trace CSV for a list of records: `at,actor,step,app,outcome,reason` followed by
-/// `client,mfa,target`.
+/// `client,mfa,target,artefact` (the stolen artefact an attacker row is about).
 pub fn trace_csv(records: &[Record]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "at", "actor", "step", "app", "outcome", "reason", "client", "mfa", "target",
+        "at", "actor", "step", "app", "outcome", "reason", "client", "mfa", "target", "artefact",
     ])?;
     for r in records {
         let target = r.protected.map(|p| p.label()).unwrap_or_default();
@@ -566,6 +566,7 @@ pub fn trace_csv(records: &[Record]) -> Result<String, csv::Error> {
             if r.app.is_some() { r.client.name() } else { "" },
             if r.mfa { "true" } else { "false" },
             target.as_str(),
+            r.artefact.map_or("", |a| a.name()),
         ])?;
     }
     w.flush()?;

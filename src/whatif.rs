@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::app::{App, Client, DeviceTrust};
 use crate::error::InputError;
 use crate::policy::{
-    role_id, summarize_grant, GrantSummary, LocationContext, Outcome, Platform, Policy, PolicySet,
-    RiskLevel, SessionControls, SignInContext, Target, UserIdentity,
+    role_id, summarize_grant, AuthFlow, GrantSummary, LocationContext, Outcome, Platform, Policy,
+    PolicySet, RiskLevel, SessionControls, SignInContext, Target, UserIdentity,
 };
 
 /// What the sign-in asks for, as given on the command line.
@@ -46,6 +46,9 @@ pub struct WhatifRequest {
     pub location: String,
     pub user_risk: String,
     pub sign_in_risk: String,
+    /// `--auth-flow`: `device_code` or `authentication_transfer`; empty for an ordinary
+    /// sign-in.
+    pub auth_flow: Option<String>,
 }
 
 /// The name errors about arguments use in place of a file.
@@ -115,6 +118,21 @@ pub fn context(req: &WhatifRequest) -> Result<SignInContext, InputError> {
             .map_err(|m| arg_error("--user-risk", m))?,
         sign_in_risk: RiskLevel::parse(req.sign_in_risk.trim())
             .map_err(|m| arg_error("--sign-in-risk", m))?,
+        auth_flow: match req.auth_flow.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("device_code") => Some(AuthFlow::DeviceCode),
+            Some("authentication_transfer") => Some(AuthFlow::AuthenticationTransfer),
+            Some(other) => {
+                return Err(arg_error(
+                    "--auth-flow",
+                    crate::app::unknown_name(
+                        "authentication flow",
+                        other,
+                        &["device_code", "authentication_transfer"],
+                    ),
+                ))
+            }
+        },
     })
 }
 
@@ -517,6 +535,7 @@ mod tests {
             location: "untrusted".into(),
             user_risk: "none".into(),
             sign_in_risk: "none".into(),
+            auth_flow: None,
         }
     }
 

@@ -41,6 +41,7 @@ fn ctx() -> SignInContext {
         compliant: false,
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
+        auth_flow: None,
     }
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use sessionsim::app::{App, Client, DeviceTrust};
 use sessionsim::policy::{
-    LocationContext, Outcome, Platform, PolicySet, RiskLevel, SignInContext, Target, UserIdentity,
-    AZURE_PORTAL_APP_ID,
+    AuthFlow, LocationContext, Outcome, Platform, PolicySet, RiskLevel, SignInContext, Target,
+    UserIdentity, AZURE_PORTAL_APP_ID,
 };
 
 /// One enabled policy with the given `conditions` object; users and applications default
@@ -43,6 +43,7 @@ fn ctx() -> SignInContext {
         compliant: false,
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
+        auth_flow: None,
     }
 }
 
@@ -441,8 +442,25 @@ fn workload_identity_and_other_unmet_conditions_keep_policies_out() {
         r#"{"users": null, "clientApplications": {"includeServicePrincipals": ["ServicePrincipalsInMyTenant"]}}"#,
     );
     assert_excluded(outcome(&workload, &ctx()), "workload identities");
+}
+
+#[test]
+fn authentication_flow_policies_apply_to_their_flow_only() {
     let device_code = policy(r#"{"authenticationFlows": {"transferMethods": "deviceCodeFlow"}}"#);
-    assert_excluded(outcome(&device_code, &ctx()), "device code flow");
+    assert_excluded(
+        outcome(&device_code, &ctx()),
+        "authenticationFlows.transferMethods (deviceCodeFlow)",
+    );
+    let mut flow = ctx();
+    flow.auth_flow = Some(AuthFlow::DeviceCode);
+    assert!(outcome(&device_code, &flow).is_ok());
+    flow.auth_flow = Some(AuthFlow::AuthenticationTransfer);
+    assert_excluded(outcome(&device_code, &flow), "authentication flow");
+    // Graph's flags string may list both flows.
+    let both = policy(
+        r#"{"authenticationFlows": {"transferMethods": "deviceCodeFlow,authenticationTransfer"}}"#,
+    );
+    assert!(outcome(&both, &flow).is_ok());
 }
 
 #[test]

@@ -114,6 +114,7 @@ fn contexts() -> Vec<SignInContext> {
                 compliant: device != DeviceTrust::Unmanaged,
                 user_risk: RiskLevel::High,
                 sign_in_risk: RiskLevel::None,
+                auth_flow: None,
             });
         }
     }

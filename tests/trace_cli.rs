@@ -234,3 +234,141 @@ fn a_non_persistent_stolen_cookie_dies_after_a_day_unused_and_a_persistent_one_d
         ]
     );
 }
+
+/// (time, step, app, outcome, reason) of every row of one actor.
+fn rows_of(
+    rows: &[std::collections::HashMap<String, String>],
+    actor: &str,
+) -> Vec<(String, String, String, String, String)> {
+    rows.iter()
+        .filter(|r| r["actor"] == actor)
+        .map(|r| {
+            (
+                r["at"].clone(),
+                r["step"].clone(),
+                r["app"].clone(),
+                r["outcome"].clone(),
+                r["reason"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn step_row(
+    at: &str,
+    step: &str,
+    app: &str,
+    outcome: &str,
+    reason: &str,
+) -> (String, String, String, String, String) {
+    (
+        at.into(),
+        step.into(),
+        app.into(),
+        outcome.into(),
+        reason.into(),
+    )
+}
+
+#[test]
+fn the_risky_user_template_changes_the_password_and_clears_the_risk() {
+    let rows = trace(&scenario("risky-user-password-change.toml"));
+    let user = rows_of(&rows, "user");
+    assert_eq!(
+        user[2],
+        step_row("01:10", "open", "office_web", "prompt", "every_time")
+    );
+    assert_eq!(rows[2]["mfa"], "true", "the template asks for MFA too");
+    // Risk cleared: no more every-time prompts.
+    assert_eq!(
+        user[3],
+        step_row("01:20", "open", "office_web", "silent", "session_valid")
+    );
+    // The change ended the app's password-based refresh token.
+    assert_eq!(
+        user[4],
+        step_row("01:30", "open", "teams", "prompt", "password_changed")
+    );
+}
+
+#[test]
+fn revoking_mfa_sessions_leaves_browser_sessions_alone() {
+    let rows = trace(&scenario("revoke-mfa-sessions.toml"));
+    let user = rows_of(&rows, "user");
+    assert_eq!(
+        user[2],
+        step_row("01:10", "open", "office_web", "silent", "session_valid")
+    );
+    assert_eq!(
+        user[3],
+        step_row("01:10", "open", "teams", "prompt", "mfa_sessions_revoked")
+    );
+}
+
+#[test]
+fn an_admin_reset_keeps_a_passkey_users_browser_session() {
+    let rows = trace(&scenario("admin-reset-passkey-user.toml"));
+    let user = rows_of(&rows, "user");
+    assert_eq!(
+        user[2],
+        step_row("01:10", "open", "office_web", "silent", "session_valid")
+    );
+    assert_eq!(
+        user[3],
+        step_row("01:10", "open", "teams", "prompt", "password_changed")
+    );
+}
+
+#[test]
+fn a_third_party_app_keeps_its_own_cookie_after_a_revoke_for_user_and_attacker() {
+    let rows = trace(&scenario("saml-app-after-revoke.toml"));
+    let user = rows_of(&rows, "user");
+    assert!(user.contains(&step_row(
+        "01:30",
+        "open",
+        "saml_app",
+        "silent",
+        "app_session"
+    )));
+    assert!(user.contains(&step_row(
+        "01:30",
+        "open",
+        "office_web",
+        "prompt",
+        "session_revoked"
+    )));
+    let attacker = rows_of(&rows, "attacker");
+    assert_eq!(
+        attacker,
+        [
+            step_row(
+                "00:10",
+                "attacker_use",
+                "saml_app",
+                "silent",
+                "session_valid"
+            ),
+            step_row(
+                "01:30",
+                "attacker_use",
+                "office_web",
+                "denied",
+                "session_revoked"
+            ),
+        ],
+        "the attacker's SAML app session is never cut by the revoke"
+    );
+}
+
+#[test]
+fn revoking_sessions_invalidates_the_prt() {
+    let rows = trace(&scenario("revoke-sessions-prt.toml"));
+    assert_eq!(
+        rows_of(&rows, "user"),
+        [
+            step_row("00:00", "sign_in", "sharepoint", "silent", "prt_renewed"),
+            step_row("00:40", "open", "sharepoint", "prompt", "session_revoked"),
+            step_row("01:00", "unlock", "", "silent", "prt_renewed"),
+        ]
+    );
+}

@@ -1,21 +1,27 @@
-//! The user's evaluations: which session an access uses, whether it is still good, what
-//! Conditional Access asks of it, the prompt that renews it, and access tokens.
+//! The user's evaluations: which session an access uses, what the rules say of it, the
+//! prompt that renews it, and access tokens.
+//!
+//! Every judgement is delegated to a rule module: validity to `revocation`, what a session
+//! lacks to `sign_in_frequency`, token lifetimes to `tokens`, CAE to `cae`, persistence and
+//! third-party app sessions to `cookies`. What is particular to the user is here: the user
+//! holds the PRT and the device, can answer prompts, and merges the PRT's freshness into
+//! browser and app sessions (MODEL.md §2).
 
-use crate::app::{App, Client};
-use crate::model::action::Observer;
-use crate::model::params::TokenMode;
-use crate::model::rules::{Access, Asker, Protected, Requirement, RuleKey};
-use crate::model::session::{
-    idle_expired, AccessToken, Actor, Loss, Outcome, Prt, Reason, Session, StepKind,
-};
-use crate::model::sim::{Assessment, Effective, Need, Slot, UserSim, Via, NO_DEADLINE};
-use crate::policy::{CaeMode, Persistence, RiskLevel, Sif};
-use crate::time::{Duration, SimTime};
 use rand::Rng;
 
-impl UserSim<'_> {
-    // ---- the user's evaluations -------------------------------------------------------
+use crate::app::{App, Client};
+use crate::model::action::{Artefact, Observer};
+use crate::model::params::TokenMode;
+use crate::model::revocation::validity;
+use crate::model::rules::{Asker, Protected, Requirement, RuleKey};
+use crate::model::session::{AccessToken, Actor, Loss, Outcome, Prt, Reason, Session, StepKind};
+use crate::model::sign_in_frequency::{self as sif, Claims, Holder, Need, Verdict};
+use crate::model::sim::{Assessment, Effective, Slot, UserSim, Via, NO_DEADLINE};
+use crate::model::{cae, cookies, tokens};
+use crate::policy::{RiskLevel, Sif};
+use crate::time::{Duration, SimTime};
 
+impl UserSim<'_> {
     pub(super) fn slot(&self, app: App, client: Client) -> Slot {
         match client {
             Client::Browser => Slot::Browser,
@@ -42,66 +48,52 @@ impl UserSim<'_> {
     }
 
     pub(super) fn prt_valid(&self, now: SimTime) -> bool {
-        let Some(p) = self.state.prt else {
-            return false;
-        };
-        if self.state.disabled || idle_expired(p.last_used, self.params.prt_lifetime, now) {
-            return false;
-        }
-        let rev = &self.state.revocations;
-        if p.password_based && rev.password_changed_at.is_some_and(|t| p.issued < t) {
-            return false;
-        }
-        if self.params.revoke_sessions_invalidates_prt
-            && rev.sessions_valid_from.is_some_and(|t| p.issued < t)
-        {
-            return false;
-        }
-        true
+        self.prt_check(now).is_ok()
     }
 
-    pub(super) fn prt_loss(&self, now: SimTime) -> Loss {
+    fn prt_check(&self, now: SimTime) -> Result<Prt, Loss> {
         let Some(p) = self.state.prt else {
-            return self.state.prt_loss;
+            return Err(self.state.prt_loss);
         };
-        self.state
-            .revocations
-            .check(p.issued, p.password_based)
-            .or_else(|| {
-                idle_expired(p.last_used, self.params.prt_lifetime, now).then_some(Loss::Expired)
-            })
-            .unwrap_or(Loss::Revoked)
+        if self.state.disabled {
+            return Err(Loss::Revoked);
+        }
+        validity(
+            Artefact::Prt,
+            &p.session(),
+            &self.state.revocations,
+            self.params,
+            now,
+        )
+        .map(|()| p)
     }
 
     pub(super) fn valid_cookie(&self, now: SimTime) -> Result<Session, Loss> {
         let Some(c) = self.state.cookie else {
             return Err(self.state.cookie_loss);
         };
-        if let Some(loss) = self.state.revocations.check(c.issued, c.password_based) {
-            return Err(loss);
-        }
-        let lifetime = if c.persistent {
-            self.params.persistent_cookie_lifetime
-        } else {
-            self.params.nonpersistent_cookie_idle
-        };
-        if idle_expired(c.last_used, lifetime, now) {
-            return Err(Loss::Expired);
-        }
-        Ok(c)
+        validity(
+            Artefact::Cookie,
+            &c,
+            &self.state.revocations,
+            self.params,
+            now,
+        )
+        .map(|()| c)
     }
 
     pub(super) fn valid_native(&self, now: SimTime, app: App) -> Result<Session, Loss> {
         let Some(s) = self.state.native[app.index()] else {
             return Err(self.state.native_loss[app.index()]);
         };
-        if let Some(loss) = self.state.revocations.check(s.issued, s.password_based) {
-            return Err(loss);
-        }
-        if idle_expired(s.last_used, self.params.refresh_token_lifetime, now) {
-            return Err(Loss::Expired);
-        }
-        Ok(s)
+        validity(
+            Artefact::RefreshToken,
+            &s,
+            &self.state.revocations,
+            self.params,
+            now,
+        )
+        .map(|()| s)
     }
 
     /// The session an access would use: its own slot merged with the PRT, whose fresh
@@ -112,17 +104,17 @@ impl UserSim<'_> {
         app: App,
         client: Client,
     ) -> Result<Effective, Loss> {
+        let prt = if self.setup.device.has_broker() {
+            self.prt_check(now)
+        } else {
+            Err(Loss::Never)
+        };
         let own = match self.slot(app, client) {
             Slot::Browser => self.valid_cookie(now),
-            Slot::Broker => Err(self.prt_loss(now)),
+            Slot::Broker => Err(prt.err().unwrap_or(Loss::Never)),
             Slot::App(a) => self.valid_native(now, a),
         };
-        let prt = if self.setup.device.has_broker() && self.prt_valid(now) {
-            self.state.prt
-        } else {
-            None
-        };
-        match (own, prt) {
+        match (own, prt.ok()) {
             (Ok(s), Some(p)) => Ok(Effective {
                 auth: s.auth.max(p.renewed),
                 mfa: s.mfa.max(p.mfa),
@@ -142,17 +134,30 @@ impl UserSim<'_> {
         }
     }
 
-    pub(super) fn within_tolerance(&self, now: SimTime) -> bool {
-        self.state
-            .last_interactive
-            .is_some_and(|t| now - t < self.params.every_time_tolerance)
-    }
-
     pub(super) fn remembered(&self, now: SimTime) -> Option<SimTime> {
         self.state
             .remember_mfa
             .filter(|(_, until)| now < *until)
             .map(|(done, _)| done)
+    }
+
+    /// The claims of an effective session, after "revoke MFA sessions".
+    fn claims(&self, eff: Effective, client: Client) -> Claims {
+        Claims {
+            auth: eff.auth,
+            mfa: eff.mfa,
+            mfa_valid: self
+                .state
+                .revocations
+                .mfa_claim(eff.mfa, client == Client::Browser),
+        }
+    }
+
+    fn holder(&self, now: SimTime, client: Client) -> Holder {
+        Holder {
+            last_interactive: self.state.last_interactive,
+            remembered_mfa: client == Client::Browser && self.remembered(now).is_some(),
+        }
     }
 
     /// What an access by the user needs, without changing anything.
@@ -163,120 +168,54 @@ impl UserSim<'_> {
         client: Client,
         protected: Option<Protected>,
     ) -> Assessment {
+        // A third-party app with its own session cookie does not go back to Entra while
+        // that cookie lives: not for sign-in frequency, a revocation or a disabled account
+        // ([Revoke]: Entra "can't directly revoke a session token issued by an application").
+        if cookies::app_session_answers(app, client, protected, self.state.saml_session) {
+            return Assessment::AppSession;
+        }
         if self.state.disabled {
             return Assessment::Denied(Reason::AccountDisabled);
         }
         let req = self.user_requirement(app, client, protected);
-        match req.access {
-            Access::Blocked => return Assessment::Denied(Reason::BlockedByPolicy),
-            Access::Unsatisfiable => return Assessment::Denied(Reason::GrantNotSatisfied),
-            Access::Allowed => {}
-        }
-        // A third-party app with its own session cookie does not go back to Entra while
-        // that cookie lives (MODEL.md §1, `honours_sif`).
-        if !app.honours_sif()
-            && client == Client::Browser
-            && protected.is_none()
-            && self.state.saml_session
-        {
-            if let Ok(eff) = self.effective(now, app, client) {
-                return Assessment::Silent(Reason::AppSession, eff);
-            }
+        if let Some(r) = req.denial() {
+            return Assessment::Denied(r);
         }
         let eff = match self.effective(now, app, client) {
             Ok(e) => e,
             Err(loss) => return Assessment::Need(Need::Full, loss.reason(), None),
         };
-        let mut tolerated = false;
-        match req.sign_in_frequency {
-            Some(Sif::EveryTime) => {
-                if self.within_tolerance(now) {
-                    tolerated = true;
-                } else {
-                    return Assessment::Need(Need::Full, Reason::EveryTime, Some(eff));
-                }
-            }
-            Some(Sif::Periodic(d)) if now >= eff.auth + d => {
-                return Assessment::Need(Need::Full, Reason::SifExpired, Some(eff));
-            }
-            _ => {}
+        match sif::check(
+            &req,
+            self.claims(eff, client),
+            self.holder(now, client),
+            now,
+            self.limits(),
+        ) {
+            Verdict::Demands(need, reason) => Assessment::Need(need, reason, Some(eff)),
+            Verdict::WithinTolerance => Assessment::Silent(Reason::WithinTolerance, eff),
+            Verdict::Satisfied if eff.prt_only => Assessment::Silent(Reason::PrtSso, eff),
+            Verdict::Satisfied => Assessment::Silent(Reason::SessionValid, eff),
         }
-        if req.mfa {
-            let rev = &self.state.revocations;
-            match rev.mfa_claim(eff.mfa) {
-                Some(m) => {
-                    match req.mfa_frequency {
-                        Some(Sif::EveryTime) if !self.within_tolerance(now) => {
-                            return Assessment::Need(Need::Mfa, Reason::EveryTime, Some(eff));
-                        }
-                        Some(Sif::Periodic(d)) if now >= m + d => {
-                            return Assessment::Need(Need::Mfa, Reason::SifExpired, Some(eff));
-                        }
-                        _ => {}
-                    }
-                    // Remember-MFA caps the MFA claim: modern-auth clients re-check it on
-                    // each refresh, and in the browser the most restrictive lifetime wins
-                    // (docs/model.md, "remember MFA").
-                    let cap = self.setup.tenant.remember_mfa;
-                    if !cap.is_zero() && now >= m + cap {
-                        return Assessment::Need(Need::Mfa, Reason::RememberMfaExpired, Some(eff));
-                    }
-                }
-                None => {
-                    if !(client == Client::Browser && self.remembered(now).is_some()) {
-                        let why = if eff.mfa.is_some() {
-                            Reason::MfaSessionsRevoked
-                        } else {
-                            Reason::MfaRequired
-                        };
-                        return Assessment::Need(Need::Mfa, why, Some(eff));
-                    }
-                }
-            }
-        }
-        if req.password_change {
-            return Assessment::Need(
-                Need::PasswordChange,
-                Reason::PasswordChangeRequired,
-                Some(eff),
-            );
-        }
-        let reason = if tolerated {
-            Reason::WithinTolerance
-        } else if eff.prt_only {
-            Reason::PrtSso
-        } else {
-            Reason::SessionValid
-        };
-        Assessment::Silent(reason, eff)
     }
 
     /// The earliest time a silent session of this kind stops being silent, for idealised
     /// checks while the user is active.
     pub(super) fn deadline(&self, now: SimTime, app: App, client: Client) -> SimTime {
+        if cookies::app_session_answers(app, client, None, self.state.saml_session) {
+            return NO_DEADLINE;
+        }
         let Ok(eff) = self.effective(now, app, client) else {
             return now;
         };
         let req = self.user_requirement(app, client, None);
-        let mut t = NO_DEADLINE;
-        if !app.honours_sif() && client == Client::Browser && self.state.saml_session {
-            return t;
-        }
-        if let Some(Sif::Periodic(d)) = req.sign_in_frequency {
-            t = t.min(eff.auth + d);
-        }
-        if req.mfa {
-            if let Some(m) = self.state.revocations.mfa_claim(eff.mfa) {
-                if let Some(Sif::Periodic(d)) = req.mfa_frequency {
-                    t = t.min(m + d);
-                }
-                let cap = self.setup.tenant.remember_mfa;
-                if !cap.is_zero() {
-                    t = t.min(m + cap);
-                }
-            }
-        }
-        t
+        sif::deadline(
+            &req,
+            self.claims(eff, client),
+            self.holder(now, client),
+            self.limits(),
+            false,
+        )
     }
 
     /// One access by the user: from a cached token, or an Entra evaluation that may prompt.
@@ -311,11 +250,12 @@ impl UserSim<'_> {
             return Outcome::Silent;
         }
         let req = self.user_requirement(app, client, protected);
-        let (outcome, mut reason, mfa) = match self.assess(now, app, client, protected) {
-            Assessment::Denied(r) => (Outcome::Denied, r, false),
+        let (outcome, mut reason, mfa, entra) = match self.assess(now, app, client, protected) {
+            Assessment::AppSession => (Outcome::Silent, Reason::AppSession, false, false),
+            Assessment::Denied(r) => (Outcome::Denied, r, false, true),
             Assessment::Silent(r, eff) => {
                 self.touch(now, app, client, eff);
-                (Outcome::Silent, r, false)
+                (Outcome::Silent, r, false, true)
             }
             Assessment::Need(need, r, eff) => {
                 if interactive {
@@ -326,9 +266,13 @@ impl UserSim<'_> {
                         )
                         && self.another_app_is_fresh(now, app, client, &req);
                     let mfa = self.complete_prompt(now, app, client, need, &req, eff);
-                    (Outcome::Prompt, r, mfa)
+                    self.state.prompts_seen += 1;
+                    if mfa {
+                        self.state.mfa_prompts_seen += 1;
+                    }
+                    (Outcome::Prompt, r, mfa, true)
                 } else {
-                    (Outcome::Deferred, r, false)
+                    (Outcome::Deferred, r, false, true)
                 }
             }
         };
@@ -340,7 +284,7 @@ impl UserSim<'_> {
             }
         }
         if matches!(outcome, Outcome::Silent | Outcome::Prompt) {
-            if !app.honours_sif() && client == Client::Browser {
+            if cookies::app_keeps_own_session(app, client) {
                 self.state.saml_session = true;
             }
             if realistic && protected.is_none() {
@@ -358,7 +302,7 @@ impl UserSim<'_> {
             outcome,
             reason,
             mfa,
-            true,
+            entra,
             Some(req),
         );
         self.per_app_prompt = false;
@@ -398,14 +342,14 @@ impl UserSim<'_> {
     /// A CAE-capable resource rejects a CAE token issued before a critical event once the
     /// event has propagated (MODEL.md §5).
     pub(super) fn cae_rejects(&self, now: SimTime, app: App, tok: &AccessToken) -> bool {
-        if !tok.cae {
-            return false;
-        }
-        let delay = self.params.cae_propagation_delay;
-        let hit =
-            |event: Option<SimTime>| event.is_some_and(|e| tok.issued <= e && now >= e + delay);
-        hit(self.state.revocations.critical_event)
-            || (app != App::Sharepoint && hit(self.state.risk_event))
+        cae::rejects(
+            tok,
+            app,
+            &self.state.revocations,
+            self.state.risk_event,
+            now,
+            self.params.cae_propagation_delay,
+        )
     }
 
     pub(super) fn issue_token(
@@ -415,43 +359,25 @@ impl UserSim<'_> {
         client: Client,
         req: &Requirement,
     ) {
-        let cae = app.cae_capable() && self.cae_active() && req.cae != CaeMode::Disabled;
-        let lifetime = self.token_lifetime(self.long_lived(cae, req));
-        let mut expires = now + lifetime;
-        if cae && self.params.cae_tokens_honour_sif {
-            // "Sign-in Frequency is honored with or without CAE": a long-lived token does
-            // not carry the session past its sign-in frequency deadline.
-            expires = expires.min(
-                self.deadline(now, app, client)
-                    .max(now + Duration::from_secs(1)),
-            );
-        }
+        let is_cae = cae::applies(app, self.setup.tenant.cae, req);
+        let lifetime = self.token_lifetime(tokens::long_lived(is_cae, req, self.params));
+        let deadline = self.deadline(now, app, client);
         self.state.tokens[client.index()][app.index()] = AccessToken {
             issued: now,
-            expires,
-            cae,
+            expires: tokens::expiry(now, lifetime, is_cae, deadline, self.params),
+            cae: is_cae,
         };
     }
 
-    /// Whether a CAE token gets the long lifetime. Under every-time sign-in frequency, which
-    /// Entra honours with or without CAE, each token request is a reauthentication, so the
-    /// simulator issues an ordinary-lifetime token instead (an assumption: Microsoft does
-    /// not document the lifetime in this case).
-    pub(super) fn long_lived(&self, cae: bool, req: &Requirement) -> bool {
-        cae && !(self.params.cae_tokens_honour_sif && req.sign_in_frequency == Some(Sif::EveryTime))
-    }
-
-    pub(super) fn token_lifetime(&mut self, cae: bool) -> Duration {
-        let (min, max) = match self.setup.tokens {
-            _ if cae => (self.params.cae_token_min, self.params.cae_token_max),
-            TokenMode::Idealised => return Duration::ZERO,
-            TokenMode::Fixed(d) => return d,
-            TokenMode::Random { min, max } => (min, max),
-        };
-        if max <= min {
-            return min;
+    /// Draws an access token's lifetime from this design's stream.
+    pub(super) fn token_lifetime(&mut self, long: bool) -> Duration {
+        match tokens::lifetime_range(long, self.setup.tokens, self.params) {
+            None => Duration::ZERO,
+            Some((min, max)) if max <= min => min,
+            Some((min, max)) => {
+                Duration::from_secs(self.rng.random_range(min.as_secs()..=max.as_secs()))
+            }
         }
-        Duration::from_secs(self.rng.random_range(min.as_secs()..=max.as_secs()))
     }
 
     /// A silent access refreshes the slot: sliding lifetimes restart, and SSO through the
@@ -492,9 +418,7 @@ impl UserSim<'_> {
         }
     }
 
-    /// Whether a new browser session cookie is persistent: the persistent-browser control
-    /// when a policy sets it, else the user's answer to "Stay signed in?" when the tenant
-    /// shows it (MODEL.md §4).
+    /// Whether a new browser session cookie for the user is persistent.
     pub(super) fn persistence(&self, client: Client, app: App, req: Option<&Requirement>) -> bool {
         if client != Client::Browser {
             return true;
@@ -502,11 +426,11 @@ impl UserSim<'_> {
         let req = req
             .copied()
             .unwrap_or_else(|| self.user_requirement(app, client, None));
-        match req.persistent_browser {
-            Some(Persistence::Always) => true,
-            Some(Persistence::Never) => false,
-            None => self.setup.tenant.kmsi && self.setup.kmsi_accept,
-        }
+        cookies::persistent(
+            req.persistent_browser,
+            self.setup.tenant.kmsi,
+            self.setup.kmsi_accept,
+        )
     }
 
     /// The user completes an interactive prompt now. Returns whether it included an MFA
@@ -536,7 +460,11 @@ impl UserSim<'_> {
         } else if let Some(done) = remembered.filter(|_| skip_mfa) {
             Some(done)
         } else {
-            eff.and_then(|e| self.state.revocations.mfa_claim(e.mfa))
+            eff.and_then(|e| {
+                self.state
+                    .revocations
+                    .mfa_claim(e.mfa, client == Client::Browser)
+            })
         };
         let auth = if full {
             now
@@ -552,9 +480,12 @@ impl UserSim<'_> {
             persistent,
             password_based: cred.password_based(),
         };
-        if need == Need::PasswordChange {
-            self.state.revocations.password_changed_at = Some(now);
-            self.state.user_risk = RiskLevel::None;
+        // A policy that grants access with a password change (the risky-user template)
+        // is satisfied by this prompt whatever else it asked for: the user changes the
+        // password, which remediates the risk (Identity Protection) and ends the user's
+        // other password-based sessions.
+        if req.password_change && self.state.user_risk != RiskLevel::None {
+            self.change_password(now);
         }
         let slot = self.slot(app, client);
         let st = &mut self.state;

@@ -49,6 +49,12 @@ impl Credential {
     pub(crate) fn gives_mfa(self) -> bool {
         self != Credential::Password
     }
+
+    /// Windows Hello and passkeys are bound to the genuine sign-in origin: they do not work
+    /// on an attacker's reverse proxy (MODEL.md §1, [AiTM]).
+    pub fn phishing_resistant(self) -> bool {
+        self != Credential::Password
+    }
 }
 
 /// What an attacker can copy (MODEL.md §8).
@@ -88,6 +94,78 @@ impl Artefact {
             Artefact::RefreshToken | Artefact::Prt => Client::Native,
         }
     }
+
+    /// Whether the artefact gets the attacker into `app`. The session cookie signs in to
+    /// every web app (SSO); a Microsoft refresh token is a family refresh token that
+    /// first-party apps share ([Token tactics]), but a third-party app does not accept it;
+    /// a PRT gets tokens for every app.
+    pub fn serves(self, app: App) -> bool {
+        match self {
+            Artefact::Cookie | Artefact::Prt => true,
+            Artefact::RefreshToken => app != App::SamlApp,
+        }
+    }
+}
+
+/// How a theft happens (MODEL.md §8; docs/model.md, "Threat model").
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mechanism {
+    /// Adversary-in-the-middle phishing: a reverse proxy captures the session cookie issued
+    /// at the sign-in the user makes on it.
+    Aitm,
+    /// Malware on the user's device copies what is on disk (and in the running browser).
+    Infostealer,
+    /// An attacker holding the password sends MFA pushes until one is approved.
+    PushBombing,
+    /// Control of the user's device: its PRT (or, with a TPM, PRT-derived cookies).
+    DeviceCompromise,
+    /// The user enters an attacker's device code at the genuine device login page.
+    DeviceCode,
+    /// The conditional mode's scripted theft: one per user, at a random moment of work.
+    Injected,
+}
+
+impl Mechanism {
+    pub const ALL: [Mechanism; 6] = [
+        Mechanism::Aitm,
+        Mechanism::Infostealer,
+        Mechanism::PushBombing,
+        Mechanism::DeviceCompromise,
+        Mechanism::DeviceCode,
+        Mechanism::Injected,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name in files and output columns.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Aitm => "aitm",
+            Mechanism::Infostealer => "infostealer",
+            Mechanism::PushBombing => "push_bombing",
+            Mechanism::DeviceCompromise => "device_compromise",
+            Mechanism::DeviceCode => "device_code",
+            Mechanism::Injected => "injected",
+        }
+    }
+}
+
+/// One attack event: a lure, an infection, one push of a push-bombing attack, a device
+/// compromise. `attack` identifies the attack (the pushes of one attack share it); `draw`
+/// is a uniform number in `0..2^32` that decides, against the user's susceptibility at that
+/// moment, whether the user falls for it (common random numbers: the same draw under every
+/// design); `aux` is a second one for what the attacker does next (minting a refresh
+/// token from a cookie). `hardware_keys`: the device's keys are in a TPM.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub mechanism: Mechanism,
+    pub attack: u32,
+    pub draw: u32,
+    pub aux: u32,
+    pub hardware_keys: bool,
 }
 
 /// Something that happens to the user's sessions: a scripted scenario step or a generated
@@ -135,11 +213,15 @@ pub enum Action {
     /// Identity Protection raises (or clears) the user's risk.
     SetUserRisk(RiskLevel),
     SetSignInRisk(RiskLevel),
+    /// An administrator disables the user's device in Entra: its PRT stops working.
+    DisableDevice,
     /// The attacker copies an artefact.
     Steal {
         artefact: Artefact,
     },
-    /// The attacker replays the stolen artefact against `app` until `until`. With
+    /// An attack: the user may fall for it, and the attacker may obtain artefacts.
+    Attack(Attempt),
+    /// The attacker replays every stolen artefact that serves `app` until `until`. With
     /// `trusted_ip`, Entra sees the request from an allowed location (a proxy in the
     /// victim's network) while resources see the attacker's own address.
     AttackerUse {
@@ -147,6 +229,16 @@ pub enum Action {
         until: SimTime,
         trusted_ip: bool,
     },
+    /// One session of the attacker: every stolen artefact against every app of the
+    /// attack plan (see [`crate::model::UserSim::set_attacker_apps`]) until `until`, when
+    /// the attacker's browser closes.
+    AttackerSession {
+        until: SimTime,
+        trusted_ip: bool,
+    },
+    /// The attacker's browser closes: the web apps' tokens and a third-party app's own
+    /// cookie go with it; the imported Entra cookie is imported again next session.
+    AttackerBrowserClosed,
 }
 
 /// Receives every evaluation.

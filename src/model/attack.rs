@@ -1,52 +1,101 @@
-//! The attacker: what a theft copies, and how Entra and the resources treat its replay
-//! (MODEL.md §8). The attacker can never authenticate, so any demand for a fresh sign-in
-//! ends access.
+//! The attacker's replays (MODEL.md §8): how Entra and the resources treat a stolen copy
+//! of an artefact.
+//!
+//! An attacker is a holder of a copy who lacks the user's device and factors. Its copy is
+//! judged by the same rule modules as the user's sessions: `revocation` (validity),
+//! `sign_in_frequency` (what the session lacks), `cae` and `tokens`, `cookies` (a
+//! third-party app's own cookie). The only difference is what the holder can do about a
+//! demand: the attacker cannot authenticate, so any demand ends its access.
 
 use crate::app::{App, Client};
 use crate::model::action::{Artefact, Observer};
 use crate::model::params::TokenMode;
-use crate::model::rules::{Access, Asker, Requirement, RuleKey};
-use crate::model::session::{idle_expired, AccessToken, Actor, Loss, Outcome, Reason, StepKind};
-use crate::model::sim::{UserSim, NO_DEADLINE};
-use crate::policy::{CaeMode, Sif};
+use crate::model::revocation::validity;
+use crate::model::rules::{Asker, Requirement, RuleKey};
+use crate::model::session::{AccessToken, Actor, Loss, Outcome, Reason, StepKind};
+use crate::model::sign_in_frequency::{self as sif, Claims, Holder, Verdict};
+use crate::model::sim::{Kind, Stolen, UserSim};
+use crate::model::{cae, cookies, tokens};
 use crate::time::{Duration, SimTime};
 
 impl UserSim<'_> {
-    // ---- the attacker -----------------------------------------------------------------
+    /// Starts the attacker's replay of every stolen artefact that serves `app`.
+    pub(super) fn start_attacker<O: Observer>(
+        &mut self,
+        now: SimTime,
+        app: App,
+        until: SimTime,
+        trusted_ip: bool,
+        obs: &mut O,
+    ) {
+        for i in 0..self.state.stolen.len() {
+            let s = self.state.stolen[i];
+            if s.artefact.serves(app) {
+                let kind = Kind::Attacker {
+                    trusted_ip,
+                    stolen: i as u8,
+                };
+                self.start_activity(now, app, s.artefact.client(), kind, until, obs);
+            }
+        }
+    }
 
-    pub(super) fn attacker_key(&self, app: App, artefact: Artefact, trusted_ip: bool) -> RuleKey {
-        let asker = match (artefact, trusted_ip) {
-            (Artefact::Prt, _) => Asker::AttackerVictimDevice,
+    pub(super) fn attacker_key(&self, app: App, s: &Stolen, trusted_ip: bool) -> RuleKey {
+        // Device claims stop counting once the device is disabled.
+        let victim_device = s.as_victim_device && !self.state.revocations.device_disabled;
+        let asker = match (victim_device, trusted_ip) {
+            (true, _) => Asker::AttackerVictimDevice,
             (_, true) => Asker::AttackerTrustedIp,
             (_, false) => Asker::AttackerOwnDevice,
         };
         RuleKey {
             app,
             protected: None,
-            client: artefact.client(),
+            client: s.artefact.client(),
             asker,
             user_risk: self.state.user_risk,
-            sign_in_risk: self.state.sign_in_risk,
+            sign_in_risk: s.sign_in_risk,
         }
     }
 
-    /// Why the attacker's replay fails at Entra now, if it does.
+    fn attacker_claims(&self, s: &Stolen) -> (Claims, Holder) {
+        let browser = s.artefact == Artefact::Cookie;
+        let claims = Claims {
+            auth: s.session.auth,
+            mfa: s.session.mfa,
+            mfa_valid: self.state.revocations.mfa_claim(s.session.mfa, browser),
+        };
+        // The attacker never authenticates: the newest authentication its copy carries
+        // is its last interactive one.
+        let holder = Holder {
+            last_interactive: Some(s.session.auth.max(s.session.mfa.unwrap_or(SimTime::ZERO))),
+            remembered_mfa: false,
+        };
+        (claims, holder)
+    }
+
+    /// Why the replay of stolen artefact `i` fails at Entra now, if it does.
     pub(super) fn attacker_assess(
         &self,
         now: SimTime,
+        i: usize,
         app: App,
         trusted_ip: bool,
     ) -> Result<Requirement, Reason> {
-        let Some(stolen) = self.state.stolen else {
+        let Some(s) = self.state.stolen.get(i) else {
             return Err(Reason::NoArtefact);
         };
         if self.state.disabled {
             return Err(Reason::AccountDisabled);
         }
+        // A copy bound to the victim's device key cannot sign requests elsewhere ([PRT]).
+        if s.device_bound {
+            return Err(Reason::DeviceBound);
+        }
         // Token protection binds the sign-in session of native apps on devices with an
         // Entra identity (MODEL.md §7): a refresh token for an app in the policy's scope,
         // replayed from another device, is refused.
-        if stolen.artefact == Artefact::RefreshToken
+        if s.artefact == Artefact::RefreshToken
             && self.setup.device.has_broker()
             && self
                 .user_requirement(app, Client::Native, None)
@@ -54,123 +103,93 @@ impl UserSim<'_> {
         {
             return Err(Reason::TokenProtection);
         }
-        let s = stolen.session;
-        let rev = &self.state.revocations;
-        let revoked = match stolen.artefact {
-            Artefact::Prt => {
-                (s.password_based && rev.password_changed_at.is_some_and(|t| s.issued < t))
-                    || (self.params.revoke_sessions_invalidates_prt
-                        && rev.sessions_valid_from.is_some_and(|t| s.issued < t))
-            }
-            _ => rev.check(s.issued, s.password_based).is_some(),
-        };
-        if revoked {
-            return Err(
-                if rev.check(s.issued, s.password_based) == Some(Loss::PasswordChanged) {
-                    Reason::PasswordChanged
-                } else {
-                    Reason::SessionRevoked
-                },
-            );
-        }
-        let lifetime = match stolen.artefact {
-            Artefact::Cookie if s.persistent => self.params.persistent_cookie_lifetime,
-            Artefact::Cookie => self.params.nonpersistent_cookie_idle,
-            Artefact::RefreshToken => self.params.refresh_token_lifetime,
-            Artefact::Prt => self.params.prt_lifetime,
-        };
-        if idle_expired(s.last_used, lifetime, now) {
-            return Err(Reason::SessionExpired);
+        if let Err(loss) = validity(
+            s.artefact,
+            &s.session,
+            &self.state.revocations,
+            self.params,
+            now,
+        ) {
+            return Err(match loss {
+                Loss::PasswordChanged => Reason::PasswordChanged,
+                Loss::Expired => Reason::SessionExpired,
+                _ => Reason::SessionRevoked,
+            });
         }
         let req = self
             .rules
-            .lookup(&self.attacker_key(app, stolen.artefact, trusted_ip))
+            .lookup(&self.attacker_key(app, s, trusted_ip))
             .unwrap_or_default();
-        match req.access {
-            Access::Blocked => return Err(Reason::BlockedByPolicy),
-            Access::Unsatisfiable => return Err(Reason::GrantNotSatisfied),
-            Access::Allowed => {}
+        if let Some(r) = req.denial() {
+            return Err(r);
         }
-        // The attacker cannot authenticate: any fresh-authentication demand ends access.
-        let fresh = |t: SimTime| now - t < self.params.every_time_tolerance;
-        match req.sign_in_frequency {
-            Some(Sif::EveryTime) if !fresh(s.auth) => return Err(Reason::EveryTime),
-            Some(Sif::Periodic(d)) if now >= s.auth + d => return Err(Reason::SifExpired),
-            _ => {}
+        let (claims, holder) = self.attacker_claims(s);
+        match sif::check(&req, claims, holder, now, self.limits()) {
+            Verdict::Demands(_, reason) => Err(reason),
+            Verdict::Satisfied | Verdict::WithinTolerance => Ok(req),
         }
-        if req.mfa {
-            match rev.mfa_claim(s.mfa) {
-                None => return Err(Reason::MfaRequired),
-                Some(m) => match req.mfa_frequency {
-                    Some(Sif::EveryTime) if !fresh(m) => return Err(Reason::EveryTime),
-                    Some(Sif::Periodic(d)) if now >= m + d => return Err(Reason::SifExpired),
-                    _ => {}
-                },
-            }
-        }
-        if req.password_change {
-            return Err(Reason::PasswordChangeRequired);
-        }
-        Ok(req)
     }
 
-    /// Strict location enforcement (MODEL.md §5): when Entra saw an allowed address but the
-    /// resource sees the attacker's own, a CAE-capable resource applies the location
-    /// policies to that address at once if a policy that applies to it sets
-    /// `strictLocation`. Without a trusted-address mismatch Entra's own evaluation already
-    /// applies the location policies.
-    pub(super) fn strict_location_blocks(&self, app: App, trusted_ip: bool) -> bool {
-        let Some(stolen) = self.state.stolen else {
+    /// Strict location enforcement (MODEL.md §5), for a replay where Entra saw an allowed
+    /// address but the resource sees the attacker's own. Without a trusted-address mismatch
+    /// Entra's own evaluation already applies the location policies.
+    fn strict_location_blocks(&self, i: usize, app: App, trusted_ip: bool) -> bool {
+        let Some(s) = self.state.stolen.get(i) else {
             return false;
         };
-        if !trusted_ip || !app.cae_capable() || !self.cae_active() {
+        if !trusted_ip {
             return false;
         }
-        let at_entra = self
-            .rules
-            .lookup(&self.attacker_key(app, stolen.artefact, true))
-            .unwrap_or_default();
-        let from_own_ip = self
-            .rules
-            .lookup(&self.attacker_key(app, stolen.artefact, false))
-            .unwrap_or_default();
-        from_own_ip.cae == CaeMode::StrictLocation
-            && (from_own_ip.access != Access::Allowed || from_own_ip.mfa && !at_entra.mfa)
+        let lookup = |trusted| {
+            self.rules
+                .lookup(&self.attacker_key(app, s, trusted))
+                .unwrap_or_default()
+        };
+        cae::strict_location_blocks(app, self.setup.tenant.cae, &lookup(true), &lookup(false))
     }
 
-    pub(super) fn attacker_deadline(&self, now: SimTime, app: App) -> SimTime {
-        let Some(stolen) = self.state.stolen else {
+    /// When the attacker's session of artefact `i` next stops being accepted, for idealised
+    /// checks: every replay request is an evaluation, so every-time ends at its tolerance.
+    pub(super) fn attacker_deadline(&self, now: SimTime, i: usize, app: App) -> SimTime {
+        let Some(s) = self.state.stolen.get(i) else {
             return now;
         };
         let req = self
             .rules
-            .lookup(&self.attacker_key(app, stolen.artefact, false))
+            .lookup(&self.attacker_key(app, s, false))
             .unwrap_or_default();
-        match req.sign_in_frequency {
-            Some(Sif::Periodic(d)) => stolen.session.auth + d,
-            Some(Sif::EveryTime) => stolen.session.auth + self.params.every_time_tolerance,
-            None => NO_DEADLINE,
-        }
+        let (claims, holder) = self.attacker_claims(s);
+        sif::deadline(&req, claims, holder, self.limits(), true)
     }
 
+    /// One replay of stolen artefact `i` against `app`.
     pub(super) fn attacker_access<O: Observer>(
         &mut self,
         now: SimTime,
+        i: usize,
         app: App,
         trusted_ip: bool,
         is_check: bool,
         obs: &mut O,
     ) -> Outcome {
-        let client = self
-            .state
-            .stolen
-            .map_or(Client::Browser, |s| s.artefact.client());
-        if self.strict_location_blocks(app, trusted_ip) {
-            self.attacker_row(
+        let Some(stolen) = self.state.stolen.get(i).copied() else {
+            return Outcome::Denied;
+        };
+        let client = stolen.artefact.client();
+        let row = |sim: &Self, obs: &mut O, outcome, reason, entra, req| {
+            sim.attacker_row(obs, now, i, app, outcome, reason, entra, req)
+        };
+        // The attacker's own third-party app cookie answers without Entra, like the user's.
+        if cookies::app_session_answers(app, client, None, stolen.app_session) {
+            if !is_check {
+                row(self, obs, Outcome::Silent, Reason::AppSession, false, None);
+            }
+            return Outcome::Silent;
+        }
+        if self.strict_location_blocks(i, app, trusted_ip) {
+            row(
+                self,
                 obs,
-                now,
-                app,
-                client,
                 Outcome::Denied,
                 Reason::LocationBlocked,
                 false,
@@ -180,110 +199,90 @@ impl UserSim<'_> {
         }
         let realistic = self.setup.tokens != TokenMode::Idealised;
         let mut cae_cut = false;
-        if let Some(tok) = self.state.stolen.map(|s| s.tokens[app.index()]) {
-            if realistic && tok.valid_at(now) {
-                if self.cae_rejects(now, app, &tok) {
-                    // The resource cut the token; the attacker goes back to Entra below.
-                    cae_cut = true;
-                } else {
-                    if !is_check {
-                        self.attacker_row(
-                            obs,
-                            now,
-                            app,
-                            client,
-                            Outcome::Silent,
-                            Reason::TokenValid,
-                            false,
-                            None,
-                        );
-                    }
-                    return Outcome::Silent;
+        let tok = stolen.tokens[app.index()];
+        if realistic && tok.valid_at(now) {
+            if self.cae_rejects(now, app, &tok) {
+                // The resource cut the token; the attacker goes back to Entra below.
+                cae_cut = true;
+            } else {
+                if !is_check {
+                    row(self, obs, Outcome::Silent, Reason::TokenValid, false, None);
                 }
+                return Outcome::Silent;
             }
         }
-        match self.attacker_assess(now, app, trusted_ip) {
+        match self.attacker_assess(now, i, app, trusted_ip) {
             Err(reason) => {
                 let reason = if cae_cut { Reason::CaeRevoked } else { reason };
-                // With no artefact there is nothing to send to Entra; a cut CAE token sends
-                // the attacker back to Entra, which refuses the refresh.
-                let entra = reason != Reason::NoArtefact;
-                self.attacker_row(obs, now, app, client, Outcome::Denied, reason, entra, None);
+                // A copy that cannot even be presented never reaches Entra.
+                let entra = !matches!(reason, Reason::NoArtefact | Reason::DeviceBound);
+                row(self, obs, Outcome::Denied, reason, entra, None);
                 Outcome::Denied
             }
             // Idealised checks are silent unless access ends.
             Ok(_) if is_check && !realistic => Outcome::Silent,
             Ok(req) => {
-                let cae = app.cae_capable() && self.cae_active() && req.cae != CaeMode::Disabled;
+                let is_cae = cae::applies(app, self.setup.tenant.cae, &req);
                 // Standard CAE location enforcement meets an address mismatch (Entra saw an
                 // allowed address, the resource another) with an ordinary-lifetime token
                 // instead of a long-lived one.
+                let long = tokens::long_lived(is_cae, &req, self.params) && !trusted_ip;
                 let lifetime = if realistic {
-                    self.token_lifetime(self.long_lived(cae, &req) && !trusted_ip)
+                    self.token_lifetime(long)
                 } else {
                     Duration::ZERO
                 };
-                let mut expires = now + lifetime;
-                if cae && self.params.cae_tokens_honour_sif {
-                    expires = expires.min(
-                        self.attacker_deadline(now, app)
-                            .max(now + Duration::from_secs(1)),
-                    );
-                }
-                if let Some(s) = &mut self.state.stolen {
-                    s.session.last_used = now;
-                    s.tokens[app.index()] = AccessToken {
-                        issued: now,
-                        expires,
-                        cae,
-                    };
+                let deadline = self.attacker_deadline(now, i, app);
+                let expires = tokens::expiry(now, lifetime, is_cae, deadline, self.params);
+                let s = &mut self.state.stolen[i];
+                s.session.last_used = now;
+                s.tokens[app.index()] = AccessToken {
+                    issued: now,
+                    expires,
+                    cae: is_cae,
+                };
+                if cookies::app_keeps_own_session(app, client) {
+                    s.app_session = true;
                 }
                 let reason = if is_check {
                     Reason::TokenRenewed
                 } else {
                     Reason::SessionValid
                 };
-                self.attacker_row(
-                    obs,
-                    now,
-                    app,
-                    client,
-                    Outcome::Silent,
-                    reason,
-                    true,
-                    Some(req),
-                );
+                row(self, obs, Outcome::Silent, reason, true, Some(req));
                 Outcome::Silent
             }
         }
     }
 
-    /// Reports one evaluation of the attacker's replay.
+    /// Reports one evaluation of the attacker's replay of artefact `i`.
     #[allow(clippy::too_many_arguments)]
     fn attacker_row<O: Observer>(
         &self,
         obs: &mut O,
         now: SimTime,
+        i: usize,
         app: App,
-        client: Client,
         outcome: Outcome,
         reason: Reason,
         entra: bool,
         requirement: Option<Requirement>,
     ) {
-        self.emit(
-            obs,
-            now,
-            Actor::Attacker,
-            StepKind::AttackerUse,
-            Some(app),
-            client,
-            None,
+        let artefact = self.state.stolen.get(i).map(|s| s.artefact);
+        obs.record(&crate::model::Record {
+            at: now,
+            actor: Actor::Attacker,
+            step: StepKind::AttackerUse,
+            app: Some(app),
+            client: artefact.map_or(Client::Browser, |a| a.client()),
+            protected: None,
             outcome,
             reason,
-            false,
+            mfa: false,
             entra,
+            unintended: false,
             requirement,
-        );
+            artefact,
+        });
     }
 }

@@ -70,9 +70,15 @@ pub struct ModelParams {
     /// Whether a CAE long-lived token ends at the session's sign-in frequency deadline.
     /// Microsoft's CAE FAQ: "Sign-in Frequency will be honored with or without CAE".
     pub cae_tokens_honour_sif: bool,
-    /// Whether "revoke sessions" also invalidates the PRT. The PRT page lists only user or
-    /// device disable/delete and password change as invalidating it, so the default is no.
+    /// Whether "revoke sessions" also invalidates the PRT. The PRT page's list does not
+    /// name it, but the refresh-token page's revocation table revokes every token class
+    /// when an administrator revokes a user's refresh tokens, and Graph's
+    /// `revokeSignInSessions` asks the user to sign in again "independent of device": yes.
     pub revoke_sessions_invalidates_prt: bool,
+    /// Whether a browser session cookie issued through PRT single sign-on is bound to the
+    /// device's session key, so that a copy fails elsewhere when the key is in a TPM (PRT
+    /// page, "How are browser cookies protected").
+    pub prt_sso_cookies_device_bound: bool,
     /// Shortest and longest ordinary access token, drawn uniformly in population runs
     /// (MODEL.md §4: 60–90 min, mean 75).
     pub access_token_min: Duration,
@@ -96,7 +102,8 @@ impl Default for ModelParams {
             cae_token_min: Duration::from_hours(20),
             cae_token_max: Duration::from_hours(28),
             cae_tokens_honour_sif: true,
-            revoke_sessions_invalidates_prt: false,
+            revoke_sessions_invalidates_prt: true,
+            prt_sso_cookies_device_bound: true,
             access_token_min: Duration::from_mins(60),
             access_token_max: Duration::from_mins(90),
             prompt_cost: Duration::from_secs(30),

@@ -8,9 +8,10 @@
 //! hot path does an array index instead of policy matching.
 
 use crate::app::{App, Client, DeviceTrust};
+use crate::model::session::Reason;
 use crate::policy::{
-    AuthStrength, CaeMode, Decision, GrantControl, LocationContext, Operator, Persistence,
-    Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
+    AuthFlow, AuthStrength, CaeMode, Decision, GrantControl, LocationContext, Operator,
+    Persistence, Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
 };
 
 /// The user's second factor (MODEL.md §1).
@@ -110,6 +111,16 @@ pub struct Facts {
 }
 
 impl Requirement {
+    /// Why access is refused whatever the session, if it is (a block, or a grant the
+    /// holder cannot satisfy).
+    pub fn denial(&self) -> Option<Reason> {
+        match self.access {
+            Access::Allowed => None,
+            Access::Blocked => Some(Reason::BlockedByPolicy),
+            Access::Unsatisfiable => Some(Reason::GrantNotSatisfied),
+        }
+    }
+
     /// Resolves a policy decision against static facts.
     pub fn resolve(
         decision: &Decision,
@@ -289,14 +300,19 @@ pub enum Asker {
     AttackerTrustedIp,
     /// Replaying a PRT with its session key: Entra sees the victim's device.
     AttackerVictimDevice,
+    /// The attacker's device-code sign-in (the user authenticates at the genuine device
+    /// login page; the token goes to the attacker's own device): `authenticationFlows`
+    /// policies see the device code flow.
+    AttackerDeviceCode,
 }
 
 impl Asker {
-    pub const ALL: [Asker; 4] = [
+    pub const ALL: [Asker; 5] = [
         Asker::User,
         Asker::AttackerOwnDevice,
         Asker::AttackerTrustedIp,
         Asker::AttackerVictimDevice,
+        Asker::AttackerDeviceCode,
     ];
 
     fn index(self) -> usize {
@@ -444,7 +460,9 @@ impl RuleTable {
         let p = &self.profile;
         let (device, compliant, location) = match key.asker {
             Asker::User => (p.facts.device, p.facts.compliant, p.location.clone()),
-            Asker::AttackerOwnDevice => (DeviceTrust::Unmanaged, false, LocationContext::default()),
+            Asker::AttackerOwnDevice | Asker::AttackerDeviceCode => {
+                (DeviceTrust::Unmanaged, false, LocationContext::default())
+            }
             Asker::AttackerTrustedIp => (
                 DeviceTrust::Unmanaged,
                 false,
@@ -472,6 +490,7 @@ impl RuleTable {
             compliant,
             user_risk: key.user_risk,
             sign_in_risk: key.sign_in_risk,
+            auth_flow: (key.asker == Asker::AttackerDeviceCode).then_some(AuthFlow::DeviceCode),
         }
     }
 

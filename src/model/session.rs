@@ -1,9 +1,10 @@
 //! The artefacts of one user's sessions and the vocabulary of evaluations.
 //!
-//! Everything here is plain data with small validity checks; the rules that change it live
-//! in `sim.rs`.
+//! Everything here is plain data; the rules that judge it live in the rule modules
+//! (`revocation.rs`, `sign_in_frequency.rs`, `cae.rs`, `tokens.rs`, `cookies.rs`, `prt.rs`).
 
 use crate::app::{App, Client};
+use crate::model::action::Artefact;
 use crate::model::rules::{Protected, Requirement};
 use crate::time::{Duration, SimTime};
 
@@ -82,6 +83,15 @@ pub enum Reason {
     TokenProtection,
     NoArtefact,
     DeviceNotTrusted,
+    /// A stolen artefact bound to the victim's device key fails when replayed elsewhere.
+    DeviceBound,
+    // Thefts (attacker rows of an attack step).
+    /// The attacker obtained a working artefact.
+    ArtefactStolen,
+    /// The user ignored the lure or refused the push.
+    NotFooled,
+    /// A phishing-resistant credential or method does not work on the attacker's page.
+    PhishingResistant,
 }
 
 impl Reason {
@@ -114,6 +124,10 @@ impl Reason {
             Reason::TokenProtection => "token_protection",
             Reason::NoArtefact => "no_artefact",
             Reason::DeviceNotTrusted => "device_not_trusted",
+            Reason::DeviceBound => "device_bound",
+            Reason::ArtefactStolen => "artefact_stolen",
+            Reason::NotFooled => "not_fooled",
+            Reason::PhishingResistant => "phishing_resistant",
         }
     }
 
@@ -133,6 +147,14 @@ pub enum StepKind {
     Unlock,
     Open,
     AttackerUse,
+    /// A scripted copy of an artefact (`steal`), or the conditional mode's theft.
+    Steal,
+    /// Attacks (MODEL.md §8, docs/model.md "Threat model").
+    Aitm,
+    Infostealer,
+    PushBombing,
+    DeviceCompromise,
+    DeviceCode,
 }
 
 impl StepKind {
@@ -144,6 +166,12 @@ impl StepKind {
             StepKind::Unlock => "unlock",
             StepKind::Open => "open",
             StepKind::AttackerUse => "attacker_use",
+            StepKind::Steal => "steal",
+            StepKind::Aitm => "aitm",
+            StepKind::Infostealer => "infostealer",
+            StepKind::PushBombing => "push_bombing",
+            StepKind::DeviceCompromise => "device_compromise",
+            StepKind::DeviceCode => "device_code",
         }
     }
 }
@@ -168,6 +196,8 @@ pub struct Record {
     pub unintended: bool,
     /// The requirement that applied, when policies were consulted.
     pub requirement: Option<Requirement>,
+    /// The stolen artefact an attacker row is about.
+    pub artefact: Option<Artefact>,
 }
 
 /// Why a session slot is empty: shown as the reason of the prompt that refills it.
@@ -211,35 +241,6 @@ pub struct Session {
     pub password_based: bool,
 }
 
-/// The facts a revocation check needs, shared by user and attacker copies of a session.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct Revocations {
-    /// `signInSessionsValidFromDateTime` (revoke sessions), and when it takes effect.
-    pub sessions_valid_from: Option<SimTime>,
-    pub password_changed_at: Option<SimTime>,
-    /// Revoke MFA sessions: MFA claims older than this no longer count.
-    pub mfa_valid_from: Option<SimTime>,
-    /// The latest CAE critical event (password change, revoke, disable, high user risk).
-    pub critical_event: Option<SimTime>,
-}
-
-impl Revocations {
-    /// Why an artefact issued at `issued` is no longer valid, if it is not.
-    pub fn check(&self, issued: SimTime, password_based: bool) -> Option<Loss> {
-        if self.sessions_valid_from.is_some_and(|t| issued < t) {
-            return Some(Loss::Revoked);
-        }
-        if password_based && self.password_changed_at.is_some_and(|t| issued < t) {
-            return Some(Loss::PasswordChanged);
-        }
-        None
-    }
-
-    pub fn mfa_claim(&self, mfa: Option<SimTime>) -> Option<SimTime> {
-        mfa.filter(|m| self.mfa_valid_from.is_none_or(|v| *m >= v))
-    }
-}
-
 /// A cached access token for one (client, app).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessToken {
@@ -265,6 +266,21 @@ pub struct Prt {
     pub issued: SimTime,
     pub last_used: SimTime,
     pub password_based: bool,
+}
+
+impl Prt {
+    /// The PRT as a session: its renewal is the authentication sign-in frequency counts
+    /// from (MODEL.md §2).
+    pub fn session(&self) -> Session {
+        Session {
+            auth: self.renewed,
+            mfa: self.mfa,
+            issued: self.issued,
+            last_used: self.last_used,
+            persistent: true,
+            password_based: self.password_based,
+        }
+    }
 }
 
 /// Idle expiry of a session slot.

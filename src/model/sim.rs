@@ -1,4 +1,4 @@
-//! One user's session lifecycle as a discrete-event simulation.
+//! One user's session lifecycle as a discrete-event simulation: the driver.
 //!
 //! [`UserSim`] owns a small [`EventQueue`] of the user's (and their attacker's) actions and
 //! of the evaluations those actions set in motion: sign-in frequency deadlines while the
@@ -6,18 +6,24 @@
 //! reaching CAE-capable apps. Every evaluation is reported to an [`Observer`]: `trace`
 //! prints them, population runs aggregate them.
 //!
-//! The rules follow MODEL.md §2–§6; `docs/model.md` lists each with its parameter.
+//! The driver schedules; it decides nothing. What an evaluation comes to is decided by the
+//! rule modules (`revocation`, `sign_in_frequency`, `cae`, `tokens`, `cookies`, `prt`),
+//! through the user's view (`access.rs`), the attacker's (`attack.rs`) and the attack
+//! mechanisms (`theft.rs`).
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::app::{App, Client};
-use crate::model::action::{Action, Artefact, Observer, UserSetup};
+use crate::model::action::{Action, Artefact, Mechanism, Observer, UserSetup};
 use crate::model::params::{ModelParams, TokenMode};
+use crate::model::revocation::Revocations;
 use crate::model::rules::{Protected, Requirement, RuleTable};
 use crate::model::session::{
-    AccessToken, Actor, Loss, Outcome, Prt, Reason, Record, Revocations, Session, StepKind,
+    AccessToken, Actor, Loss, Outcome, Prt, Reason, Record, Session, StepKind,
 };
+use crate::model::sign_in_frequency::{Limits, Need};
+use crate::model::theft::Susceptibility;
 use crate::policy::RiskLevel;
 use crate::queue::{EventQueue, ScheduleError};
 use crate::time::{Duration, SimTime};
@@ -26,7 +32,11 @@ use crate::time::{Duration, SimTime};
 pub(super) enum Kind {
     Foreground,
     Background,
-    Attacker { trusted_ip: bool },
+    /// The attacker replaying stolen artefact `stolen` (an index into the stolen list).
+    Attacker {
+        trusted_ip: bool,
+        stolen: u8,
+    },
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -76,14 +86,6 @@ pub(super) enum Slot {
     App(App),
 }
 
-/// What an access needs before it can proceed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum Need {
-    Full,
-    Mfa,
-    PasswordChange,
-}
-
 /// The session an access would use, merged from its own slot and the PRT.
 #[derive(Copy, Clone, Debug)]
 pub(super) struct Effective {
@@ -96,16 +98,74 @@ pub(super) struct Effective {
 #[derive(Copy, Clone, Debug)]
 pub(super) enum Assessment {
     Silent(Reason, Effective),
+    /// A third-party app's own session cookie answers: Entra is not asked.
+    AppSession,
     Need(Need, Reason, Option<Effective>),
     Denied(Reason),
 }
 
-/// What the attacker holds.
-#[derive(Copy, Clone, Debug)]
-pub(super) struct Stolen {
-    pub(super) artefact: Artefact,
-    pub(super) session: Session,
-    pub(super) tokens: [AccessToken; App::COUNT],
+/// A copy of one artefact in the attacker's hands.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Stolen {
+    pub artefact: Artefact,
+    pub session: Session,
+    /// Bound to the victim's device key (a TPM-held session key): refused when replayed
+    /// from any other device ([PRT]).
+    pub device_bound: bool,
+    /// Presents the victim's device identity (a PRT with its key, or tokens minted from
+    /// it), so device-based policies see the victim's device until it is disabled.
+    pub as_victim_device: bool,
+    /// The attacker's access tokens, per app.
+    pub tokens: [AccessToken; App::COUNT],
+    /// A third-party app's own session cookie in the attacker's browser.
+    pub app_session: bool,
+    /// Identity Protection flags the attacker's sign-ins with this risk.
+    pub sign_in_risk: RiskLevel,
+}
+
+impl Stolen {
+    pub fn new(artefact: Artefact, session: Session) -> Self {
+        Stolen {
+            artefact,
+            session,
+            device_bound: false,
+            as_victim_device: false,
+            tokens: [AccessToken::default(); App::COUNT],
+            app_session: false,
+            sign_in_risk: RiskLevel::None,
+        }
+    }
+}
+
+/// A successful attack: what the attacker obtained, and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Theft {
+    pub at: SimTime,
+    pub mechanism: Mechanism,
+    pub attack: u32,
+    pub stolen: Vec<Stolen>,
+}
+
+/// What to do with a successful attack.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TheftMode {
+    /// Hand the attacker the artefacts in this timeline (scenarios: one timeline).
+    Install,
+    /// Stop the run and hand the theft to the caller, which follows it in a copy of this
+    /// simulation so that the user's own timeline never sees the attack (population runs).
+    Report,
+    /// Attacks do nothing (the copy that follows one theft ignores the others).
+    Ignore,
+}
+
+/// Why [`UserSim::run_until`] returned.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Every event before the end was processed.
+    Reached,
+    /// An attack succeeded in [`TheftMode::Report`]: take it with [`UserSim::take_theft`]
+    /// and call `run_until` again to go on.
+    Theft,
 }
 
 /// The mutable state of one user's sessions.
@@ -131,7 +191,15 @@ pub(super) struct State {
     pub(super) user_risk: RiskLevel,
     pub(super) sign_in_risk: RiskLevel,
     pub(super) tokens: [[AccessToken; App::COUNT]; 2],
-    pub(super) stolen: Option<Stolen>,
+    pub(super) stolen: Vec<Stolen>,
+    /// What the user has seen so far, for habituation (MODEL.md §8): interactive prompts,
+    /// prompts with an MFA ceremony, and days with a device sign-in.
+    pub(super) prompts_seen: u32,
+    pub(super) mfa_prompts_seen: u32,
+    pub(super) days_worked: u32,
+    pub(super) last_work_day: Option<u64>,
+    /// Attacks that already succeeded (their remaining pushes are not sent).
+    pub(super) done_attacks: Vec<u32>,
 }
 
 impl State {
@@ -154,13 +222,20 @@ impl State {
             user_risk: RiskLevel::None,
             sign_in_risk: RiskLevel::None,
             tokens: [[AccessToken::default(); App::COUNT]; 2],
-            stolen: None,
+            stolen: Vec::new(),
+            prompts_seen: 0,
+            mfa_prompts_seen: 0,
+            days_worked: 0,
+            last_work_day: None,
+            done_attacks: Vec::new(),
         }
     }
 }
 
 /// One user's simulation. Create it, [`schedule`](Self::schedule) actions, then
-/// [`run_until`](Self::run_until).
+/// [`run_until`](Self::run_until). It can be cloned mid-run, to follow a theft in a copy
+/// whose future diverges from the user's own.
+#[derive(Clone)]
 pub struct UserSim<'a> {
     pub(super) params: &'a ModelParams,
     pub(super) rules: &'a RuleTable,
@@ -172,6 +247,13 @@ pub struct UserSim<'a> {
     pub(super) events: u64,
     /// Set by the prompt being recorded: a per-app prompt on a device without a broker.
     pub(super) per_app_prompt: bool,
+    /// How likely the user falls for attacks; `None` (scenarios): every attack that the
+    /// design does not stop succeeds.
+    pub(super) susceptibility: Option<&'a Susceptibility>,
+    pub(super) theft_mode: TheftMode,
+    pub(super) pending_theft: Option<Theft>,
+    /// Apps an attacker session replays against (bit per [`App::index`]).
+    pub(super) attacker_apps: u16,
 }
 
 /// Time a stale or paused activity check is pushed back by when nothing else bounds it.
@@ -195,6 +277,10 @@ impl<'a> UserSim<'a> {
             activities: Vec::new(),
             events: 0,
             per_app_prompt: false,
+            susceptibility: None,
+            theft_mode: TheftMode::Install,
+            pending_theft: None,
+            attacker_apps: 0,
         }
     }
 
@@ -212,6 +298,29 @@ impl<'a> UserSim<'a> {
         self.state = State::new();
         self.activities.clear();
         self.events = 0;
+        self.pending_theft = None;
+        self.attacker_apps = 0;
+    }
+
+    /// How attacks are decided and what a successful one does.
+    pub fn set_threat(&mut self, susceptibility: Option<&'a Susceptibility>, mode: TheftMode) {
+        self.susceptibility = susceptibility;
+        self.theft_mode = mode;
+    }
+
+    /// The apps an [`Action::AttackerSession`] replays against.
+    pub fn set_attacker_apps(&mut self, apps: &[App]) {
+        self.attacker_apps = apps.iter().fold(0, |m, a| m | 1 << a.index());
+    }
+
+    /// The theft that stopped the run ([`Stop::Theft`]).
+    pub fn take_theft(&mut self) -> Option<Theft> {
+        self.pending_theft.take()
+    }
+
+    /// Gives the attacker a theft's artefacts (in the copy that follows it).
+    pub fn install_theft(&mut self, theft: &Theft) {
+        self.state.stolen.extend_from_slice(&theft.stolen);
     }
 
     pub fn now(&self) -> SimTime {
@@ -234,8 +343,9 @@ impl<'a> UserSim<'a> {
             .map(|_| ())
     }
 
-    /// Processes every event before `end` (all of them with [`SimTime::NEVER`]).
-    pub fn run_until<O: Observer>(&mut self, end: SimTime, obs: &mut O) {
+    /// Processes every event before `end` (all of them with [`SimTime::NEVER`]), or until
+    /// an attack succeeds in [`TheftMode::Report`].
+    pub fn run_until<O: Observer>(&mut self, end: SimTime, obs: &mut O) -> Stop {
         while let Some(t) = self.queue.peek_time() {
             if t >= end {
                 break;
@@ -249,6 +359,17 @@ impl<'a> UserSim<'a> {
                 Event::Check { activity, gen } => self.on_check(now, activity as usize, gen, obs),
                 Event::End { activity } => self.on_end(now, activity as usize),
             }
+            if self.pending_theft.is_some() {
+                return Stop::Theft;
+            }
+        }
+        Stop::Reached
+    }
+
+    pub(super) fn limits(&self) -> Limits {
+        Limits {
+            every_time_tolerance: self.params.every_time_tolerance,
+            remember_mfa: self.setup.tenant.remember_mfa,
         }
     }
 
@@ -287,19 +408,11 @@ impl<'a> UserSim<'a> {
             Action::SignOut => self.sign_out(),
             Action::OpenBrowser => self.state.browser_open = true,
             Action::CloseBrowser => self.close_browser(),
-            Action::PasswordChange => {
-                self.state.revocations.password_changed_at = Some(now);
-                // A password change remediates user risk (Identity Protection).
-                self.state.user_risk = RiskLevel::None;
-                self.critical_event(now);
-            }
+            Action::PasswordChange => self.change_password(now),
             Action::PasswordReset => {
-                // An administrator's reset in the Entra admin center revokes every refresh
-                // token, password-based or not (docs/sources.md, Q5).
-                self.state.revocations.password_changed_at = Some(now);
-                self.state.revocations.sessions_valid_from = Some(now);
-                self.state.user_risk = RiskLevel::None;
-                self.critical_event(now);
+                // An administrator's reset in the Entra admin center ([RT] table).
+                self.state.revocations.admin_reset_at = Some(now);
+                self.change_password(now);
             }
             Action::RevokeSessions => {
                 self.state.revocations.sessions_valid_from = Some(now);
@@ -314,6 +427,11 @@ impl<'a> UserSim<'a> {
                 self.state.disabled = true;
                 self.critical_event(now);
             }
+            Action::DisableDevice => {
+                self.state.revocations.device_disabled = true;
+                // The PRT fails at the next token request through the broker.
+                self.schedule_cae_checks(now, false);
+            }
             Action::SetUserRisk(level) => {
                 self.state.user_risk = level;
                 if level == RiskLevel::High {
@@ -322,20 +440,40 @@ impl<'a> UserSim<'a> {
                 }
             }
             Action::SetSignInRisk(level) => self.state.sign_in_risk = level,
-            Action::Steal { artefact } => self.steal(now, artefact),
+            Action::Steal { artefact } => self.steal(now, artefact, obs),
+            Action::Attack(attempt) => self.attack(now, attempt, obs),
             Action::AttackerUse {
                 app,
                 until,
                 trusted_ip,
-            } => self.start_activity(
-                now,
-                app,
-                Client::Native,
-                Kind::Attacker { trusted_ip },
-                until,
-                obs,
-            ),
+            } => self.start_attacker(now, app, until, trusted_ip, obs),
+            Action::AttackerSession { until, trusted_ip } => {
+                for app in App::ALL {
+                    if self.attacker_apps & (1 << app.index()) != 0 {
+                        self.start_attacker(now, app, until, trusted_ip, obs);
+                    }
+                }
+                let _ = self
+                    .queue
+                    .schedule_at(until, Event::Action(Action::AttackerBrowserClosed));
+            }
+            Action::AttackerBrowserClosed => {
+                for s in &mut self.state.stolen {
+                    s.app_session = false;
+                    if s.artefact == Artefact::Cookie {
+                        s.tokens = [AccessToken::default(); App::COUNT];
+                    }
+                }
+            }
         }
+    }
+
+    /// A password change (by the user, SSPR, or an administrator): password-based
+    /// artefacts end, user risk is remediated, and it is a CAE critical event.
+    pub(super) fn change_password(&mut self, now: SimTime) {
+        self.state.revocations.password_changed_at = Some(now);
+        self.state.user_risk = RiskLevel::None;
+        self.critical_event(now);
     }
 
     /// A Windows sign-in: renews the PRT on joined devices, then accesses `app` if given.
@@ -347,6 +485,10 @@ impl<'a> UserSim<'a> {
         obs: &mut O,
     ) {
         self.state.locked = false;
+        if self.state.last_work_day != Some(now.day()) {
+            self.state.last_work_day = Some(now.day());
+            self.state.days_worked += 1;
+        }
         let renewed = self.renew_prt_on_device_sign_in(now);
         match app {
             Some(app) => {
@@ -424,16 +566,20 @@ impl<'a> UserSim<'a> {
     /// its last renewal is at least `prt_renewal_interval` old, or when it is missing or
     /// invalid (MODEL.md §2). Returns whether it was renewed.
     pub(super) fn renew_prt_on_device_sign_in(&mut self, now: SimTime) -> bool {
-        if !self.setup.device.prt_from_device_sign_in() || self.state.disabled {
+        if !self.setup.device.prt_from_device_sign_in()
+            || self.state.disabled
+            || self.state.revocations.device_disabled
+        {
             return false;
         }
         let valid = self.prt_valid(now);
+        let interval = self.params.prt_renewal_interval;
         let st = &mut self.state;
         let cred = self.setup.credential;
         match (&mut st.prt, valid) {
             (Some(prt), true) => {
                 prt.last_used = now;
-                if now - prt.renewed >= self.params.prt_renewal_interval {
+                if super::prt::renewal_due(prt.renewed, now, interval) {
                     prt.renewed = now;
                     if cred.gives_mfa() {
                         prt.mfa = Some(now);
@@ -488,8 +634,8 @@ impl<'a> UserSim<'a> {
         // Web apps keep their tokens in the page: they go with it.
         st.tokens[Client::Browser.index()] = [AccessToken::default(); App::COUNT];
         for a in &mut self.activities {
-            // Attacker activities run on the attacker's machine and carry `Client::Native`.
-            if a.live && a.client == Client::Browser {
+            // The attacker's browser is on the attacker's machine.
+            if a.live && a.client == Client::Browser && !matches!(a.kind, Kind::Attacker { .. }) {
                 a.live = false;
             }
         }
@@ -509,11 +655,10 @@ impl<'a> UserSim<'a> {
             if !a.live {
                 continue;
             }
-            // User risk is not a critical event for SharePoint (MODEL.md §5).
-            if user_risk && a.app == App::Sharepoint {
+            if user_risk && !super::cae::risk_is_critical_for(a.app) {
                 continue;
             }
-            let at = if a.app.cae_capable() && self.cae_active() {
+            let at = if a.app.cae_capable() && self.setup.tenant.cae {
                 now + delay
             } else if self.setup.tokens == TokenMode::Idealised {
                 now
@@ -524,55 +669,6 @@ impl<'a> UserSim<'a> {
                 self.schedule_check(i, at);
             }
         }
-    }
-
-    pub(super) fn cae_active(&self) -> bool {
-        self.setup.tenant.cae
-    }
-
-    pub(super) fn steal(&mut self, now: SimTime, artefact: Artefact) {
-        let session = match artefact {
-            Artefact::Cookie => self.valid_cookie(now).ok().map(|c| {
-                // With PRT SSO the cookie Entra last issued carries the PRT's freshness.
-                let eff = self.effective(now, App::OfficeWeb, Client::Browser).ok();
-                Session {
-                    auth: eff.map_or(c.auth, |e| e.auth),
-                    mfa: eff.map_or(c.mfa, |e| e.mfa),
-                    ..c
-                }
-            }),
-            Artefact::RefreshToken => {
-                if self.setup.device.has_broker() {
-                    self.prt_session(now)
-                } else {
-                    // The most recently used app's refresh token.
-                    App::ALL
-                        .into_iter()
-                        .filter_map(|a| self.valid_native(now, a).ok())
-                        .max_by_key(|s| s.last_used)
-                }
-            }
-            Artefact::Prt => self.prt_session(now),
-        };
-        self.state.stolen = session.map(|session| Stolen {
-            artefact,
-            session,
-            tokens: [AccessToken::default(); App::COUNT],
-        });
-    }
-
-    pub(super) fn prt_session(&self, now: SimTime) -> Option<Session> {
-        if !self.prt_valid(now) {
-            return None;
-        }
-        self.state.prt.map(|p| Session {
-            auth: p.renewed,
-            mfa: p.mfa,
-            issued: p.issued,
-            last_used: p.last_used,
-            persistent: true,
-            password_based: p.password_based,
-        })
     }
 
     // ---- activities -------------------------------------------------------------------
@@ -681,8 +777,8 @@ impl<'a> UserSim<'a> {
     ) {
         let a = self.activities[i];
         let outcome = match a.kind {
-            Kind::Attacker { trusted_ip } => {
-                self.attacker_access(now, a.app, trusted_ip, is_check, obs)
+            Kind::Attacker { trusted_ip, stolen } => {
+                self.attacker_access(now, stolen as usize, a.app, trusted_ip, is_check, obs)
             }
             Kind::Foreground | Kind::Background => {
                 let interactive = a.kind == Kind::Foreground;
@@ -693,7 +789,9 @@ impl<'a> UserSim<'a> {
                 };
                 // A check in idealised mode is only an evaluation when something is due.
                 if is_check && self.setup.tokens == TokenMode::Idealised {
-                    if let Assessment::Silent(..) = self.assess(now, a.app, a.client, None) {
+                    if let Assessment::Silent(..) | Assessment::AppSession =
+                        self.assess(now, a.app, a.client, None)
+                    {
                         self.reschedule(now, i);
                         return;
                     }
@@ -726,15 +824,29 @@ impl<'a> UserSim<'a> {
     }
 
     /// Schedules the activity's next check: its token's expiry, or its session's next
-    /// sign-in frequency deadline in idealised mode.
+    /// deadline in idealised mode.
     pub(super) fn reschedule(&mut self, now: SimTime, i: usize) {
         let a = self.activities[i];
         let next = match (a.kind, self.setup.tokens) {
-            (Kind::Attacker { .. }, TokenMode::Idealised) => self.attacker_deadline(now, a.app),
-            (Kind::Attacker { .. }, _) => self
-                .state
-                .stolen
-                .map_or(NO_DEADLINE, |s| s.tokens[a.app.index()].expires),
+            (Kind::Attacker { stolen, .. }, mode) => match self.state.stolen.get(stolen as usize) {
+                // The attacker's own third-party app cookie needs no renewal and meets no
+                // deadline.
+                Some(s)
+                    if super::cookies::app_session_answers(
+                        a.app,
+                        a.client,
+                        None,
+                        s.app_session,
+                    ) =>
+                {
+                    NO_DEADLINE
+                }
+                Some(_) if mode == TokenMode::Idealised => {
+                    self.attacker_deadline(now, stolen as usize, a.app)
+                }
+                Some(s) => s.tokens[a.app.index()].expires,
+                None => NO_DEADLINE,
+            },
             (_, TokenMode::Idealised) => self.deadline(now, a.app, a.client),
             _ => self.state.tokens[a.client.index()][a.app.index()].expires,
         };
@@ -748,7 +860,11 @@ impl<'a> UserSim<'a> {
     pub(super) fn resume_waiting(&mut self, now: SimTime, slot: Slot) {
         for i in 0..self.activities.len() {
             let a = self.activities[i];
-            if a.live && a.waiting && self.slot(a.app, a.client) == slot {
+            if a.live
+                && a.waiting
+                && !matches!(a.kind, Kind::Attacker { .. })
+                && self.slot(a.app, a.client) == slot
+            {
                 self.activities[i].waiting = false;
                 self.reschedule(now, i);
             }
@@ -786,6 +902,7 @@ impl<'a> UserSim<'a> {
             entra,
             unintended,
             requirement,
+            artefact: None,
         });
     }
 }

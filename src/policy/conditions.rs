@@ -13,7 +13,7 @@ use crate::app::{Client, DeviceTrust};
 
 use super::filter::{DeviceFacts, DeviceFilter, FilterMode};
 use super::known;
-use super::{Platform, Policy, PolicyState, RiskLevel, SignInContext, Target};
+use super::{AuthFlow, Platform, Policy, PolicyState, RiskLevel, SignInContext, Target};
 
 /// Users, groups and roles in and out of scope (`conditions.users`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -240,6 +240,9 @@ pub struct Conditions {
     /// `None`: not configured. `Some(levels)`: the risk must be one of them.
     pub user_risk: Option<Vec<RiskLevel>>,
     pub sign_in_risk: Option<Vec<RiskLevel>>,
+    /// `authenticationFlows.transferMethods`: `None` when not configured; else the policy
+    /// applies only to sign-ins that use one of these flows.
+    pub auth_flows: Option<Vec<AuthFlow>>,
     pub unmet: Vec<Unmet>,
 }
 
@@ -271,6 +274,7 @@ impl Conditions {
             || !self.devices.exclude_states.is_empty()
             || self.user_risk.is_some()
             || self.sign_in_risk.is_some()
+            || self.auth_flows.is_some()
             || !self.unmet.is_empty()
     }
 
@@ -339,6 +343,11 @@ impl Conditions {
         if let Some(levels) = &self.sign_in_risk {
             if !levels.contains(&ctx.sign_in_risk) {
                 return Err(Reason::SignInRisk);
+            }
+        }
+        if let Some(flows) = &self.auth_flows {
+            if !ctx.auth_flow.is_some_and(|f| flows.contains(&f)) {
+                return Err(Reason::AuthFlow);
             }
         }
         Ok(())
@@ -447,6 +456,8 @@ pub enum Reason {
     DeviceFilter(FilterMode),
     UserRisk,
     SignInRisk,
+    /// The sign-in does not use a flow in `authenticationFlows.transferMethods`.
+    AuthFlow,
 }
 
 impl Reason {
@@ -568,6 +579,16 @@ impl Reason {
             Reason::SignInRisk => format!(
                 "sign-in risk not included by signInRiskLevels ({})",
                 levels(c.sign_in_risk.as_deref())
+            ),
+            Reason::AuthFlow => format!(
+                "authentication flow not included by authenticationFlows.transferMethods ({})",
+                c.auth_flows
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }

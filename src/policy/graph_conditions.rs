@@ -13,7 +13,7 @@ use super::conditions::{
 use super::filter::{self, DeviceFilter, FilterMode};
 use super::json::{self, Node, Obj, Walker};
 use super::known;
-use super::{Platform, RiskLevel};
+use super::{AuthFlow, Platform, RiskLevel};
 
 /// Reads `conditions` (which may be null: the policy then applies to nobody).
 pub(crate) fn conditions(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Conditions, InputError> {
@@ -34,6 +34,7 @@ pub(crate) fn conditions(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Condi
         devices: devices(w, o.get("devices").node())?,
         user_risk: risk_levels(w, o.get("userRiskLevels").node())?,
         sign_in_risk: risk_levels(w, o.get("signInRiskLevels").node())?,
+        auth_flows: None,
         unmet: Vec::new(),
     };
     legacy_device_states(w, o.get("deviceStates").node(), &mut c.devices)?;
@@ -475,8 +476,9 @@ fn risk_levels(
     Ok(Some(out))
 }
 
-/// Conditions no simulated user sign-in meets: workload identities, insider risk,
-/// authentication flows. Reading them keeps them out of the unknown-field warnings.
+/// Conditions no simulated user sign-in meets (workload identities, insider risk), and the
+/// authentication flows condition. Reading them keeps them out of the unknown-field
+/// warnings.
 fn workload_and_other_unmet(
     w: &mut Walker<'_>,
     o: &Obj<'_>,
@@ -513,11 +515,29 @@ fn workload_and_other_unmet(
     let flows = o.get("authenticationFlows");
     if let Some(fo) = w.object(flows.node())? {
         let methods = fo.get("transferMethods");
-        if !json::is_empty_value(methods.value) {
-            c.unmet.push(Unmet {
-                field: methods.path.clone(),
-                why: "the policy targets the device code flow or authentication transfer, which simulated sign-ins never use".into(),
-            });
+        // Graph writes the flags as one comma-separated string ("deviceCodeFlow,
+        // authenticationTransfer"); exports sometimes carry a list.
+        let mut listed: Vec<(String, String)> = Vec::new();
+        if let Some(text) = methods.value.as_str() {
+            for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+                listed.push((part.trim().to_string(), methods.path.clone()));
+            }
+        } else {
+            for (s, p) in w.strings(methods.node())? {
+                listed.push((s.to_string(), p.to_string()));
+            }
+        }
+        if !listed.is_empty() {
+            let mut parsed = Vec::new();
+            for (s, p) in &listed {
+                match AuthFlow::parse(s) {
+                    Some(f) => parsed.push(f),
+                    None => w.warn(p, format!(
+                        "unknown authentication flow `{s}`: expected deviceCodeFlow or authenticationTransfer; it matches no sign-in"
+                    )),
+                }
+            }
+            c.auth_flows = Some(parsed);
         }
         w.finish(&fo);
     }

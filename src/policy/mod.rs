@@ -456,6 +456,34 @@ pub struct SignInContext {
     pub compliant: bool,
     pub user_risk: RiskLevel,
     pub sign_in_risk: RiskLevel,
+    /// The authentication flow, when it is one that `authenticationFlows` can target.
+    pub auth_flow: Option<AuthFlow>,
+}
+
+/// Authentication flows that `conditions.authenticationFlows.transferMethods` targets
+/// (concept-authentication-flows).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AuthFlow {
+    /// `deviceCodeFlow`: a code entered on another device signs this one in.
+    DeviceCode,
+    /// `authenticationTransfer`: a sign-in handed from a PC app to a mobile app.
+    AuthenticationTransfer,
+}
+
+impl AuthFlow {
+    /// The Graph `transferMethods` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthFlow::DeviceCode => "deviceCodeFlow",
+            AuthFlow::AuthenticationTransfer => "authenticationTransfer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuthFlow> {
+        [AuthFlow::DeviceCode, AuthFlow::AuthenticationTransfer]
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(text.trim()))
+    }
 }
 
 /// State of a policy (`state`).
