@@ -47,6 +47,9 @@ struct RawExperiment {
     prompt_budget: f64,
     #[serde(default)]
     model: ModelParams,
+    /// Overrides of the population's `[threat]` table.
+    #[serde(default)]
+    threat: Option<Spanned<toml::Table>>,
     #[serde(default)]
     access_tokens: Option<Spanned<String>>,
     #[serde(default)]
@@ -266,7 +269,12 @@ impl Experiment {
                 ),
             ));
         }
-        let population = Population::load(&pop_path)?;
+        let mut population = Population::load(&pop_path)?;
+        if let Some(t) = &raw.threat {
+            population
+                .override_threat(t.get_ref())
+                .map_err(|(field, msg)| cx.at(t, field, msg))?;
+        }
         let default_tokens = match &raw.access_tokens {
             Some(s) => parse_tokens(&cx, s, "access_tokens", &raw.model)?,
             None => raw.model.realistic_tokens(),
@@ -685,6 +693,14 @@ pub struct RunOptions {
 }
 
 impl Experiment {
+    /// The oversampling factor of each attack mechanism for this population and horizon
+    /// ([`crate::threat::Threat::sampling`]).
+    pub fn sampling(&self) -> [f64; crate::model::Mechanism::COUNT] {
+        self.population
+            .threat
+            .sampling(self.population.device_mix(), self.days)
+    }
+
     /// Simulated user-days of the whole run.
     pub fn total_user_days(&self) -> u64 {
         self.users

@@ -116,6 +116,9 @@ pub fn write_results(
     let svg = crate::report::frontier_svg(exp, &summaries)
         .map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
     out.write("frontier.svg", svg.as_bytes())?;
+    let svg = crate::report::exposure_svg(exp, &summaries)
+        .map_err(|e| anyhow::anyhow!("drawing exposure.svg: {e}"))?;
+    out.write("exposure.svg", svg.as_bytes())?;
     out.write(
         "report.md",
         crate::report::report_md(exp, &summaries).as_bytes(),

@@ -12,6 +12,7 @@
 //! - [`error`]: input errors that name the file, line and field.
 
 pub mod app;
+pub mod draw;
 pub mod error;
 pub mod experiment;
 pub mod job;

@@ -7,8 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::app::{App, Client, DeviceTrust};
-use crate::model::{Actor, Artefact, Observer, Outcome, Record};
+use crate::model::{Actor, Artefact, Mechanism, Observer, Outcome, Record, StepKind};
 use crate::time::{Duration, SimTime, DAY, HOUR, MINUTE};
 
 /// Per-user prompts per active day, in bins of 0.01 up to 50 (the last bin holds the rest).
@@ -136,13 +138,112 @@ pub fn exposure_bin_hours(bin: usize) -> f64 {
     }
 }
 
+/// A histogram of exposures, sparse: few thefts fall in any one cell, so only the bins
+/// that occur are kept (bin index → count). Bins as [`exposure_bin`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposureHistogram {
+    pub bins: BTreeMap<u32, u64>,
+}
+
+impl ExposureHistogram {
+    pub fn add(&mut self, bin: usize) {
+        *self
+            .bins
+            .entry(bin.min(EXPOSURE_BINS - 1) as u32)
+            .or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: &ExposureHistogram) {
+        for (b, c) in &other.bins {
+            *self.bins.entry(*b).or_default() += c;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.bins.values().sum()
+    }
+}
+
+/// Accumulated thefts of one mechanism in one group (MODEL.md §8, §9). Counts are of
+/// simulated attempts and thefts; [`crate::output`] weights them back to real rates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TheftAcc {
+    /// Simulated attempts (lures, infections, push attacks, compromises, injected thefts).
+    pub attempts: u64,
+    /// Attempts that gave the attacker an artefact it can present elsewhere.
+    pub thefts: u64,
+    /// Thefts that gave the attacker working access at least once.
+    pub with_access: u64,
+    pub exposure_seconds: u64,
+    /// Exposures that ended before the attacker's window did.
+    pub ended: ExposureHistogram,
+    /// Exposures still running at the end of the attacker's window (censored).
+    pub censored: ExposureHistogram,
+    pub contained_1h: u64,
+    pub contained_24h: u64,
+    pub cae_seconds: u64,
+    pub noncae_seconds: u64,
+    /// Thefts holding each artefact kind, and that artefact's exposure.
+    pub by_artefact: [u64; 3],
+    pub by_artefact_seconds: [u64; 3],
+}
+
+impl TheftAcc {
+    pub fn merge(&mut self, o: &TheftAcc) {
+        self.attempts += o.attempts;
+        self.thefts += o.thefts;
+        self.with_access += o.with_access;
+        self.exposure_seconds += o.exposure_seconds;
+        self.ended.merge(&o.ended);
+        self.censored.merge(&o.censored);
+        self.contained_1h += o.contained_1h;
+        self.contained_24h += o.contained_24h;
+        self.cae_seconds += o.cae_seconds;
+        self.noncae_seconds += o.noncae_seconds;
+        for i in 0..3 {
+            self.by_artefact[i] += o.by_artefact[i];
+            self.by_artefact_seconds[i] += o.by_artefact_seconds[i];
+        }
+    }
+
+    /// Adds one finished theft.
+    pub fn add(&mut self, e: &Exposure) {
+        self.thefts += 1;
+        if e.had_access {
+            self.with_access += 1;
+        }
+        let secs = e.total.as_secs();
+        self.exposure_seconds += secs;
+        let bin = exposure_bin(e.total);
+        if e.censored {
+            self.censored.add(bin);
+        } else {
+            self.ended.add(bin);
+        }
+        if secs <= HOUR {
+            self.contained_1h += 1;
+        }
+        if secs <= DAY {
+            self.contained_24h += 1;
+        }
+        self.cae_seconds += e.cae.as_secs();
+        self.noncae_seconds += e.noncae.as_secs();
+        for (i, d) in e.by_artefact.iter().enumerate() {
+            if let Some(d) = d {
+                self.by_artefact[i] += 1;
+                self.by_artefact_seconds[i] += d.as_secs();
+            }
+        }
+    }
+}
+
 /// Accumulated metrics of one group of users (a design × replicate × device × persona cell).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     pub users: u64,
-    /// Workdays inside each user's fatigue window.
+    /// Workdays of the users.
     pub active_days: u64,
-    /// Calendar days inside each user's fatigue window.
+    /// Calendar days of the users (the simulated horizon each).
     pub window_days: u64,
     pub prompts: u64,
     pub mfa_prompts: u64,
@@ -157,23 +258,8 @@ pub struct Group {
     pub user_rate: Histogram,
     /// Minutes between consecutive prompts of one session within a workday.
     pub prompt_intervals: Histogram,
-    pub thefts: u64,
-    /// Thefts that yielded an artefact (the victim had a session to steal).
-    pub thefts_with_artefact: u64,
-    pub exposure_seconds: u64,
-    pub exposure: Histogram,
-    pub contained_1h: u64,
-    pub contained_24h: u64,
-    /// Thefts whose exposure ran to the end of the attacker horizon (censored).
-    pub exposure_censored: u64,
-    pub exposure_cae_seconds: u64,
-    pub exposure_noncae_seconds: u64,
-    pub thefts_by_artefact: [u64; 3],
-    pub exposure_by_artefact_seconds: [u64; 3],
-    /// Sum over users of the probability that one MFA-fatigue attack succeeds, in
-    /// millionths, and the number of users it was summed over.
-    pub fatigue_success_micros: u64,
-    pub fatigue_users: u64,
+    /// Thefts by mechanism ([`Mechanism::index`] order).
+    pub thefts: [TheftAcc; Mechanism::COUNT],
     pub events: u64,
 }
 
@@ -191,21 +277,9 @@ impl Group {
         self.denied += o.denied;
         self.user_rate.merge(&o.user_rate);
         self.prompt_intervals.merge(&o.prompt_intervals);
-        self.thefts += o.thefts;
-        self.thefts_with_artefact += o.thefts_with_artefact;
-        self.exposure_seconds += o.exposure_seconds;
-        self.exposure.merge(&o.exposure);
-        self.contained_1h += o.contained_1h;
-        self.contained_24h += o.contained_24h;
-        self.exposure_censored += o.exposure_censored;
-        self.exposure_cae_seconds += o.exposure_cae_seconds;
-        self.exposure_noncae_seconds += o.exposure_noncae_seconds;
-        for i in 0..3 {
-            self.thefts_by_artefact[i] += o.thefts_by_artefact[i];
-            self.exposure_by_artefact_seconds[i] += o.exposure_by_artefact_seconds[i];
+        for (a, b) in self.thefts.iter_mut().zip(&o.thefts) {
+            a.merge(b);
         }
-        self.fatigue_success_micros += o.fatigue_success_micros;
-        self.fatigue_users += o.fatigue_users;
         self.events += o.events;
     }
 }
@@ -251,12 +325,8 @@ impl Cell {
     }
 }
 
-/// Per-user observer: counts the user's prompts inside the fatigue window and follows the
-/// attacker's access per app.
+/// Per-user observer of the user's own timeline: prompts, evaluations, intervals.
 pub struct UserStats {
-    /// Fatigue counts only evaluations before this time (the incident response, which
-    /// would not happen without the injected theft), on whole days.
-    pub fatigue_end: SimTime,
     pub prompt_cost: Duration,
     pub mfa_cost: Duration,
     pub prompts: u64,
@@ -269,21 +339,12 @@ pub struct UserStats {
     /// Last prompt per session key, for inter-prompt intervals.
     last_prompt: [Option<SimTime>; 2 + App::COUNT],
     pub intervals: Vec<u64>,
-    /// Attacker access per app: first granted access, and when it ended.
-    pub attacker_start: [Option<SimTime>; App::COUNT],
-    pub attacker_end: [Option<SimTime>; App::COUNT],
     per_app_native: bool,
 }
 
 impl UserStats {
-    pub fn new(
-        fatigue_end: SimTime,
-        prompt_cost: Duration,
-        mfa_cost: Duration,
-        device: DeviceTrust,
-    ) -> Self {
+    pub fn new(prompt_cost: Duration, mfa_cost: Duration, device: DeviceTrust) -> Self {
         UserStats {
-            fatigue_end,
             prompt_cost,
             mfa_cost,
             prompts: 0,
@@ -295,8 +356,6 @@ impl UserStats {
             denied: 0,
             last_prompt: [None; 2 + App::COUNT],
             intervals: Vec::new(),
-            attacker_start: [None; App::COUNT],
-            attacker_end: [None; App::COUNT],
             per_app_native: !device.has_broker(),
         }
     }
@@ -312,116 +371,150 @@ impl UserStats {
 
 impl Observer for UserStats {
     fn record(&mut self, r: &Record) {
-        match r.actor {
-            Actor::User => {
-                if r.at >= self.fatigue_end {
-                    return;
+        if r.actor != Actor::User {
+            return;
+        }
+        if r.entra {
+            self.evaluations += 1;
+        }
+        match r.outcome {
+            Outcome::Prompt => {
+                self.prompts += 1;
+                self.prompt_seconds += self.prompt_cost.as_secs();
+                if r.mfa {
+                    self.mfa_prompts += 1;
+                    self.prompt_seconds += self.mfa_cost.as_secs();
                 }
-                if r.entra {
-                    self.evaluations += 1;
+                if r.unintended {
+                    self.unintended += 1;
                 }
-                match r.outcome {
-                    Outcome::Prompt => {
-                        self.prompts += 1;
-                        self.prompt_seconds += self.prompt_cost.as_secs();
-                        if r.mfa {
-                            self.mfa_prompts += 1;
-                            self.prompt_seconds += self.mfa_cost.as_secs();
-                        }
-                        if r.unintended {
-                            self.unintended += 1;
-                        }
-                        let k = self.session_key(r);
-                        if let Some(prev) = self.last_prompt[k] {
-                            if prev.day() == r.at.day() {
-                                self.intervals.push((r.at - prev).as_secs() / MINUTE);
-                            }
-                        }
-                        self.last_prompt[k] = Some(r.at);
+                let k = self.session_key(r);
+                if let Some(prev) = self.last_prompt[k] {
+                    if prev.day() == r.at.day() {
+                        self.intervals.push((r.at - prev).as_secs() / MINUTE);
                     }
-                    Outcome::Deferred => self.deferred += 1,
-                    Outcome::Denied => self.denied += 1,
-                    Outcome::Silent => {}
                 }
+                self.last_prompt[k] = Some(r.at);
             }
-            Actor::Attacker => {
-                let Some(app) = r.app else { return };
-                let i = app.index();
-                match r.outcome {
-                    Outcome::Silent if self.attacker_start[i].is_none() => {
-                        self.attacker_start[i] = Some(r.at)
+            Outcome::Deferred => self.deferred += 1,
+            Outcome::Denied => self.denied += 1,
+            Outcome::Silent => {}
+        }
+    }
+}
+
+/// Observer of the copy of a timeline that follows one theft: when each stolen artefact
+/// first gave access to each app, and when that access first ended. A refused replay ends
+/// the attacker's use of that artefact for that app (docs/model.md, "Exposure").
+pub struct AttackWatch {
+    /// `[stolen artefact][app]`: first granted access and first refusal.
+    start: Vec<[Option<SimTime>; App::COUNT]>,
+    end: Vec<[Option<SimTime>; App::COUNT]>,
+    kinds: Vec<Artefact>,
+    /// Apps the attacker replays against.
+    apps: Vec<App>,
+}
+
+impl AttackWatch {
+    pub fn new(kinds: &[Artefact], apps: &[App]) -> Self {
+        AttackWatch {
+            start: vec![[None; App::COUNT]; kinds.len()],
+            end: vec![[None; App::COUNT]; kinds.len()],
+            kinds: kinds.to_vec(),
+            apps: apps.to_vec(),
+        }
+    }
+
+    /// Whether every artefact's access to every app it serves has ended: nothing more can
+    /// happen to the exposure.
+    pub fn all_ended(&self) -> bool {
+        self.kinds.iter().enumerate().all(|(i, k)| {
+            self.apps
+                .iter()
+                .filter(|a| k.serves(**a))
+                .all(|a| self.end[i][a.index()].is_some())
+        })
+    }
+
+    /// The theft's exposure: from the first granted access to the last app losing access
+    /// (or the end of the attacker's window), per app class and artefact.
+    pub fn exposure(&self, window_end: SimTime) -> Exposure {
+        let mut e = Exposure::default();
+        let mut first: Option<SimTime> = None;
+        let mut last = SimTime::ZERO;
+        for (i, kind) in self.kinds.iter().enumerate() {
+            let k = Artefact::ALL.iter().position(|x| x == kind).unwrap_or(0);
+            let mut longest = Duration::ZERO;
+            for app in &self.apps {
+                let Some(start) = self.start[i][app.index()] else {
+                    continue;
+                };
+                e.had_access = true;
+                let end = match self.end[i][app.index()] {
+                    Some(t) => t,
+                    None => {
+                        e.censored = true;
+                        window_end
                     }
-                    Outcome::Denied if self.attacker_end[i].is_none() => {
-                        self.attacker_end[i] = Some(r.at)
-                    }
-                    _ => {}
+                };
+                let d = end.saturating_since(start);
+                if app.cae_capable() {
+                    e.cae = e.cae.max(d);
+                } else {
+                    e.noncae = e.noncae.max(d);
                 }
+                longest = longest.max(d);
+                first = Some(first.map_or(start, |f: SimTime| f.min(start)));
+                last = last.max(end);
             }
+            e.by_artefact[k] = Some(e.by_artefact[k].unwrap_or(Duration::ZERO).max(longest));
+        }
+        if let Some(f) = first {
+            e.total = last.saturating_since(f);
+        }
+        e
+    }
+}
+
+impl Observer for AttackWatch {
+    fn record(&mut self, r: &Record) {
+        if r.actor != Actor::Attacker || !matches!(r.step, StepKind::AttackerUse | StepKind::Holds)
+        {
+            return;
+        }
+        let Some(app) = r.app else {
+            return;
+        };
+        let i = r.stolen as usize;
+        if i >= self.kinds.len() || self.end[i][app.index()].is_some() {
+            return;
+        }
+        let a = app.index();
+        match r.outcome {
+            Outcome::Silent if self.start[i][a].is_none() => self.start[i][a] = Some(r.at),
+            // A pair that never worked ends with zero exposure (no start).
+            Outcome::Denied => self.end[i][a] = Some(r.at),
+            _ => {}
         }
     }
 }
 
 /// A finished theft's exposure.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Exposure {
     pub total: Duration,
     pub cae: Duration,
     pub noncae: Duration,
     /// Access lasted to the end of the attacker's window.
     pub censored: bool,
-    pub had_artefact: bool,
+    /// The attacker got working access at least once.
+    pub had_access: bool,
+    /// Each artefact kind held, with its longest access.
+    pub by_artefact: [Option<Duration>; 3],
 }
 
-impl UserStats {
-    /// Exposure of the user's theft: from the first granted access to the last app losing
-    /// access (or the end of the attacker window), per app class.
-    pub fn exposure(&self, apps: &[App], window_end: SimTime) -> Exposure {
-        let mut e = Exposure {
-            total: Duration::ZERO,
-            cae: Duration::ZERO,
-            noncae: Duration::ZERO,
-            censored: false,
-            had_artefact: false,
-        };
-        let mut start_min: Option<SimTime> = None;
-        let mut end_max = SimTime::ZERO;
-        for app in apps {
-            let i = app.index();
-            let Some(start) = self.attacker_start[i] else {
-                continue;
-            };
-            e.had_artefact = true;
-            let end = self.attacker_end[i].unwrap_or(window_end);
-            if self.attacker_end[i].is_none() {
-                e.censored = true;
-            }
-            let d = end - start;
-            if app.cae_capable() {
-                e.cae = e.cae.max(d);
-            } else {
-                e.noncae = e.noncae.max(d);
-            }
-            start_min = Some(start_min.map_or(start, |s: SimTime| s.min(start)));
-            end_max = end_max.max(end);
-        }
-        if let Some(s) = start_min {
-            e.total = end_max - s;
-        }
-        e
-    }
-}
-
-/// Adds one finished user to a group.
-#[allow(clippy::too_many_arguments)]
-pub fn add_user(
-    g: &mut Group,
-    stats: &UserStats,
-    active_days: u64,
-    window_days: u64,
-    theft: Option<(Artefact, Exposure)>,
-    fatigue_success: Option<f64>,
-    events: u64,
-) {
+/// Adds one finished user's own timeline to a group.
+pub fn add_user(g: &mut Group, stats: &UserStats, active_days: u64, window_days: u64, events: u64) {
     g.users += 1;
     g.active_days += active_days;
     g.window_days += window_days;
@@ -440,36 +533,6 @@ pub fn add_user(
     }
     for m in &stats.intervals {
         g.prompt_intervals.add(*m as usize, INTERVAL_BINS);
-    }
-    if let Some((artefact, e)) = theft {
-        g.thefts += 1;
-        let a = Artefact::ALL
-            .iter()
-            .position(|x| *x == artefact)
-            .unwrap_or(0);
-        g.thefts_by_artefact[a] += 1;
-        if e.had_artefact {
-            g.thefts_with_artefact += 1;
-        }
-        let secs = e.total.as_secs();
-        g.exposure_seconds += secs;
-        g.exposure_by_artefact_seconds[a] += secs;
-        g.exposure.add(exposure_bin(e.total), EXPOSURE_BINS);
-        g.exposure_cae_seconds += e.cae.as_secs();
-        g.exposure_noncae_seconds += e.noncae.as_secs();
-        if secs <= HOUR {
-            g.contained_1h += 1;
-        }
-        if secs <= DAY {
-            g.contained_24h += 1;
-        }
-        if e.censored {
-            g.exposure_censored += 1;
-        }
-    }
-    if let Some(p) = fatigue_success {
-        g.fatigue_users += 1;
-        g.fatigue_success_micros += (p.clamp(0.0, 1.0) * 1e6).round() as u64;
     }
 }
 

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::app::DeviceTrust;
 use crate::experiment::Experiment;
-use crate::metrics::{exposure_bin_hours, Group, RATE_BIN};
+use crate::metrics::{exposure_bin_hours, Group, TheftAcc, RATE_BIN};
+use crate::model::Mechanism;
 use crate::runner::{replicate_seed, RunResult};
 use crate::time::HOUR;
 
@@ -29,15 +30,25 @@ pub struct Metrics {
     pub evaluations_per_user_day: Option<f64>,
     /// Entra evaluations of the users' own sessions: the user rows of `signins.csv`.
     pub evaluations: u64,
+    /// Simulated thefts (before weighting back to real rates).
     pub thefts: u64,
-    /// Share of thefts that found the artefact (a session to copy).
-    pub artefact_share: Option<f64>,
+    /// Share of attacks (lures, infections, push attacks, ...) that gave the attacker an
+    /// artefact it can present from elsewhere.
+    pub attack_success_share: Option<f64>,
+    /// Share of thefts that gave the attacker working access at least once.
+    pub access_share: Option<f64>,
+    /// Expected thefts per 1,000 users per year, in all and by mechanism.
+    pub thefts_per_1000_users_year: Option<f64>,
+    pub thefts_by_mechanism_per_1000_users_year: [Option<f64>; Mechanism::COUNT],
+    /// Expected attacker-hours per 1,000 users per year, by mechanism.
+    pub attacker_hours_by_mechanism: [Option<f64>; Mechanism::COUNT],
     pub exposure_hours_mean: Option<f64>,
     pub exposure_hours_p50: Option<f64>,
     pub exposure_hours_p95: Option<f64>,
     pub contained_1h_share: Option<f64>,
     pub contained_24h_share: Option<f64>,
     pub censored_share: Option<f64>,
+    /// Expected hours of attacker access per 1,000 users per year: the exposure axis.
     pub attacker_hours_per_1000_users_year: Option<f64>,
     pub exposure_hours_cae_mean: Option<f64>,
     pub exposure_hours_noncae_mean: Option<f64>,
@@ -50,12 +61,72 @@ fn ratio(num: f64, den: u64) -> Option<f64> {
     (den > 0).then(|| num / den as f64)
 }
 
+fn fratio(num: f64, den: f64) -> Option<f64> {
+    (den > 0.0).then(|| num / den)
+}
+
+/// The weight of each mechanism's simulated thefts: real attempts per simulated attempt.
+pub fn mechanism_weights(exp: &Experiment) -> [f64; Mechanism::COUNT] {
+    exp.sampling().map(|f| if f > 0.0 { 1.0 / f } else { 0.0 })
+}
+
+/// Weighted sum over mechanisms of one accumulated number, in mechanism order.
+fn weighted(g: &Group, w: &[f64; Mechanism::COUNT], f: impl Fn(&TheftAcc) -> u64) -> f64 {
+    g.thefts.iter().zip(w).map(|(t, w)| f(t) as f64 * w).sum()
+}
+
+/// Exposure histogram bins (ended, censored) weighted over mechanisms, in bin order.
+pub fn weighted_exposure_bins(g: &Group, w: &[f64; Mechanism::COUNT]) -> Vec<(u32, f64, f64)> {
+    let mut bins: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
+    for (t, w) in g.thefts.iter().zip(w) {
+        for (b, c) in &t.ended.bins {
+            bins.entry(*b).or_default().0 += *c as f64 * w;
+        }
+        for (b, c) in &t.censored.bins {
+            bins.entry(*b).or_default().1 += *c as f64 * w;
+        }
+    }
+    bins.into_iter().map(|(b, (e, c))| (b, e, c)).collect()
+}
+
+/// The bin holding quantile `q` of weighted bins, by the nearest-rank method.
+fn weighted_quantile(bins: &[(u32, f64, f64)], q: f64) -> Option<u32> {
+    let total: f64 = bins.iter().map(|(_, e, c)| e + c).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let mut seen = 0.0;
+    for (b, e, c) in bins {
+        seen += e + c;
+        // A relative tolerance keeps the rank stable against rounding of the weights.
+        if seen >= rank * (1.0 - 1e-12) {
+            return Some(*b);
+        }
+    }
+    bins.last().map(|(b, _, _)| *b)
+}
+
 impl Metrics {
     pub fn of(g: &Group, exp: &Experiment) -> Metrics {
-        let threat = &exp.population.threat;
-        let hours = |secs: u64| secs as f64 / HOUR as f64;
-        let exposure_mean = ratio(hours(g.exposure_seconds), g.thefts);
-        let fatigue_rate = ratio(g.fatigue_success_micros as f64 / 1e6, g.fatigue_users);
+        let w = mechanism_weights(exp);
+        let hours = |secs: f64| secs / HOUR as f64;
+        let user_years = g.window_days as f64 / 365.0;
+        let per_1000 = |x: f64| fratio(x * 1000.0, user_years);
+        let thefts = weighted(g, &w, |t| t.thefts);
+        let per_theft = |x: f64| fratio(x, thefts);
+        let bins = weighted_exposure_bins(g, &w);
+        let push = &g.thefts[Mechanism::PushBombing.index()];
+        let push_w = w[Mechanism::PushBombing.index()];
+        let mut by_mechanism = [None; Mechanism::COUNT];
+        let mut hours_by_mechanism = [None; Mechanism::COUNT];
+        for m in Mechanism::ALL {
+            let (t, wm) = (&g.thefts[m.index()], w[m.index()]);
+            if wm > 0.0 {
+                by_mechanism[m.index()] = per_1000(t.thefts as f64 * wm);
+                hours_by_mechanism[m.index()] = per_1000(hours(t.exposure_seconds as f64 * wm));
+            }
+        }
         Metrics {
             users: g.users,
             active_days: g.active_days,
@@ -69,29 +140,64 @@ impl Metrics {
             ),
             evaluations_per_user_day: ratio(g.evaluations as f64, g.active_days),
             evaluations: g.evaluations,
-            thefts: g.thefts,
-            artefact_share: ratio(g.thefts_with_artefact as f64, g.thefts),
-            exposure_hours_mean: exposure_mean,
-            exposure_hours_p50: g.exposure.quantile_bin(0.5).map(exposure_bin_hours),
-            exposure_hours_p95: g.exposure.quantile_bin(0.95).map(exposure_bin_hours),
-            contained_1h_share: ratio(g.contained_1h as f64, g.thefts),
-            contained_24h_share: ratio(g.contained_24h as f64, g.thefts),
-            censored_share: ratio(g.exposure_censored as f64, g.thefts),
-            attacker_hours_per_1000_users_year: exposure_mean
-                .map(|h| h * threat.thefts_per_user_year * 1000.0),
-            exposure_hours_cae_mean: ratio(hours(g.exposure_cae_seconds), g.thefts),
-            exposure_hours_noncae_mean: ratio(hours(g.exposure_noncae_seconds), g.thefts),
+            thefts: g.thefts.iter().map(|t| t.thefts).sum(),
+            attack_success_share: fratio(thefts, weighted(g, &w, |t| t.attempts)),
+            access_share: per_theft(weighted(g, &w, |t| t.with_access)),
+            thefts_per_1000_users_year: if w.iter().any(|x| *x > 0.0) {
+                per_1000(thefts)
+            } else {
+                None
+            },
+            thefts_by_mechanism_per_1000_users_year: by_mechanism,
+            attacker_hours_by_mechanism: hours_by_mechanism,
+            exposure_hours_mean: per_theft(hours(weighted(g, &w, |t| t.exposure_seconds))),
+            exposure_hours_p50: weighted_quantile(&bins, 0.5)
+                .map(|b| exposure_bin_hours(b as usize)),
+            exposure_hours_p95: weighted_quantile(&bins, 0.95)
+                .map(|b| exposure_bin_hours(b as usize)),
+            contained_1h_share: per_theft(weighted(g, &w, |t| t.contained_1h)),
+            contained_24h_share: per_theft(weighted(g, &w, |t| t.contained_24h)),
+            censored_share: per_theft(weighted(g, &w, |t| t.censored.count())),
+            attacker_hours_per_1000_users_year: per_1000(hours(weighted(g, &w, |t| {
+                t.exposure_seconds
+            }))),
+            exposure_hours_cae_mean: per_theft(hours(weighted(g, &w, |t| t.cae_seconds))),
+            exposure_hours_noncae_mean: per_theft(hours(weighted(g, &w, |t| t.noncae_seconds))),
             exposure_hours_by_artefact: [0, 1, 2].map(|i| {
-                ratio(
-                    hours(g.exposure_by_artefact_seconds[i]),
-                    g.thefts_by_artefact[i],
+                fratio(
+                    hours(weighted(g, &w, |t| t.by_artefact_seconds[i])),
+                    weighted(g, &w, |t| t.by_artefact[i]),
                 )
             }),
-            fatigue_attack_success_rate: fatigue_rate,
-            fatigue_successes_per_1000_users_year: fatigue_rate
-                .map(|r| r * threat.fatigue.attacks_per_user_year * 1000.0),
+            fatigue_attack_success_rate: ratio(push.thefts as f64, push.attempts),
+            fatigue_successes_per_1000_users_year: (push_w > 0.0)
+                .then(|| per_1000(push.thefts as f64 * push_w))
+                .flatten(),
         }
     }
+}
+
+/// The share of thefts still working against hours since the attacker's first access: a
+/// Kaplan–Meier estimate over the weighted exposure bins, censored at the end of each
+/// attacker window. Returns `(hours, share)` steps starting at `(0, 1)`; thefts that never
+/// gave access end at zero.
+pub fn survival(g: &Group, exp: &Experiment) -> Vec<(f64, f64)> {
+    let w = mechanism_weights(exp);
+    let bins = weighted_exposure_bins(g, &w);
+    let mut at_risk: f64 = bins.iter().map(|(_, e, c)| e + c).sum();
+    let mut share = 1.0;
+    let mut out = vec![(0.0, 1.0)];
+    if at_risk <= 0.0 {
+        return Vec::new();
+    }
+    for (b, ended, censored) in bins {
+        if ended > 0.0 && at_risk > 0.0 {
+            share *= 1.0 - ended / at_risk;
+            out.push((exposure_bin_hours(b as usize), share));
+        }
+        at_risk -= ended + censored;
+    }
+    out
 }
 
 /// Fixed-decimal text for a number; empty when there is none.
@@ -112,7 +218,14 @@ const METRIC_COLUMNS: &[&str] = &[
     "evaluations_per_user_day",
     "evaluations",
     "thefts",
-    "artefact_share",
+    "thefts_per_1000_users_year",
+    "thefts_aitm_per_1000_users_year",
+    "thefts_infostealer_per_1000_users_year",
+    "thefts_push_bombing_per_1000_users_year",
+    "thefts_device_compromise_per_1000_users_year",
+    "thefts_device_code_per_1000_users_year",
+    "attack_success_share",
+    "access_share",
     "exposure_hours_mean",
     "exposure_hours_p50",
     "exposure_hours_p95",
@@ -139,7 +252,14 @@ fn metric_values(m: &Metrics) -> Vec<String> {
         num(m.evaluations_per_user_day),
         m.evaluations.to_string(),
         m.thefts.to_string(),
-        num(m.artefact_share),
+        num(m.thefts_per_1000_users_year),
+        num(m.thefts_by_mechanism_per_1000_users_year[Mechanism::Aitm.index()]),
+        num(m.thefts_by_mechanism_per_1000_users_year[Mechanism::Infostealer.index()]),
+        num(m.thefts_by_mechanism_per_1000_users_year[Mechanism::PushBombing.index()]),
+        num(m.thefts_by_mechanism_per_1000_users_year[Mechanism::DeviceCompromise.index()]),
+        num(m.thefts_by_mechanism_per_1000_users_year[Mechanism::DeviceCode.index()]),
+        num(m.attack_success_share),
+        num(m.access_share),
         num(m.exposure_hours_mean),
         num(m.exposure_hours_p50),
         num(m.exposure_hours_p95),
@@ -194,7 +314,22 @@ pub struct DesignSummary {
     pub prompts_ci95: Option<f64>,
     pub mfa_ci95: Option<f64>,
     pub exposure_ci95: Option<f64>,
+    /// Interval of the exposure axis: attacker-hours per 1,000 users per year.
+    pub attacker_hours_ci95: Option<f64>,
+    /// Kaplan–Meier share of thefts still working against hours (pooled).
+    pub survival: Vec<(f64, f64)>,
     pub pareto: Option<bool>,
+}
+
+impl DesignSummary {
+    /// The design as a point of the trade-off: (prompts per user-day, attacker-hours per
+    /// 1,000 users per year).
+    pub fn point(&self) -> Option<(f64, f64)> {
+        Some((
+            self.pooled.prompts_per_user_day?,
+            self.pooled.attacker_hours_per_1000_users_year?,
+        ))
+    }
 }
 
 fn collect(values: impl Iterator<Item = Option<f64>>) -> Option<Vec<f64>> {
@@ -223,20 +358,14 @@ pub fn summarize(exp: &Experiment, result: &RunResult) -> Vec<DesignSummary> {
                 prompts_ci95: ci(|m| m.prompts_per_user_day),
                 mfa_ci95: ci(|m| m.mfa_prompts_per_user_day),
                 exposure_ci95: ci(|m| m.exposure_hours_mean),
+                attacker_hours_ci95: ci(|m| m.attacker_hours_per_1000_users_year),
+                survival: survival(&pooled, exp),
                 replicates,
                 pareto: None,
             }
         })
         .collect();
-    let points: Vec<Option<(f64, f64)>> = out
-        .iter()
-        .map(|s| {
-            Some((
-                s.pooled.prompts_per_user_day?,
-                s.pooled.exposure_hours_mean?,
-            ))
-        })
-        .collect();
+    let points: Vec<Option<(f64, f64)>> = out.iter().map(DesignSummary::point).collect();
     for (i, s) in out.iter_mut().enumerate() {
         s.pareto = points[i].map(|p| !points.iter().flatten().any(|q| dominates(*q, p)));
     }
@@ -285,6 +414,7 @@ pub fn summary_csv(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Vec<
         "pareto",
         "mfa_prompts_per_user_day_ci95",
         "exposure_hours_mean_ci95",
+        "attacker_hours_per_1000_users_year_ci95",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -330,6 +460,7 @@ pub fn summary_csv(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Vec<
                 s.pareto.map_or(String::new(), |p| p.to_string()),
                 num(s.mfa_ci95),
                 num(s.exposure_ci95),
+                num(s.attacker_hours_ci95),
             ];
             row.extend(rest.iter().map(|i| values[*i].clone()));
             row
@@ -485,6 +616,11 @@ pub fn manifest_json(
         "parameters": exp.params,
         "remediation": exp.population.remediation,
         "threat": exp.population.threat,
+        "attack_sampling": crate::model::Mechanism::ALL
+            .iter()
+            .zip(exp.sampling())
+            .map(|(m, f)| (m.name().to_string(), f))
+            .collect::<std::collections::BTreeMap<_, _>>(),
         "counters": {
             "users_simulated": result.users_simulated,
             "user_days_simulated": result.user_days_simulated,

@@ -9,117 +9,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp, Normal, Poisson};
+use rand_distr::{Distribution, Normal};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::app::{unknown_name, App, Client, DeviceTrust};
+pub use crate::draw::{instant, pick, poisson, DurationDist, Workday};
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{Action, Credential, MfaMethod, Protected};
 use crate::policy::{Platform, RiskLevel};
 use crate::threat::{RawThreat, Threat};
 use crate::time::{parse_time, Duration, SimTime, DAY, MINUTE};
-
-/// A random duration: fixed, uniform, normal (truncated at zero) or exponential.
-#[derive(Clone, Debug, PartialEq)]
-pub enum DurationDist {
-    Fixed(Duration),
-    Uniform { min: Duration, max: Duration },
-    Normal { mean: Duration, sd: Duration },
-    Exponential { mean: Duration },
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawDist {
-    Fixed(Duration),
-    Table {
-        #[serde(default)]
-        min: Option<Duration>,
-        #[serde(default)]
-        max: Option<Duration>,
-        #[serde(default)]
-        mean: Option<Duration>,
-        #[serde(default)]
-        sd: Option<Duration>,
-    },
-}
-
-impl<'de> Deserialize<'de> for DurationDist {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        match RawDist::deserialize(d)? {
-            RawDist::Fixed(v) => Ok(DurationDist::Fixed(v)),
-            RawDist::Table { min: Some(min), max: Some(max), mean: None, sd: None } => {
-                if max < min {
-                    return Err(D::Error::custom(format!("max {max} is less than min {min}")));
-                }
-                Ok(DurationDist::Uniform { min, max })
-            }
-            RawDist::Table { min: None, max: None, mean: Some(mean), sd: Some(sd) } => {
-                Ok(DurationDist::Normal { mean, sd })
-            }
-            RawDist::Table { min: None, max: None, mean: Some(mean), sd: None } => {
-                Ok(DurationDist::Exponential { mean })
-            }
-            _ => Err(D::Error::custom(
-                "a duration distribution is a duration (\"30m\"), {min, max} (uniform), {mean, sd} (normal) or {mean} (exponential)",
-            )),
-        }
-    }
-}
-
-impl serde::Serialize for DurationDist {
-    /// The same forms the files use, for the manifest.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let entries: Vec<(&str, Duration)> = match *self {
-            DurationDist::Fixed(d) => return d.serialize(s),
-            DurationDist::Uniform { min, max } => vec![("min", min), ("max", max)],
-            DurationDist::Normal { mean, sd } => vec![("mean", mean), ("sd", sd)],
-            DurationDist::Exponential { mean } => vec![("mean", mean)],
-        };
-        let mut m = s.serialize_map(Some(entries.len()))?;
-        for (k, v) in entries {
-            m.serialize_entry(k, &v)?;
-        }
-        m.end()
-    }
-}
-
-impl DurationDist {
-    pub fn sample<R: Rng>(&self, rng: &mut R) -> Duration {
-        let secs = match *self {
-            DurationDist::Fixed(d) => return d,
-            DurationDist::Uniform { min, max } => {
-                return Duration::from_secs(rng.random_range(min.as_secs()..=max.as_secs()))
-            }
-            DurationDist::Normal { mean, sd } => {
-                match Normal::new(mean.as_secs() as f64, sd.as_secs() as f64) {
-                    Ok(n) => n.sample(rng),
-                    Err(_) => mean.as_secs() as f64,
-                }
-            }
-            DurationDist::Exponential { mean } => {
-                match Exp::new(1.0 / mean.as_secs().max(1) as f64) {
-                    Ok(e) => e.sample(rng),
-                    Err(_) => mean.as_secs() as f64,
-                }
-            }
-        };
-        Duration::from_secs(secs.max(0.0).round() as u64)
-    }
-
-    pub fn mean(&self) -> Duration {
-        match *self {
-            DurationDist::Fixed(d) => d,
-            DurationDist::Uniform { min, max } => {
-                Duration::from_secs((min.as_secs() + max.as_secs()) / 2)
-            }
-            DurationDist::Normal { mean, .. } | DurationDist::Exponential { mean } => mean,
-        }
-    }
-}
 
 /// Which client a persona's app runs in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -332,6 +232,8 @@ pub struct Population {
     pub domain: String,
     pub remediation: Remediation,
     pub threat: Threat,
+    /// The `[threat]` table as written, for an experiment's overrides.
+    pub threat_table: toml::Table,
     pub personas: Vec<Persona>,
 }
 
@@ -411,6 +313,17 @@ fn rate(cx: &Ctx, field: String, v: f64, anchor: &Spanned<String>) -> Result<f64
 }
 
 impl Population {
+    /// The share of users on each device type ([`DeviceTrust::index`] order).
+    pub fn device_mix(&self) -> [f64; 4] {
+        let mut mix = [0.0; 4];
+        for p in &self.personas {
+            for (m, d) in mix.iter_mut().zip(p.devices) {
+                *m += p.share * d;
+            }
+        }
+        mix
+    }
+
     pub fn load(path: &Path) -> Result<Population, InputError> {
         let source = read_text(path)?;
         Population::parse(path, &source)
@@ -579,6 +492,15 @@ impl Population {
         }
         let threat = Threat::from_raw(&raw.threat)
             .map_err(|(field, msg)| InputError::new(path, msg).field(format!("threat.{field}")))?;
+        // The file parsed above, so it parses as a table too.
+        let threat_table = toml::from_str::<toml::Table>(source)
+            .ok()
+            .and_then(|mut t| t.remove("threat"))
+            .and_then(|v| match v {
+                toml::Value::Table(t) => Some(t),
+                _ => None,
+            })
+            .unwrap_or_default();
         Ok(Population {
             path: path.to_path_buf(),
             name: raw.name,
@@ -586,23 +508,33 @@ impl Population {
             domain: raw.domain,
             remediation: raw.remediation,
             threat,
+            threat_table,
             personas,
         })
     }
-}
 
-/// Picks an index from shares that sum to one.
-pub fn pick<R: Rng>(rng: &mut R, shares: &[f64]) -> usize {
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    for (i, s) in shares.iter().enumerate() {
-        acc += s;
-        if u < acc {
-            return i;
+    /// Replaces `[threat]` entries with an experiment's: tables merge key by key, any other
+    /// value replaces the population's. Errors name the field (under `threat.`).
+    pub fn override_threat(&mut self, overrides: &toml::Table) -> Result<(), (String, String)> {
+        fn merge(base: &mut toml::Table, over: &toml::Table) {
+            for (k, v) in over {
+                match (base.get_mut(k), v) {
+                    (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+                    _ => {
+                        base.insert(k.clone(), v.clone());
+                    }
+                }
+            }
         }
+        let mut table = self.threat_table.clone();
+        merge(&mut table, overrides);
+        let raw: RawThreat = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| ("threat".to_string(), e.message().trim().to_string()))?;
+        self.threat = Threat::from_raw(&raw).map_err(|(f, m)| (format!("threat.{f}"), m))?;
+        self.threat_table = table;
+        Ok(())
     }
-    // Rounding: the last non-zero share.
-    shares.iter().rposition(|s| *s > 0.0).unwrap_or(0)
 }
 
 /// The drawn, fixed traits of one simulated user.
@@ -673,13 +605,6 @@ impl UserTraits {
     }
 }
 
-/// One workday's bounds, drawn ahead so that threats can target moments of activity.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Workday {
-    pub start: SimTime,
-    pub end: SimTime,
-}
-
 /// Draws which days the user works and when (day 0 is a Monday).
 pub fn draw_workdays<R: Rng>(
     rng: &mut R,
@@ -713,24 +638,6 @@ pub fn draw_workdays<R: Rng>(
             end: start + Duration::from_secs(length.round() as u64),
         }));
     }
-}
-
-fn poisson<R: Rng>(rng: &mut R, mean: f64) -> u64 {
-    if mean <= 0.0 {
-        return 0;
-    }
-    match Poisson::new(mean) {
-        Ok(p) => p.sample(rng) as u64,
-        Err(_) => 0,
-    }
-}
-
-/// A uniformly random instant in `[from, to)`.
-pub fn instant<R: Rng>(rng: &mut R, from: SimTime, to: SimTime) -> SimTime {
-    if to <= from {
-        return from;
-    }
-    SimTime::from_secs(rng.random_range(from.as_secs()..to.as_secs()))
 }
 
 /// Generates one workday's actions, in any order (the queue sorts them by time).

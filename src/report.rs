@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use plotters::prelude::*;
 
 use crate::experiment::Experiment;
+use crate::model::Mechanism;
 use crate::output::{t95, DesignSummary, Metrics};
+use crate::threat::Mode;
 
-/// Lowest exposure drawn on the log axis (36 s): zero exposure is drawn here.
+/// Lowest exposure drawn on the log axis: zero exposure is drawn here.
 const Y_FLOOR: f64 = 0.01;
 
 /// Designs on the Pareto frontier, sorted by prompts.
@@ -19,12 +21,7 @@ pub fn frontier(summaries: &[DesignSummary]) -> Vec<&DesignSummary> {
         .filter(|s| s.pareto == Some(true))
         .collect();
     f.sort_by(|a, b| {
-        let key = |s: &DesignSummary| {
-            (
-                s.pooled.prompts_per_user_day.unwrap_or(0.0),
-                s.pooled.exposure_hours_mean.unwrap_or(0.0),
-            )
-        };
+        let key = |s: &DesignSummary| s.point().unwrap_or((0.0, 0.0));
         key(a)
             .partial_cmp(&key(b))
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -33,10 +30,7 @@ pub fn frontier(summaries: &[DesignSummary]) -> Vec<&DesignSummary> {
 }
 
 fn point(s: &DesignSummary) -> Option<(f64, f64)> {
-    Some((
-        s.pooled.prompts_per_user_day?,
-        s.pooled.exposure_hours_mean?,
-    ))
+    s.point()
 }
 
 /// `frontier.svg`: one numbered point per design with 95% error bars from the replicates,
@@ -59,7 +53,7 @@ pub fn frontier_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Str
             .fold(0.0, f64::max);
         let max_y = points
             .iter()
-            .map(|(_, s, p)| p.1 + s.exposure_ci95.unwrap_or(0.0))
+            .map(|(_, s, p)| p.1 + s.attacker_hours_ci95.unwrap_or(0.0))
             .fold(0.0, f64::max);
         let x_range = 0.0..(max_x * 1.1).max(0.1);
         // Exposure spans minutes to weeks: a log axis, with zero drawn at the floor.
@@ -75,7 +69,7 @@ pub fn frontier_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Str
         chart
             .configure_mesh()
             .x_desc("Fatigue: interactive prompts per user per working day")
-            .y_desc("Exposure: mean hours of attacker access per theft (log scale)")
+            .y_desc("Exposure: attacker-hours per 1,000 users per year (log scale)")
             .axis_desc_style(("sans-serif", 16))
             .label_style(("sans-serif", 13))
             .light_line_style(RGBColor(235, 235, 235))
@@ -105,7 +99,7 @@ pub fn frontier_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Str
                     )))
                     .map_err(|e| e.to_string())?;
             }
-            if let Some(ci) = s.exposure_ci95 {
+            if let Some(ci) = s.attacker_hours_ci95 {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
                         vec![(*x, (y - ci).max(Y_FLOOR)), (*x, y + ci)],
@@ -199,9 +193,138 @@ pub fn best_under_budget(summaries: &[DesignSummary], budget: f64) -> Option<&De
         .map(|(s, _)| s)
 }
 
+/// `exposure.svg`: per design, the share of thefts still working against hours since the
+/// attacker's first access (Kaplan–Meier, censored at the end of the attacker's window).
+pub fn exposure_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<String, String> {
+    let (w, h) = (1100u32, 700u32);
+    let horizon = exp.population.threat.attacker_horizon.as_hours_f64();
+    let palette = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (plot, key) = root.split_horizontally(760);
+        let title = format!("{}: how long stolen access keeps working", exp.name);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(title, ("sans-serif", 22))
+            .margin(20)
+            .x_label_area_size(55)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..horizon.max(1.0), 0.0..1.0)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("Hours since the attacker's first access")
+            .y_desc("Share of thefts still working (Kaplan-Meier)")
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 13))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let mut drawn = 0;
+        for (i, s) in summaries.iter().enumerate() {
+            if s.survival.is_empty() {
+                continue;
+            }
+            let colour = palette[i % palette.len()];
+            // A step function: each drop happens at the end of its bin.
+            let mut steps = Vec::with_capacity(2 * s.survival.len() + 1);
+            let mut last = 1.0;
+            for &(x, y) in &s.survival {
+                steps.push((x.min(horizon), last));
+                steps.push((x.min(horizon), y));
+                last = y;
+            }
+            steps.push((horizon, last));
+            chart
+                .draw_series(LineSeries::new(steps, colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+            key.draw(&Rectangle::new(
+                [(10, 54 + 20 * drawn), (24, 66 + 20 * drawn)],
+                colour.filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+            key.draw(&Text::new(
+                format!("{:>2} {}", i + 1, s.name),
+                (30, 54 + 20 * drawn),
+                ("sans-serif", 13),
+            ))
+            .map_err(|e| e.to_string())?;
+            drawn += 1;
+        }
+        key.draw(&Text::new("Designs", (10, 30), ("sans-serif", 16)))
+            .map_err(|e| e.to_string())?;
+        if drawn == 0 {
+            plot.draw(&Text::new(
+                "No design had a theft (is the threat model off?)",
+                (80, 300),
+                ("sans-serif", 16),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// One sentence on what drives a design's exposure.
+fn vector_sentence(s: &DesignSummary) -> String {
+    let m = &s.pooled;
+    let total = m.attacker_hours_per_1000_users_year.unwrap_or(0.0);
+    let mut parts: Vec<(f64, Mechanism)> = Mechanism::ALL
+        .iter()
+        .filter_map(|mech| {
+            m.attacker_hours_by_mechanism[mech.index()]
+                .filter(|h| *h > 0.0)
+                .map(|h| (h, *mech))
+        })
+        .collect();
+    parts.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    let Some(&(top_hours, top)) = parts.first() else {
+        return "no simulated theft gave the attacker access".into();
+    };
+    let share = if total > 0.0 { top_hours / total } else { 0.0 };
+    let why = match top {
+        Mechanism::Aitm => "phishing proxies capture the session of a sign-in the user makes; more prompts make users likelier to complete one, and only phishing-resistant credentials, device-based grants or short sign-in frequency limit it",
+        Mechanism::Infostealer => "malware copies cookies and refresh tokens from the user's device; persistent cookies and apps without a broker leave more to take",
+        Mechanism::PushBombing => "an attacker with the password gets in where no MFA is asked of its sign-in, or when a push is approved",
+        Mechanism::DeviceCompromise => "control of a device yields tokens minted from its PRT, which carry its device claims",
+        Mechanism::DeviceCode => "device-code phishing works with any method, phishing-resistant ones included, unless an authentication-flows policy blocks the flow",
+        Mechanism::Injected => "one scripted theft per user (conditional mode)",
+    };
+    format!(
+        "{:.0}% of attacker-hours come from {}: {why}",
+        share * 100.0,
+        mechanism_label(top)
+    )
+}
+
+fn mechanism_label(m: Mechanism) -> &'static str {
+    match m {
+        Mechanism::Aitm => "AiTM phishing",
+        Mechanism::Infostealer => "infostealers",
+        Mechanism::PushBombing => "push bombing",
+        Mechanism::DeviceCompromise => "device compromise",
+        Mechanism::DeviceCode => "device-code phishing",
+        Mechanism::Injected => "injected thefts",
+    }
+}
+
 /// `report.md`.
 pub fn report_md(exp: &Experiment, summaries: &[DesignSummary]) -> String {
     let mut r = String::new();
+    let threat = &exp.population.threat;
     let _ = writeln!(r, "# {}: results\n", exp.name);
     if let Some(d) = &exp.description {
         let _ = writeln!(r, "{d}\n");
@@ -209,9 +332,7 @@ pub fn report_md(exp: &Experiment, summaries: &[DesignSummary]) -> String {
     let _ = writeln!(
         r,
         "{} users of the `{}` population over {} days, {} replicates, seed {}; {} designs. \
-Fatigue is interactive prompts per user per working day; exposure is the mean hours an \
-attacker kept working access after stealing a session artefact (one theft per user, at a \
-random moment of work). Intervals are 95% confidence intervals over replicates.\n",
+Fatigue is interactive prompts per user per working day.",
         exp.users,
         exp.population.name,
         exp.days,
@@ -219,6 +340,23 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
         exp.seed,
         summaries.len()
     );
+    let _ = match threat.mode {
+        Mode::Rates => writeln!(
+            r,
+            "Exposure is the expected hours of attacker access per 1,000 users per year: thefts \
+happen through AiTM phishing, infostealers, push bombing, device compromise and device-code \
+phishing at the rates of the population's threat model, succeed or fail against each design, \
+and each theft lasts until the design, a detection or an expiry ends it. Intervals are 95% \
+confidence intervals over replicates.\n"
+        ),
+        Mode::Conditional => writeln!(
+            r,
+            "Exposure is the mean hours an attacker kept working access after one scripted theft \
+per user (conditional mode: every design suffers the same thefts), scaled by `thefts_per_user_year` \
+to attacker-hours per 1,000 users per year. Intervals are 95% confidence intervals over \
+replicates.\n"
+        ),
+    };
 
     let _ = writeln!(r, "## The frontier\n");
     let f = frontier(summaries);
@@ -226,19 +364,20 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
         let _ = writeln!(r, "No design has both a prompt rate and an exposure, so there is no trade-off to show (is the threat model off?).\n");
     } else {
         let _ = writeln!(r, "These designs are not beaten on both prompts and exposure by any other; choose among them:\n");
-        let _ = writeln!(r, "| design | prompts per user-day | exposure hours (mean) | exposure hours (p95) | thefts cut within 1 h |");
-        let _ = writeln!(r, "|---|---|---|---|---|");
+        let _ = writeln!(r, "| design | prompts per user-day | attacker-hours per 1,000 users-year | thefts per 1,000 users-year | hours per theft (mean) | thefts cut within 1 h |");
+        let _ = writeln!(r, "|---|---|---|---|---|---|");
         for s in &f {
             let m = &s.pooled;
             let _ = writeln!(
                 r,
-                "| {} | {} ± {} | {} ± {} | {} | {} |",
+                "| {} | {} ± {} | {} ± {} | {} | {} | {} |",
                 s.name,
                 fmt(m.prompts_per_user_day, 2),
                 fmt(s.prompts_ci95, 2),
+                fmt(m.attacker_hours_per_1000_users_year, 1),
+                fmt(s.attacker_hours_ci95, 1),
+                fmt(m.thefts_per_1000_users_year, 2),
                 fmt(m.exposure_hours_mean, 1),
-                fmt(s.exposure_ci95, 1),
-                fmt(m.exposure_hours_p95, 1),
                 m.contained_1h_share
                     .map_or("n/a".into(), |x| format!("{:.0}%", x * 100.0)),
             );
@@ -260,10 +399,10 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
         Some(s) => {
             let _ = writeln!(
                 r,
-                "**{}**: {} prompts per user-day and {} hours of exposure per theft, the least exposure of the designs within the budget.\n",
+                "**{}**: {} prompts per user-day and {} attacker-hours per 1,000 users per year, the least exposure of the designs within the budget.\n",
                 s.name,
                 fmt(s.pooled.prompts_per_user_day, 2),
-                fmt(s.pooled.exposure_hours_mean, 1)
+                fmt(s.pooled.attacker_hours_per_1000_users_year, 1)
             );
         }
         None => {
@@ -271,34 +410,65 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
         }
     }
 
+    if threat.mode == Mode::Rates {
+        let _ = writeln!(r, "## How each design is attacked\n");
+        let _ = writeln!(r, "Expected thefts per 1,000 users per year by mechanism (attacker-hours in brackets), and what drives the design's exposure.\n");
+        let mechanisms = [
+            Mechanism::Aitm,
+            Mechanism::Infostealer,
+            Mechanism::PushBombing,
+            Mechanism::DeviceCompromise,
+            Mechanism::DeviceCode,
+        ];
+        let _ = writeln!(
+            r,
+            "| design | {} |",
+            mechanisms.map(mechanism_label).join(" | ")
+        );
+        let _ = writeln!(r, "|---|{}", "---|".repeat(mechanisms.len()));
+        for s in summaries {
+            let m = &s.pooled;
+            let cells: Vec<String> = mechanisms
+                .iter()
+                .map(|mech| {
+                    format!(
+                        "{} ({})",
+                        fmt(m.thefts_by_mechanism_per_1000_users_year[mech.index()], 2),
+                        fmt(m.attacker_hours_by_mechanism[mech.index()], 0)
+                    )
+                })
+                .collect();
+            let _ = writeln!(r, "| {} | {} |", s.name, cells.join(" | "));
+        }
+        let _ = writeln!(r);
+        for s in summaries {
+            let _ = writeln!(r, "- **{}**: {}.", s.name, vector_sentence(s));
+        }
+        let _ = writeln!(r);
+    }
+
     if let Some(base) = summaries.first() {
         let _ = writeln!(r, "## Each design against the baseline ({})\n", base.name);
-        let _ = writeln!(r, "Differences are paired: every design saw the same simulated users doing the same work.\n");
-        let _ = writeln!(r, "| design | change in prompts per user-day | change in exposure hours | change in MFA-fatigue success |");
-        let _ = writeln!(r, "|---|---|---|---|");
+        let _ = writeln!(r, "Differences are paired: every design saw the same simulated users doing the same work, and faced the same attacks.\n");
+        let _ = writeln!(r, "| design | change in prompts per user-day | change in attacker-hours per 1,000 users-year | change in thefts per 1,000 users-year | change in push-bombing success |");
+        let _ = writeln!(r, "|---|---|---|---|---|");
         let cell = |d: Option<(f64, Option<f64>)>, decimals: usize| match d {
             Some((m, Some(ci))) => format!("{m:+.decimals$} (± {ci:.decimals$})"),
             Some((m, None)) => format!("{m:+.decimals$}"),
             None => "n/a".into(),
         };
         for s in summaries.iter().skip(1) {
+            let diff = |f: fn(&Metrics) -> Option<f64>| {
+                paired_difference(&s.replicates, &base.replicates, f)
+            };
             let _ = writeln!(
                 r,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 s.name,
-                cell(
-                    paired_difference(&s.replicates, &base.replicates, |m| m.prompts_per_user_day),
-                    2
-                ),
-                cell(
-                    paired_difference(&s.replicates, &base.replicates, |m| m.exposure_hours_mean),
-                    1
-                ),
-                cell(
-                    paired_difference(&s.replicates, &base.replicates, |m| m
-                        .fatigue_attack_success_rate),
-                    4
-                ),
+                cell(diff(|m| m.prompts_per_user_day), 2),
+                cell(diff(|m| m.attacker_hours_per_1000_users_year), 1),
+                cell(diff(|m| m.thefts_per_1000_users_year), 2),
+                cell(diff(|m| m.fatigue_attack_success_rate), 4),
             );
         }
         let _ = writeln!(r);
@@ -314,10 +484,13 @@ random moment of work). Intervals are 95% confidence intervals over replicates.\
             r,
             "- Up to {:.0}% of thefts in a design were still working when the attacker's window ({}) ended: their exposure is a lower bound.",
             censored * 100.0,
-            exp.population.threat.attacker_horizon
+            threat.attacker_horizon
         );
     }
+    if threat.mode == Mode::Rates {
+        let _ = writeln!(r, "- Attack rates and susceptibility coefficients are assumptions or coarse public figures (docs/model.md, \"Threat model\"): compare designs with them; do not read the levels as a forecast for your tenant.");
+        let _ = writeln!(r, "- Attacks are oversampled (each mechanism's `attempts_per_user` simulated attempts per user over the run) and weighted back to the real rates (`attack_sampling` in `manifest.json`); the `thefts` column counts simulated thefts.");
+    }
     let _ = writeln!(r, "- Every assumption behind these numbers, with its source, is in `docs/model.md`; the parameters used are in `manifest.json`.");
-    let _ = writeln!(r, "- The MFA-fatigue coefficients are assumptions (Microsoft documents the direction of the effect, not its size): compare designs with them, do not read the rate as a forecast.");
     r
 }

@@ -14,16 +14,16 @@ use rayon::prelude::*;
 use crate::app::{App, DeviceTrust};
 use crate::error::InputError;
 use crate::experiment::{Design, Experiment, RunOptions};
-use crate::metrics::{add_user, Cell, Exposure, UserStats};
+use crate::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
 use crate::model::{
-    Action, Artefact, Credential, Facts, MfaMethod, Observer, Profile, RuleTable, UserSetup,
-    UserSim,
+    Action, Artefact, Credential, Facts, Mechanism, MfaMethod, Observer, Profile, RuleTable, Stop,
+    Susceptibility, Theft, TheftMode, UserSetup, UserSim,
 };
 use crate::policy::{LocationContext, PolicySet, RiskLevel, UserIdentity};
-use crate::population::{draw_workdays, plan_day, plan_risk, UserTraits, Workday};
+use crate::population::{draw_workdays, plan_day, plan_risk, Population, UserTraits, Workday};
 use crate::signinlog::{csv_field, LogUser, Logging};
-use crate::threat::plan_theft;
-use crate::time::{SimTime, DAY};
+use crate::threat::{follow_up, plan_attacks, AttackPlan};
+use crate::time::{Duration, SimTime, DAY};
 
 /// Accumulated results of a run, one cell per design × replicate.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -84,6 +84,9 @@ pub struct DesignEnv<'a> {
     design_index: usize,
     /// Rule tables by profile index (see [`profile_index`]).
     tables: Vec<RuleTable>,
+    susceptibility: Susceptibility,
+    /// Oversampling factor of each attack mechanism ([`crate::threat::Threat::sampling`]).
+    sampling: [f64; Mechanism::COUNT],
 }
 
 impl<'a> DesignEnv<'a> {
@@ -95,6 +98,8 @@ impl<'a> DesignEnv<'a> {
             design,
             design_index,
             tables: build_tables(exp, &design.policies),
+            susceptibility: exp.population.threat.susceptibility(),
+            sampling: exp.sampling(),
         }
     }
 
@@ -163,6 +168,7 @@ struct Scratch {
     workdays: Vec<Option<Workday>>,
     plan: Vec<(SimTime, Action)>,
     apps: Vec<App>,
+    attacks: Vec<AttackPlan>,
 }
 
 /// Receives the optional per-row outputs, in (design, replicate, user) order.
@@ -296,6 +302,7 @@ fn simulate_chunk(
         workdays: Vec::new(),
         plan: Vec::new(),
         apps: Vec::new(),
+        attacks: Vec::new(),
     };
     let setup = UserSetup {
         device: DeviceTrust::Unmanaged,
@@ -325,8 +332,10 @@ fn simulate_chunk(
 struct UserOutcome {
     traits: UserTraits,
     stats_row: [u64; 5],
-    theft: Option<(Artefact, Exposure)>,
-    fatigue: Option<f64>,
+    attacks: u64,
+    thefts: u64,
+    exposure: Duration,
+    censored: u64,
     log_rows: u64,
 }
 
@@ -336,17 +345,9 @@ impl UserOutcome {
         let t = &self.traits;
         let persona = &env.exp.population.personas[t.persona];
         let [active, prompts, mfa, unintended, evaluations] = self.stats_row;
-        let (artefact, hours, censored) = match self.theft {
-            Some((a, e)) => (
-                a.name(),
-                format!("{:.4}", e.total.as_hours_f64()),
-                e.censored.to_string(),
-            ),
-            None => ("", String::new(), String::new()),
-        };
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{}",
             csv_field(&env.design.name),
             rep,
             user,
@@ -360,15 +361,18 @@ impl UserOutcome {
             mfa,
             unintended,
             evaluations,
-            artefact,
-            hours,
-            censored,
-            self.fatigue.map_or(String::new(), |p| format!("{p:.6}")),
+            self.attacks,
+            self.thefts,
+            self.exposure.as_hours_f64(),
+            self.censored,
         );
     }
 }
 
 /// Simulates one user and adds them to `cell`; with `log`, appends their sign-in log rows.
+/// The user's own timeline never sees an attack: each successful attack stops it, and a
+/// copy follows the theft (its attacker, detection and response) to the end of the
+/// attacker's window, while the original goes on as if nothing happened.
 fn simulate_user<'a>(
     env: &'a DesignEnv<'a>,
     rep: u32,
@@ -376,7 +380,7 @@ fn simulate_user<'a>(
     sim: &mut UserSim<'a>,
     s: &mut Scratch,
     cell: &mut Cell,
-    log: Option<&mut Vec<u8>>,
+    mut log: Option<&mut Vec<u8>>,
 ) -> UserOutcome {
     let exp = env.exp;
     let pop = &exp.population;
@@ -396,7 +400,16 @@ fn simulate_user<'a>(
     } else {
         s.apps.extend_from_slice(&pop.threat.apps);
     }
-    let theft = plan_theft(&mut brng, &pop.threat, &s.workdays, &s.apps, &mut s.plan);
+    plan_attacks(
+        &mut brng,
+        &pop.threat,
+        &env.sampling,
+        traits.device,
+        &s.workdays,
+        exp.days,
+        &mut s.plan,
+        &mut s.attacks,
+    );
 
     let table = profile_index(
         traits.persona,
@@ -417,109 +430,254 @@ fn simulate_user<'a>(
         setup,
         user_stream(exp.seed, env.design_index as u64, rep as u64, user),
     );
+    sim.set_threat(Some(&env.susceptibility), TheftMode::Report);
+    sim.set_attacker_apps(&s.apps);
     for (at, a) in s.plan.drain(..) {
         let _ = sim.schedule(at, a);
     }
-    // Fatigue is counted on whole days before the incident response: until then the user's
-    // timeline is exactly what it would be without the injected theft.
     let horizon = SimTime::from_secs(exp.days as u64 * DAY);
-    let fatigue_end = theft
-        .as_ref()
-        .and_then(|t| t.response_at)
-        .map_or(horizon, |t| SimTime::from_secs(t.day() * DAY).min(horizon));
-    let stats = UserStats::new(
-        fatigue_end,
-        exp.params.prompt_cost,
-        exp.params.mfa_cost,
-        traits.device,
-    );
-    let end = theft.as_ref().map_or(horizon, |t| t.ends.max(horizon));
-    let (stats, log_rows) = match log {
+    let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
+    let mut outcome = UserOutcome {
+        traits: traits.clone(),
+        stats_row: [0; 5],
+        attacks: s.attacks.len() as u64,
+        thefts: 0,
+        exposure: Duration::ZERO,
+        censored: 0,
+        log_rows: 0,
+    };
+    for a in &s.attacks {
+        group.thefts[a.mechanism.index()].attempts += 1;
+    }
+    let mut stats = UserStats::new(exp.params.prompt_cost, exp.params.mfa_cost, traits.device);
+    let upn = format!("user{user}@{}", pop.domain);
+    let log_user = LogUser {
+        start_day: exp.start_day,
+        upn: &upn,
+        device: traits.device,
+        design: &env.design.name,
+        replicate: rep,
+        until: horizon,
+    };
+    // Attacker rows of the copies, logged after the user's own.
+    let mut attacker_log = Vec::new();
+    let mut run = Driver {
+        pop,
+        traits: &traits,
+        workdays: &s.workdays,
+        brng,
+        next_day: 0,
+    };
+    let mut plan = std::mem::take(&mut s.plan);
+    let logging_wanted = log.is_some();
+    let mut on_theft = |sim: &UserSim<'a>, run: &Driver, theft: Theft, plan: &mut Vec<_>| {
+        let exposure = follow(
+            env,
+            sim,
+            run,
+            &theft,
+            &s.attacks,
+            &s.apps,
+            plan,
+            logging_wanted.then_some((&log_user, &mut attacker_log)),
+        );
+        group.thefts[theft.mechanism.index()].add(&exposure);
+        outcome.thefts += 1;
+        outcome.exposure = outcome.exposure + exposure.total;
+        outcome.censored += u64::from(exposure.censored);
+    };
+    let log_rows = match log.as_deref_mut() {
         None => {
-            let mut stats = stats;
-            drive(sim, s, pop, &traits, &mut brng, end, &mut stats);
-            (stats, 0)
+            run.drive(sim, horizon, &mut plan, &mut stats, &mut on_theft);
+            0
         }
         Some(out) => {
-            let upn = format!("user{user}@{}", pop.domain);
             let mut logging = Logging {
                 inner: stats,
+                user: LogUser { ..log_user },
+                out,
+                rows: 0,
+            };
+            run.drive(sim, horizon, &mut plan, &mut logging, &mut on_theft);
+            stats = logging.inner;
+            logging.rows
+        }
+    };
+    s.plan = plan;
+    if let Some(out) = log {
+        out.extend_from_slice(&attacker_log);
+    }
+    let active_days = s.workdays.iter().filter(|w| w.is_some()).count() as u64;
+    let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
+    add_user(group, &stats, active_days, exp.days as u64, sim.events());
+    outcome.stats_row = [
+        active_days,
+        stats.prompts,
+        stats.mfa_prompts,
+        stats.unintended,
+        stats.evaluations,
+    ];
+    outcome.log_rows = log_rows;
+    outcome
+}
+
+/// Follows one theft in a copy of the user's simulation, from the theft to the end of the
+/// attacker's window (or until every stolen artefact has lost access), and returns its
+/// exposure. With `log`, the copy's attacker rows are appended to it.
+#[allow(clippy::too_many_arguments)]
+fn follow<'a>(
+    env: &'a DesignEnv<'a>,
+    sim: &UserSim<'a>,
+    run: &Driver<'a, '_>,
+    theft: &Theft,
+    attacks: &[AttackPlan],
+    apps: &[App],
+    plan: &mut Vec<(SimTime, Action)>,
+    log: Option<(&LogUser, &mut Vec<u8>)>,
+) -> Exposure {
+    let exp = env.exp;
+    let seed = attacks
+        .get(theft.attack as usize)
+        .map_or(theft.attack as u64, |a| a.seed);
+    let mut arng = ChaCha8Rng::seed_from_u64(seed);
+    let f = follow_up(
+        &mut arng,
+        &exp.population.threat,
+        theft.mechanism,
+        theft.at,
+        exp.population.remediation.user_risk_duration,
+    );
+    let mut copy = sim.clone();
+    let mut copy_run = run.clone();
+    copy.set_threat(None, TheftMode::Ignore);
+    let mut theft = theft.clone();
+    if f.risky_sign_ins {
+        for st in &mut theft.stolen {
+            st.sign_in_risk = RiskLevel::High;
+        }
+    }
+    copy.install_theft(&theft);
+    for (at, a) in f.actions {
+        let _ = copy.schedule(at, a);
+    }
+    let kinds: Vec<Artefact> = theft.stolen.iter().map(|s| s.artefact).collect();
+    let mut watch = AttackWatch::new(&kinds, apps);
+    let events_before = copy.events();
+    match log {
+        None => copy_run.follow(&mut copy, f.ends, plan, &mut watch),
+        Some((user, out)) => {
+            let mut logging = Logging {
+                inner: watch,
+                // The copy's user rows are another timeline: only attacker rows are logged.
                 user: LogUser {
-                    start_day: exp.start_day,
-                    upn: &upn,
-                    device: traits.device,
-                    design: &env.design.name,
-                    replicate: rep,
-                    until: fatigue_end,
+                    until: SimTime::ZERO,
+                    ..*user
                 },
                 out,
                 rows: 0,
             };
-            drive(sim, s, pop, &traits, &mut brng, end, &mut logging);
-            (logging.inner, logging.rows)
+            copy_run.follow(&mut copy, f.ends, plan, &mut logging);
+            watch = logging.inner;
         }
-    };
-
-    let active_days = s
-        .workdays
-        .iter()
-        .enumerate()
-        .filter(|(d, w)| w.is_some() && (*d as u64) < fatigue_end.day())
-        .count() as u64;
-    let exposure = theft
-        .as_ref()
-        .map(|t| (t.artefact, stats.exposure(&s.apps, t.ends)));
-    let fatigue = (active_days > 0).then(|| {
-        pop.threat.fatigue.success_probability(
-            traits.mfa_method,
-            stats.mfa_prompts as f64 / active_days as f64,
-        )
-    });
-    let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
-    add_user(
-        group,
-        &stats,
-        active_days,
-        fatigue_end.day(),
-        exposure,
-        fatigue,
-        sim.events(),
-    );
-    UserOutcome {
-        stats_row: [
-            active_days,
-            stats.prompts,
-            stats.mfa_prompts,
-            stats.unintended,
-            stats.evaluations,
-        ],
-        traits,
-        theft: exposure,
-        fatigue,
-        log_rows,
     }
+    let _ = events_before;
+    watch.exposure(f.ends)
 }
 
-/// Plans each workday just before it starts and runs the simulation to `end`.
-fn drive<O: Observer>(
-    sim: &mut UserSim,
-    s: &mut Scratch,
-    pop: &crate::population::Population,
-    traits: &UserTraits,
-    brng: &mut ChaCha8Rng,
-    end: SimTime,
-    obs: &mut O,
-) {
-    for (day, w) in s.workdays.iter().enumerate() {
+/// Plans a user's workdays just before they start and runs their simulation.
+#[derive(Clone)]
+struct Driver<'a, 's> {
+    pop: &'a Population,
+    traits: &'s UserTraits,
+    workdays: &'s [Option<Workday>],
+    brng: ChaCha8Rng,
+    /// The next day to plan.
+    next_day: usize,
+}
+
+impl Driver<'_, '_> {
+    /// Plans the next day, if any is left, and returns the end of the day it planned.
+    fn plan_next(
+        &mut self,
+        sim: &mut UserSim,
+        plan: &mut Vec<(SimTime, Action)>,
+    ) -> Option<SimTime> {
+        let day = self.next_day;
+        let w = self.workdays.get(day)?;
         if let Some(w) = w {
-            plan_day(brng, pop, traits, *w, &mut s.plan);
-            for (at, a) in s.plan.drain(..) {
+            plan_day(&mut self.brng, self.pop, self.traits, *w, plan);
+            for (at, a) in plan.drain(..) {
                 let _ = sim.schedule(at, a);
             }
         }
-        sim.run_until(SimTime::from_secs((day as u64 + 1) * DAY), obs);
+        self.next_day += 1;
+        Some(SimTime::from_secs((day as u64 + 1) * DAY))
     }
-    sim.run_until(end, obs);
+
+    /// Runs the user's own timeline to `end`, handing each theft to `on_theft`.
+    fn drive<'a, O: Observer>(
+        &mut self,
+        sim: &mut UserSim<'a>,
+        end: SimTime,
+        plan: &mut Vec<(SimTime, Action)>,
+        obs: &mut O,
+        on_theft: &mut impl FnMut(&UserSim<'a>, &Self, Theft, &mut Vec<(SimTime, Action)>),
+    ) {
+        loop {
+            let until = match self.plan_next(sim, plan) {
+                Some(t) => t.min(end),
+                None => end,
+            };
+            while sim.run_until(until, obs) == Stop::Theft {
+                if let Some(theft) = sim.take_theft() {
+                    on_theft(sim, self, theft, plan);
+                }
+            }
+            if until >= end {
+                break;
+            }
+        }
+    }
+
+    /// Runs a copy that follows a theft to `end`, a day at a time, stopping early once
+    /// every stolen artefact has lost access.
+    fn follow(
+        &mut self,
+        sim: &mut UserSim,
+        end: SimTime,
+        plan: &mut Vec<(SimTime, Action)>,
+        watch: &mut impl Watch,
+    ) {
+        let mut reached = sim.now();
+        loop {
+            let until = match self.plan_next(sim, plan) {
+                Some(t) => t.min(end),
+                None => end.min(reached + Duration::from_secs(DAY)),
+            };
+            sim.run_until(until, watch);
+            reached = until;
+            if until >= end || watch.done() {
+                break;
+            }
+        }
+    }
+}
+
+/// An observer of a theft's copy that knows when nothing more can happen.
+trait Watch: Observer {
+    fn done(&self) -> bool;
+}
+
+impl Watch for AttackWatch {
+    fn done(&self) -> bool {
+        self.all_ended()
+    }
+}
+
+impl Watch for Logging<'_, AttackWatch> {
+    fn done(&self) -> bool {
+        self.inner.all_ended()
+    }
 }
 
 /// Total users the run will simulate (for a progress bar).

@@ -18,7 +18,7 @@ use crate::time::{SimTime, DAY};
 pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,design,replicate,actor,outcome,reason\n";
 
 /// The header of `users.csv`.
-pub const USERS_HEADER: &str = "design,replicate,user,persona,device,compliant,credential,mfa_method,active_days,prompts,mfa_prompts,unintended_prompts,evaluations,artefact,exposure_hours,exposure_censored,fatigue_success_probability\n";
+pub const USERS_HEADER: &str = "design,replicate,user,persona,device,compliant,credential,mfa_method,active_days,prompts,mfa_prompts,unintended_prompts,evaluations,attacks,thefts,exposure_hours,thefts_censored\n";
 
 /// The error code Entra logs for an evaluation with this outcome and reason (see
 /// `docs/model.md`, "Sign-in log"). Silent successes and completed prompts log 0 in their
@@ -126,7 +126,8 @@ pub struct LogUser<'a> {
     pub device: DeviceTrust,
     pub design: &'a str,
     pub replicate: u32,
-    /// Rows of the user before this time are logged (the fatigue window).
+    /// The user's own rows before this time are logged (the run's horizon; zero in the
+    /// copy that follows a theft, whose user rows are another timeline).
     pub until: SimTime,
 }
 

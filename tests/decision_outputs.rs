@@ -63,7 +63,7 @@ fn sweeps_over_every_dimension_parse_and_bad_values_are_refused() {
 fn design(name: &str, prompts: f64, exposure: f64) -> DesignSummary {
     let m = Metrics {
         prompts_per_user_day: Some(prompts),
-        exposure_hours_mean: Some(exposure),
+        attacker_hours_per_1000_users_year: Some(exposure),
         ..Metrics::default()
     };
     DesignSummary {
@@ -73,6 +73,8 @@ fn design(name: &str, prompts: f64, exposure: f64) -> DesignSummary {
         prompts_ci95: None,
         mfa_ci95: None,
         exposure_ci95: None,
+        attacker_hours_ci95: None,
+        survival: Vec::new(),
         pareto: None,
     }
 }
@@ -128,7 +130,10 @@ fn the_run_writes_a_legible_frontier_and_report() {
         texts.contains("prompts per user per working day"),
         "x axis title"
     );
-    assert!(texts.contains("hours of attacker access"), "y axis title");
+    assert!(
+        texts.contains("attacker-hours per 1,000 users per year"),
+        "y axis title"
+    );
     assert!(
         texts.contains("sif=1h,persist=always,cae=on"),
         "designs are named in the key"
@@ -156,4 +161,25 @@ fn the_run_writes_a_legible_frontier_and_report() {
             "{name} in the frontier table"
         );
     }
+    // The vector mix: every design's thefts by mechanism, and what drives its exposure.
+    assert!(report.contains("## How each design is attacked"));
+    assert!(report.contains("| design | AiTM phishing | infostealers | push bombing |"));
+    // exposure.svg: one survival curve per design with thefts, named in the key.
+    let svg = std::fs::read_to_string(out.join("exposure.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("exposure.svg is well-formed XML");
+    let texts: String = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        texts.contains("Share of thefts still working"),
+        "y axis title"
+    );
+    assert!(texts.contains("sif=every_time,persist=never,cae=strict_location"));
+    let curves = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .count();
+    assert!(curves >= 13, "a curve per design: {curves}");
 }

@@ -229,12 +229,17 @@ pub enum Action {
         until: SimTime,
         trusted_ip: bool,
     },
-    /// One session of the attacker: every stolen artefact against every app of the
-    /// attack plan (see [`crate::model::UserSim::set_attacker_apps`]) until `until`, when
-    /// the attacker's browser closes.
-    AttackerSession {
+    /// The attacker holds every stolen artefact, for every app of the attack plan (see
+    /// [`crate::model::UserSim::set_attacker_apps`]), until `until`: from now on, whether
+    /// each still works is followed at every event that can change it, used or not.
+    AttackerHold {
         until: SimTime,
         trusted_ip: bool,
+    },
+    /// One session of the attacker: it uses what it holds until `until`, when its browser
+    /// closes.
+    AttackerSession {
+        until: SimTime,
     },
     /// The attacker's browser closes: the web apps' tokens and a third-party app's own
     /// cookie go with it; the imported Entra cookie is imported again next session.

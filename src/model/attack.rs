@@ -10,22 +10,24 @@
 use crate::app::{App, Client};
 use crate::model::action::{Artefact, Observer};
 use crate::model::params::TokenMode;
-use crate::model::revocation::validity;
+use crate::model::revocation::{self, validity};
 use crate::model::rules::{Asker, Requirement, RuleKey};
 use crate::model::session::{AccessToken, Actor, Loss, Outcome, Reason, StepKind};
 use crate::model::sign_in_frequency::{self as sif, Claims, Holder, Verdict};
-use crate::model::sim::{Kind, Stolen, UserSim};
+use crate::model::sim::{Kind, Stolen, UserSim, NO_DEADLINE};
 use crate::model::{cae, cookies, tokens};
 use crate::time::{Duration, SimTime};
 
 impl UserSim<'_> {
-    /// Starts the attacker's replay of every stolen artefact that serves `app`.
+    /// Starts the attacker's replay of every stolen artefact that serves `app`: a scripted
+    /// use until `until`, or (`standing`) the artefact held for the attacker's window.
     pub(super) fn start_attacker<O: Observer>(
         &mut self,
         now: SimTime,
         app: App,
         until: SimTime,
         trusted_ip: bool,
+        standing: bool,
         obs: &mut O,
     ) {
         for i in 0..self.state.stolen.len() {
@@ -34,6 +36,7 @@ impl UserSim<'_> {
                 let kind = Kind::Attacker {
                     trusted_ip,
                     stolen: i as u8,
+                    standing,
                 };
                 self.start_activity(now, app, s.artefact.client(), kind, until, obs);
             }
@@ -162,6 +165,124 @@ impl UserSim<'_> {
         sif::deadline(&req, claims, holder, self.limits(), true)
     }
 
+    /// Whether stolen artefact `i` still gets the attacker into `app` while it only holds
+    /// it: a held access token that the resource still accepts, or a copy Entra would
+    /// still honour. Nothing is used, so nothing slides or is issued. Reports the first
+    /// evaluation and the end.
+    pub(super) fn attacker_holds<O: Observer>(
+        &mut self,
+        now: SimTime,
+        i: usize,
+        app: App,
+        is_check: bool,
+        obs: &mut O,
+    ) -> Outcome {
+        let Some(stolen) = self.state.stolen.get(i).copied() else {
+            return Outcome::Denied;
+        };
+        let tok = stolen.tokens[app.index()];
+        let realistic = self.setup.tokens != TokenMode::Idealised;
+        let held_token = realistic && tok.valid_at(now) && !self.cae_rejects(now, app, &tok);
+        let verdict = if held_token {
+            Ok(())
+        } else {
+            self.attacker_assess(now, i, app, false).map(|_| ())
+        };
+        match verdict {
+            Err(reason) => {
+                let reason = if realistic && tok.valid_at(now) {
+                    Reason::CaeRevoked
+                } else {
+                    reason
+                };
+                self.attacker_row(
+                    obs,
+                    StepKind::Holds,
+                    now,
+                    i,
+                    app,
+                    Outcome::Denied,
+                    reason,
+                    false,
+                    None,
+                );
+                Outcome::Denied
+            }
+            Ok(()) => {
+                if !is_check {
+                    let reason = if held_token {
+                        Reason::TokenValid
+                    } else {
+                        Reason::SessionValid
+                    };
+                    self.attacker_row(
+                        obs,
+                        StepKind::Holds,
+                        now,
+                        i,
+                        app,
+                        Outcome::Silent,
+                        reason,
+                        false,
+                        None,
+                    );
+                }
+                Outcome::Silent
+            }
+        }
+    }
+
+    /// When an attacker activity on artefact `i` must next be evaluated. In use: at its
+    /// token's renewal (realistic) or its session's next deadline (idealised). Held: at the
+    /// first moment it could stop working without anything else happening: its token's
+    /// expiry or a pending CAE cut, the session's deadline, or idle expiry. Events that
+    /// change the account's state re-check held artefacts at once (`check_held`).
+    pub(super) fn attacker_next_check(
+        &self,
+        now: SimTime,
+        i: usize,
+        app: App,
+        held: bool,
+    ) -> SimTime {
+        let Some(s) = self.state.stolen.get(i) else {
+            return NO_DEADLINE;
+        };
+        // The attacker's own third-party app cookie needs no renewal and meets no deadline.
+        if cookies::app_session_answers(app, s.artefact.client(), None, s.app_session) {
+            return NO_DEADLINE;
+        }
+        let realistic = self.setup.tokens != TokenMode::Idealised;
+        let tok = s.tokens[app.index()];
+        if !held {
+            return if realistic {
+                tok.expires
+            } else {
+                self.attacker_deadline(now, i, app)
+            };
+        }
+        let mut t = self.attacker_deadline(now, i, app);
+        if realistic && tok.valid_at(now) {
+            t = t.min(tok.expires);
+            if tok.cae {
+                let delay = self.params.cae_propagation_delay;
+                let rev = &self.state.revocations;
+                let events = [
+                    rev.critical_event,
+                    self.state
+                        .risk_event
+                        .filter(|_| cae::risk_is_critical_for(app)),
+                ];
+                for e in events.into_iter().flatten() {
+                    if tok.issued <= e && e + delay > now {
+                        t = t.min(e + delay);
+                    }
+                }
+            }
+        }
+        let idle = revocation::idle_lifetime(s.artefact, s.session.persistent, self.params);
+        t.min(s.session.last_used + idle)
+    }
+
     /// One replay of stolen artefact `i` against `app`.
     pub(super) fn attacker_access<O: Observer>(
         &mut self,
@@ -177,7 +298,17 @@ impl UserSim<'_> {
         };
         let client = stolen.artefact.client();
         let row = |sim: &Self, obs: &mut O, outcome, reason, entra, req| {
-            sim.attacker_row(obs, now, i, app, outcome, reason, entra, req)
+            sim.attacker_row(
+                obs,
+                StepKind::AttackerUse,
+                now,
+                i,
+                app,
+                outcome,
+                reason,
+                entra,
+                req,
+            )
         };
         // The attacker's own third-party app cookie answers without Entra, like the user's.
         if cookies::app_session_answers(app, client, None, stolen.app_session) {
@@ -260,6 +391,7 @@ impl UserSim<'_> {
     fn attacker_row<O: Observer>(
         &self,
         obs: &mut O,
+        step: StepKind,
         now: SimTime,
         i: usize,
         app: App,
@@ -272,7 +404,7 @@ impl UserSim<'_> {
         obs.record(&crate::model::Record {
             at: now,
             actor: Actor::Attacker,
-            step: StepKind::AttackerUse,
+            step,
             app: Some(app),
             client: artefact.map_or(Client::Browser, |a| a.client()),
             protected: None,
@@ -283,6 +415,7 @@ impl UserSim<'_> {
             unintended: false,
             requirement,
             artefact,
+            stolen: i as u8,
         });
     }
 }

@@ -147,6 +147,9 @@ pub enum StepKind {
     Unlock,
     Open,
     AttackerUse,
+    /// The attacker holds a stolen artefact between uses: whether it still works, without
+    /// a request (no sign-in log row).
+    Holds,
     /// A scripted copy of an artefact (`steal`), or the conditional mode's theft.
     Steal,
     /// Attacks (MODEL.md §8, docs/model.md "Threat model").
@@ -166,6 +169,7 @@ impl StepKind {
             StepKind::Unlock => "unlock",
             StepKind::Open => "open",
             StepKind::AttackerUse => "attacker_use",
+            StepKind::Holds => "holds",
             StepKind::Steal => "steal",
             StepKind::Aitm => "aitm",
             StepKind::Infostealer => "infostealer",
@@ -196,8 +200,9 @@ pub struct Record {
     pub unintended: bool,
     /// The requirement that applied, when policies were consulted.
     pub requirement: Option<Requirement>,
-    /// The stolen artefact an attacker row is about.
+    /// The stolen artefact an attacker row is about, and its index in the attacker's list.
     pub artefact: Option<Artefact>,
+    pub stolen: u8,
 }
 
 /// Why a session slot is empty: shown as the reason of the prompt that refills it.

@@ -33,9 +33,12 @@ pub(super) enum Kind {
     Foreground,
     Background,
     /// The attacker replaying stolen artefact `stolen` (an index into the stolen list).
+    /// A `standing` activity follows the artefact for the attacker's whole window: used
+    /// during attacker sessions, held (checked without requests) between them.
     Attacker {
         trusted_ip: bool,
         stolen: u8,
+        standing: bool,
     },
 }
 
@@ -200,6 +203,8 @@ pub(super) struct State {
     pub(super) last_work_day: Option<u64>,
     /// Attacks that already succeeded (their remaining pushes are not sent).
     pub(super) done_attacks: Vec<u32>,
+    /// An attacker session is under way: standing activities are used, not just held.
+    pub(super) attacker_active: bool,
 }
 
 impl State {
@@ -228,6 +233,7 @@ impl State {
             days_worked: 0,
             last_work_day: None,
             done_attacks: Vec::new(),
+            attacker_active: false,
         }
     }
 }
@@ -422,6 +428,7 @@ impl<'a> UserSim<'a> {
                 self.state.revocations.mfa_valid_from = Some(now);
                 self.state.remember_mfa = None;
                 // Not a CAE critical event: it only changes what the next sign-in asks.
+                self.check_held(now);
             }
             Action::DisableAccount => {
                 self.state.disabled = true;
@@ -438,6 +445,8 @@ impl<'a> UserSim<'a> {
                     self.state.risk_event = Some(now);
                     self.schedule_cae_checks(now, true);
                 }
+                // Risk-based policies now ask other things of a stolen session.
+                self.check_held(now);
             }
             Action::SetSignInRisk(level) => self.state.sign_in_risk = level,
             Action::Steal { artefact } => self.steal(now, artefact, obs),
@@ -446,11 +455,21 @@ impl<'a> UserSim<'a> {
                 app,
                 until,
                 trusted_ip,
-            } => self.start_attacker(now, app, until, trusted_ip, obs),
-            Action::AttackerSession { until, trusted_ip } => {
+            } => self.start_attacker(now, app, until, trusted_ip, false, obs),
+            Action::AttackerHold { until, trusted_ip } => {
                 for app in App::ALL {
                     if self.attacker_apps & (1 << app.index()) != 0 {
-                        self.start_attacker(now, app, until, trusted_ip, obs);
+                        self.start_attacker(now, app, until, trusted_ip, true, obs);
+                    }
+                }
+            }
+            Action::AttackerSession { until } => {
+                self.state.attacker_active = true;
+                // Each thing the attacker holds is used now: a request per app.
+                for i in 0..self.activities.len() {
+                    let a = self.activities[i];
+                    if a.live && matches!(a.kind, Kind::Attacker { standing: true, .. }) {
+                        self.evaluate_activity(now, i, false, obs);
                     }
                 }
                 let _ = self
@@ -458,12 +477,15 @@ impl<'a> UserSim<'a> {
                     .schedule_at(until, Event::Action(Action::AttackerBrowserClosed));
             }
             Action::AttackerBrowserClosed => {
+                self.state.attacker_active = false;
                 for s in &mut self.state.stolen {
                     s.app_session = false;
                     if s.artefact == Artefact::Cookie {
                         s.tokens = [AccessToken::default(); App::COUNT];
                     }
                 }
+                // What the attacker holds is now followed passively.
+                self.check_held(now);
             }
         }
     }
@@ -650,9 +672,10 @@ impl<'a> UserSim<'a> {
 
     pub(super) fn schedule_cae_checks(&mut self, now: SimTime, user_risk: bool) {
         let delay = self.params.cae_propagation_delay;
+        self.check_held(now);
         for i in 0..self.activities.len() {
             let a = self.activities[i];
-            if !a.live {
+            if !a.live || self.is_held(&a) {
                 continue;
             }
             if user_risk && !super::cae::risk_is_critical_for(a.app) {
@@ -667,6 +690,23 @@ impl<'a> UserSim<'a> {
             };
             if at < a.until {
                 self.schedule_check(i, at);
+            }
+        }
+    }
+
+    /// Whether an activity is an artefact the attacker holds without using it now.
+    pub(super) fn is_held(&self, a: &Activity) -> bool {
+        matches!(a.kind, Kind::Attacker { standing: true, .. }) && !self.state.attacker_active
+    }
+
+    /// Re-checks at once everything the attacker holds: the account's state changed (a
+    /// revocation, a password change, a risk level), and a held artefact may stop working
+    /// without anyone using it.
+    pub(super) fn check_held(&mut self, now: SimTime) {
+        for i in 0..self.activities.len() {
+            let a = self.activities[i];
+            if a.live && self.is_held(&a) && now < a.until {
+                self.schedule_check(i, now);
             }
         }
     }
@@ -777,9 +817,12 @@ impl<'a> UserSim<'a> {
     ) {
         let a = self.activities[i];
         let outcome = match a.kind {
-            Kind::Attacker { trusted_ip, stolen } => {
-                self.attacker_access(now, stolen as usize, a.app, trusted_ip, is_check, obs)
+            Kind::Attacker { stolen, .. } if self.is_held(&a) => {
+                self.attacker_holds(now, stolen as usize, a.app, is_check, obs)
             }
+            Kind::Attacker {
+                trusted_ip, stolen, ..
+            } => self.attacker_access(now, stolen as usize, a.app, trusted_ip, is_check, obs),
             Kind::Foreground | Kind::Background => {
                 let interactive = a.kind == Kind::Foreground;
                 let step = if interactive {
@@ -827,27 +870,11 @@ impl<'a> UserSim<'a> {
     /// deadline in idealised mode.
     pub(super) fn reschedule(&mut self, now: SimTime, i: usize) {
         let a = self.activities[i];
-        let next = match (a.kind, self.setup.tokens) {
-            (Kind::Attacker { stolen, .. }, mode) => match self.state.stolen.get(stolen as usize) {
-                // The attacker's own third-party app cookie needs no renewal and meets no
-                // deadline.
-                Some(s)
-                    if super::cookies::app_session_answers(
-                        a.app,
-                        a.client,
-                        None,
-                        s.app_session,
-                    ) =>
-                {
-                    NO_DEADLINE
-                }
-                Some(_) if mode == TokenMode::Idealised => {
-                    self.attacker_deadline(now, stolen as usize, a.app)
-                }
-                Some(s) => s.tokens[a.app.index()].expires,
-                None => NO_DEADLINE,
-            },
-            (_, TokenMode::Idealised) => self.deadline(now, a.app, a.client),
+        let next = match a.kind {
+            Kind::Attacker { stolen, .. } => {
+                self.attacker_next_check(now, stolen as usize, a.app, self.is_held(&a))
+            }
+            _ if self.setup.tokens == TokenMode::Idealised => self.deadline(now, a.app, a.client),
             _ => self.state.tokens[a.client.index()][a.app.index()].expires,
         };
         if next < a.until {
@@ -903,6 +930,7 @@ impl<'a> UserSim<'a> {
             unintended,
             requirement,
             artefact: None,
+            stolen: 0,
         });
     }
 }

@@ -432,6 +432,7 @@ impl UserSim<'_> {
             unintended: false,
             requirement: None,
             artefact,
+            stolen: 0,
         });
     }
 }
