@@ -12,8 +12,8 @@ use toml::Spanned;
 use crate::app::{unknown_name, App, Client, DeviceTrust};
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{
-    Action, Artefact, Credential, Facts, MfaMethod, ModelParams, Profile, Protected, Record,
-    RuleTable, TenantSettings, TokenMode, UserSetup, UserSim,
+    Action, Artefact, Attempt, Credential, Facts, Mechanism, MfaMethod, ModelParams, Profile,
+    Protected, Record, RuleTable, TenantSettings, TokenMode, UserSetup, UserSim,
 };
 use crate::policy::{
     LocationContext, Persistence, Platform, PolicySet, RiskLevel, Sif, UserIdentity,
@@ -37,8 +37,14 @@ pub const STEP_NAMES: &[&str] = &[
     "disable_account",
     "user_risk",
     "sign_in_risk",
+    "disable_device",
     "steal",
     "attacker_use",
+    "aitm",
+    "infostealer",
+    "push_bombing",
+    "device_code",
+    "device_compromise",
 ];
 
 #[derive(Deserialize)]
@@ -120,6 +126,9 @@ struct RawStep {
     level: Option<Spanned<String>>,
     #[serde(default)]
     trusted_ip: Option<bool>,
+    /// Infostealer and device compromise: the device's keys are in a TPM (default true).
+    #[serde(default)]
+    tpm: Option<bool>,
 }
 
 /// A parsed, validated scenario.
@@ -459,6 +468,10 @@ fn parse_steps(
             s.trusted_ip.is_some() && name != "attacker_use",
             "trusted_ip",
         )?;
+        refuse(
+            s.tpm.is_some() && !matches!(name, "infostealer" | "device_compromise"),
+            "tpm",
+        )?;
         if matches!(name, "use" | "background" | "open" | "attacker_use") {
             needs(app.map(|_| ()), "app")?;
         }
@@ -511,6 +524,25 @@ fn parse_steps(
             "revoke_sessions" => Action::RevokeSessions,
             "revoke_mfa_sessions" => Action::RevokeMfaSessions,
             "disable_account" => Action::DisableAccount,
+            "disable_device" => Action::DisableDevice,
+            "aitm" | "infostealer" | "push_bombing" | "device_code" | "device_compromise" => {
+                let mechanism = match name {
+                    "aitm" => Mechanism::Aitm,
+                    "infostealer" => Mechanism::Infostealer,
+                    "push_bombing" => Mechanism::PushBombing,
+                    "device_code" => Mechanism::DeviceCode,
+                    _ => Mechanism::DeviceCompromise,
+                };
+                // A scripted attack: the user falls for it; whether it succeeds is the
+                // design's and the user's credentials' business.
+                Action::Attack(Attempt {
+                    mechanism,
+                    attack: i as u32,
+                    draw: 0,
+                    aux: u32::MAX,
+                    hardware_keys: s.tpm.unwrap_or(true),
+                })
+            }
             "user_risk" | "sign_in_risk" => {
                 let level = s.level.as_ref().ok_or_else(|| {
                     cx.err(

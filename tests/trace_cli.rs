@@ -372,3 +372,326 @@ fn revoking_sessions_invalidates_the_prt() {
         ]
     );
 }
+
+/// (time, step, app, outcome, reason, artefact) of the attacker's rows.
+fn attacker_rows(
+    rows: &[std::collections::HashMap<String, String>],
+) -> Vec<(String, String, String, String, String, String)> {
+    rows.iter()
+        .filter(|r| r["actor"] == "attacker")
+        .map(|r| {
+            (
+                r["at"].clone(),
+                r["step"].clone(),
+                r["app"].clone(),
+                r["outcome"].clone(),
+                r["reason"].clone(),
+                r["artefact"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn arow(
+    at: &str,
+    step: &str,
+    app: &str,
+    outcome: &str,
+    reason: &str,
+    artefact: &str,
+) -> (String, String, String, String, String, String) {
+    (
+        at.into(),
+        step.into(),
+        app.into(),
+        outcome.into(),
+        reason.into(),
+        artefact.into(),
+    )
+}
+
+#[test]
+fn aitm_captures_the_phished_sign_in_and_sif_cuts_its_replay() {
+    let rows = trace(&scenario("attack-aitm-sif-cut.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [
+            arow(
+                "00:30",
+                "aitm",
+                "office_web",
+                "silent",
+                "artefact_stolen",
+                "cookie"
+            ),
+            arow(
+                "00:35",
+                "attacker_use",
+                "exchange",
+                "silent",
+                "session_valid",
+                "cookie"
+            ),
+            // One hour after the phished sign-in at 00:30, not the user's at 00:00.
+            arow(
+                "01:30",
+                "attacker_use",
+                "exchange",
+                "denied",
+                "sif_expired",
+                "cookie"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_infostealer_finds_a_persistent_cookie_and_misses_a_closed_browsers_session_cookie() {
+    let rows = trace(&scenario("attack-infostealer-persistent.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [
+            arow(
+                "02:00",
+                "infostealer",
+                "",
+                "silent",
+                "artefact_stolen",
+                "cookie"
+            ),
+            arow(
+                "03:00",
+                "attacker_use",
+                "office_web",
+                "silent",
+                "session_valid",
+                "cookie"
+            ),
+        ]
+    );
+    let rows = trace(&scenario("attack-infostealer-nonpersistent.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [arow(
+            "02:00",
+            "infostealer",
+            "",
+            "denied",
+            "no_artefact",
+            ""
+        )],
+        "nothing to replay"
+    );
+}
+
+#[test]
+fn push_bombing_gives_the_attacker_a_session_with_mfa() {
+    let rows = trace(&scenario("attack-push-bombing.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [
+            arow(
+                "00:30",
+                "push_bombing",
+                "office_web",
+                "silent",
+                "artefact_stolen",
+                "cookie"
+            ),
+            arow(
+                "00:31",
+                "attacker_use",
+                "sharepoint",
+                "silent",
+                "session_valid",
+                "cookie"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn device_bound_artefacts_fail_on_replay() {
+    let rows = trace(&scenario("attack-device-bound.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [
+            arow(
+                "01:00",
+                "infostealer",
+                "",
+                "denied",
+                "device_bound",
+                "cookie"
+            ),
+            arow(
+                "01:00",
+                "infostealer",
+                "",
+                "denied",
+                "device_bound",
+                "refresh_token"
+            ),
+            arow(
+                "01:05",
+                "attacker_use",
+                "teams",
+                "denied",
+                "device_bound",
+                "cookie"
+            ),
+            arow(
+                "01:05",
+                "attacker_use",
+                "teams",
+                "denied",
+                "device_bound",
+                "refresh_token"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn disabling_the_device_ends_a_prt_replayed_without_a_tpm() {
+    let rows = trace(&scenario("attack-device-compromise.toml"));
+    let denied: Vec<_> = attacker_rows(&rows)
+        .into_iter()
+        .filter(|r| r.3 == "denied")
+        .collect();
+    assert_eq!(
+        denied,
+        [
+            arow(
+                "02:15",
+                "attacker_use",
+                "teams",
+                "denied",
+                "session_revoked",
+                "refresh_token"
+            ),
+            arow(
+                "02:15",
+                "attacker_use",
+                "teams",
+                "denied",
+                "session_revoked",
+                "prt"
+            ),
+        ],
+        "Teams is CAE-capable: the disable reaches it after the 15-minute propagation delay"
+    );
+}
+
+/// Writes a variant of a shipped scenario with some lines replaced, and traces it.
+fn trace_variant(
+    name: &str,
+    edits: &[(&str, &str)],
+) -> Vec<std::collections::HashMap<String, String>> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = std::fs::read_to_string(scenario(name)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{name} has `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    // Keep relative policy paths working from the temporary folder.
+    let policies = root().join("models/policies");
+    text = text.replace("../policies/", &format!("{}/", policies.display()));
+    let path = temp_file(&dir, name, &text);
+    trace(&path)
+}
+
+#[test]
+fn phishing_resistant_methods_defeat_aitm_and_push_bombing() {
+    let passkey = [(
+        "client = \"browser\"",
+        "client = \"browser\"\ncredential = \"passkey\"\nmfa_method = \"passkey\"",
+    )];
+    let rows = trace_variant("attack-aitm-sif-cut.toml", &passkey);
+    assert_eq!(
+        attacker_rows(&rows)[0],
+        arow(
+            "00:30",
+            "aitm",
+            "office_web",
+            "denied",
+            "phishing_resistant",
+            ""
+        )
+    );
+    let rows = trace_variant("attack-push-bombing.toml", &passkey);
+    assert_eq!(
+        attacker_rows(&rows)[0],
+        arow(
+            "00:30",
+            "push_bombing",
+            "office_web",
+            "denied",
+            "phishing_resistant",
+            ""
+        )
+    );
+}
+
+#[test]
+fn device_code_phishing_works_with_passkeys_unless_the_flow_is_blocked() {
+    let rows = trace(&scenario("attack-device-code-blocked.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [arow(
+            "00:30",
+            "device_code",
+            "graph",
+            "denied",
+            "blocked_by_policy",
+            ""
+        )]
+    );
+    let rows = trace_variant(
+        "attack-device-code-blocked.toml",
+        &[("block-device-code-flow.json", "mfa-all-users.json")],
+    );
+    assert_eq!(
+        attacker_rows(&rows),
+        [
+            arow(
+                "00:30",
+                "device_code",
+                "graph",
+                "silent",
+                "artefact_stolen",
+                "refresh_token"
+            ),
+            arow(
+                "00:31",
+                "attacker_use",
+                "exchange",
+                "silent",
+                "session_valid",
+                "refresh_token"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_compliant_device_grant_stops_aitm_at_the_phished_sign_in() {
+    let rows = trace_variant(
+        "attack-aitm-sif-cut.toml",
+        &[(
+            "sif-1h.json",
+            "../../tests/data/policies/compliant-all-apps.json",
+        )],
+    );
+    assert_eq!(
+        attacker_rows(&rows),
+        [arow(
+            "00:30",
+            "aitm",
+            "office_web",
+            "denied",
+            "grant_not_satisfied",
+            ""
+        )]
+    );
+}

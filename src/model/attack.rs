@@ -95,6 +95,9 @@ impl UserSim<'_> {
         if s.device_bound {
             return Err(Reason::DeviceBound);
         }
+        if s.device_token && self.state.revocations.device_disabled {
+            return Err(Reason::SessionRevoked);
+        }
         // Token protection binds the sign-in session of native apps on devices with an
         // Entra identity (MODEL.md §7): a refresh token for an app in the policy's scope,
         // replayed from another device, is refused.

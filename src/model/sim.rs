@@ -118,6 +118,10 @@ pub struct Stolen {
     /// Presents the victim's device identity (a PRT with its key, or tokens minted from
     /// it), so device-based policies see the victim's device until it is disabled.
     pub as_victim_device: bool,
+    /// One of the device's own tokens (the broker's refresh token): disabling the device
+    /// ends it ([PRT]: "all tokens on the device are invalidated"). Tokens the attacker
+    /// minted for itself are not the device's.
+    pub device_token: bool,
     /// The attacker's access tokens, per app.
     pub tokens: [AccessToken; App::COUNT],
     /// A third-party app's own session cookie in the attacker's browser.
@@ -133,6 +137,7 @@ impl Stolen {
             session,
             device_bound: false,
             as_victim_device: false,
+            device_token: false,
             tokens: [AccessToken::default(); App::COUNT],
             app_session: false,
             sign_in_risk: RiskLevel::None,

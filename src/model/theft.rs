@@ -314,6 +314,10 @@ impl UserSim<'_> {
             if let Some(p) = self.prt_session(now) {
                 let mut s = Stolen::new(Artefact::RefreshToken, p);
                 s.device_bound = attempt.hardware_keys;
+                // Without a TPM the copy comes with the key that signs its requests: it
+                // presents the device, and dies with it.
+                s.as_victim_device = true;
+                s.device_token = true;
                 out.push(s);
             }
         } else if let Some(rt) = self.freshest_app_token(now) {
@@ -351,6 +355,7 @@ impl UserSim<'_> {
             // replays the PRT itself, as the victim's device.
             let mut s = Stolen::new(Artefact::Prt, prt);
             s.as_victim_device = true;
+            s.device_token = true;
             out.push(s);
         }
         Ok(out)
