@@ -823,6 +823,7 @@ pub fn follow_up<R: Rng>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::DAY;
     use rand::SeedableRng;
 
     #[test]
