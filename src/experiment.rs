@@ -49,7 +49,7 @@ struct RawExperiment {
     model: ModelParams,
     /// Overrides of the population's `[threat]` table.
     #[serde(default)]
-    threat: Option<Spanned<toml::Table>>,
+    threat: Option<toml::Table>,
     #[serde(default)]
     access_tokens: Option<Spanned<String>>,
     #[serde(default)]
@@ -272,8 +272,8 @@ impl Experiment {
         let mut population = Population::load(&pop_path)?;
         if let Some(t) = &raw.threat {
             population
-                .override_threat(t.get_ref())
-                .map_err(|(field, msg)| cx.at(t, field, msg))?;
+                .override_threat(t)
+                .map_err(|(field, msg)| InputError::new(path, msg).field(field))?;
         }
         let default_tokens = match &raw.access_tokens {
             Some(s) => parse_tokens(&cx, s, "access_tokens", &raw.model)?,

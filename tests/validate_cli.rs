@@ -179,3 +179,46 @@ fn a_file_of_unknown_kind_is_refused() {
     assert_eq!(code, Some(2));
     assert!(err.contains("cannot tell what kind of file"), "{err}");
 }
+
+#[test]
+fn bad_threat_tables_name_the_field_in_populations_and_experiments() {
+    let ok = format!("{POPULATION_HEAD}[[persona.apps]]\napp = \"exchange\"\n");
+    for (threat, field, says) in [
+        (
+            "[threat.aitm]\nbase = 3",
+            "threat.aitm.base",
+            "not a probability",
+        ),
+        (
+            "[threat.infostealer]\nper_user_year = { laptop = 0.1 }",
+            "threat.infostealer.per_user_year.laptop",
+            "unknown device type `laptop`",
+        ),
+        (
+            "[threat.push_bombing]\nattempts_per_user = 0",
+            "threat.push_bombing.attempts_per_user",
+            "between 0 (excluded)",
+        ),
+        (
+            "[threat]\nmode = \"sometimes\"",
+            ".toml:",
+            "unknown variant",
+        ),
+    ] {
+        let (code, err) = check("pop-threat.toml", &format!("{ok}{threat}\n"));
+        assert_eq!(code, Some(2), "{threat}: {err}");
+        assert!(err.contains(field) && err.contains(says), "{threat}: {err}");
+    }
+    // An experiment's overrides are checked the same way, against the merged table.
+    let exp = "name = \"e\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 5\ndays = 2\n[[design]]\nname = \"d\"\n";
+    assert_eq!(check("exp-threat.toml", exp).0, Some(0));
+    let (code, err) = check(
+        "exp-threat.toml",
+        &format!("{exp}[threat.device_compromise]\ntpm_share = {{ unmanaged = 2.0 }}\n"),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("threat.device_compromise.tpm_share.unmanaged"),
+        "{err}"
+    );
+}

@@ -432,8 +432,9 @@ impl UserSim<'_> {
             outcome,
             reason,
             mfa: false,
-            // The attacker's own sign-in (AiTM relay, device code, a push) reaches Entra.
-            entra: app.is_some(),
+            // A decision of the simulation, not a request: attempts are oversampled, so they
+            // stay out of the sign-in log (the thefts' replays are logged).
+            entra: false,
             unintended: false,
             requirement: None,
             artefact,

@@ -1,0 +1,101 @@
+//! Population-level properties of the threat model (issue 11): thefts come from mechanisms
+//! whose success depends on the design and on the users.
+
+use std::path::PathBuf;
+
+use sessionsim::experiment::{Experiment, RunOptions};
+use sessionsim::model::Mechanism;
+use sessionsim::output::{summarize, DesignSummary};
+use sessionsim::runner::run;
+
+fn experiment(text: &str) -> Experiment {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/generated.toml");
+    Experiment::parse(&path, text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn summaries(text: &str) -> Vec<DesignSummary> {
+    let exp = experiment(text);
+    let result = run(&exp, &RunOptions::default(), &|_, _| {}, None).unwrap();
+    summarize(&exp, &result)
+}
+
+fn thefts(s: &DesignSummary, m: Mechanism) -> f64 {
+    s.pooled.thefts_by_mechanism_per_1000_users_year[m.index()].unwrap_or(0.0)
+}
+
+#[test]
+fn a_passkey_only_population_suffers_no_aitm_and_no_push_bombing() {
+    let text = "name = \"passkeys\"\npopulation = \"passkey-only.toml\"\nusers = 300\ndays = 14\nreplicates = 1\nseed = 5\n\
+        [threat.aitm]\nattempts_per_user = 200\n[threat.push_bombing]\nattempts_per_user = 20\n\
+        [[design]]\nname = \"none\"\npolicies = \"../../models/policies/none.json\"\n\
+        [[design]]\nname = \"mfa\"\npolicies = \"../../models/policies/mfa-all-users.json\"\n";
+    for s in summaries(text) {
+        assert_eq!(thefts(&s, Mechanism::Aitm), 0.0, "{}: AiTM", s.name);
+        assert_eq!(thefts(&s, Mechanism::PushBombing), 0.0, "{}: push", s.name);
+        // Device-code phishing works with passkeys: the property is not vacuous.
+        assert!(
+            thefts(&s, Mechanism::DeviceCode) > 0.0,
+            "{}: device code",
+            s.name
+        );
+    }
+    // The same users with push MFA and passwords are phished and bombed.
+    let text = text.replace("passkey-only.toml", "../../models/populations/byod.toml");
+    let s = &summaries(&text)[1];
+    assert!(thefts(s, Mechanism::Aitm) > 0.0 && thefts(s, Mechanism::PushBombing) > 0.0);
+}
+
+#[test]
+fn a_one_hour_sign_in_frequency_gives_more_aitm_thefts_than_one_day() {
+    // More prompts make users likelier to complete a phished sign-in (habituation); the
+    // same users face the same lures with the same draws under both designs.
+    let text = "name = \"aitm\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 300\ndays = 14\nreplicates = 1\nseed = 7\n\
+        [threat.aitm]\nattempts_per_user = 200\nbase = 0.01\n\
+        [sweep]\npolicies = \"../../models/policies/mfa-all-users.json\"\nsign_in_frequency = [\"1h\", \"1d\"]\n";
+    let s = summaries(text);
+    let (hour, day) = (
+        thefts(&s[0], Mechanism::Aitm),
+        thefts(&s[1], Mechanism::Aitm),
+    );
+    assert!(
+        s[0].pooled.prompts_per_user_day > s[1].pooled.prompts_per_user_day,
+        "1 h prompts more"
+    );
+    assert!(hour > day, "AiTM thefts: 1 h {hour} vs 1 d {day}");
+}
+
+#[test]
+fn never_persistent_gives_fewer_infostealer_thefts_than_always() {
+    // Persistent cookies are on disk; session cookies only while the browser runs.
+    let text = "name = \"stealer\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 400\ndays = 14\nreplicates = 1\nseed = 11\n\
+        [threat.infostealer]\nattempts_per_user = 3\n\
+        [sweep]\npolicies = \"../../models/policies/mfa-all-users.json\"\npersistent_browser = [\"always\", \"never\"]\n";
+    let s = summaries(text);
+    let (always, never) = (
+        thefts(&s[0], Mechanism::Infostealer),
+        thefts(&s[1], Mechanism::Infostealer),
+    );
+    assert!(
+        never < always,
+        "infostealer thefts: never {never} vs always {always}"
+    );
+}
+
+#[test]
+fn a_compliant_device_grant_ends_cookie_replay_from_the_attackers_device() {
+    let text = "name = \"compliant\"\npopulation = \"../../models/populations/quickstart.toml\"\nusers = 300\ndays = 14\nreplicates = 1\nseed = 3\n\
+        [threat.infostealer]\nattempts_per_user = 3\n[threat.aitm]\nattempts_per_user = 200\nbase = 0.01\n\
+        [[design]]\nname = \"mfa\"\npolicies = \"../../models/policies/mfa-all-users.json\"\n\
+        [[design]]\nname = \"compliant\"\npolicies = \"policies/compliant-all-apps.json\"\n";
+    let s = summaries(text);
+    let cookie = |s: &DesignSummary| s.pooled.exposure_hours_by_artefact[0];
+    assert!(
+        cookie(&s[0]).is_some_and(|h| h > 0.0),
+        "stolen cookies work without the grant: {:?}",
+        cookie(&s[0])
+    );
+    // Cookies are still stolen from compliant devices, but never work from the attacker's.
+    assert_eq!(cookie(&s[1]), Some(0.0), "cookie exposure under the grant");
+    // The phished sign-in itself is refused.
+    assert_eq!(thefts(&s[1], Mechanism::Aitm), 0.0);
+}
