@@ -471,7 +471,7 @@ fn simulate_user<'a>(
     let mut plan = std::mem::take(&mut s.plan);
     let logging_wanted = log.is_some();
     let mut on_theft = |sim: &UserSim<'a>, run: &Driver, theft: Theft, plan: &mut Vec<_>| {
-        let exposure = follow(
+        let (exposure, events) = follow(
             env,
             sim,
             run,
@@ -482,6 +482,7 @@ fn simulate_user<'a>(
             logging_wanted.then_some((&log_user, &mut attacker_log)),
         );
         group.thefts[theft.mechanism.index()].add(&exposure);
+        group.events += events;
         outcome.thefts += 1;
         outcome.exposure = outcome.exposure + exposure.total;
         outcome.censored += u64::from(exposure.censored);
@@ -523,7 +524,8 @@ fn simulate_user<'a>(
 
 /// Follows one theft in a copy of the user's simulation, from the theft to the end of the
 /// attacker's window (or until every stolen artefact has lost access), and returns its
-/// exposure. With `log`, the copy's attacker rows are appended to it.
+/// exposure and the events the copy took. With `log`, the copy's attacker rows are appended
+/// to it.
 #[allow(clippy::too_many_arguments)]
 fn follow<'a>(
     env: &'a DesignEnv<'a>,
@@ -534,7 +536,7 @@ fn follow<'a>(
     apps: &[App],
     plan: &mut Vec<(SimTime, Action)>,
     log: Option<(&LogUser, &mut Vec<u8>)>,
-) -> Exposure {
+) -> (Exposure, u64) {
     let exp = env.exp;
     let seed = attacks
         .get(theft.attack as usize)
@@ -580,8 +582,7 @@ fn follow<'a>(
             watch = logging.inner;
         }
     }
-    let _ = events_before;
-    watch.exposure(f.ends)
+    (watch.exposure(f.ends), copy.events() - events_before)
 }
 
 /// Plans a user's workdays just before they start and runs their simulation.

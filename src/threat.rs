@@ -291,7 +291,7 @@ impl Default for Threat {
                 first_use_delay: none.clone(),
             },
             infostealer: DeviceThreat {
-                attempts_per_user: 1.0,
+                attempts_per_user: 0.5,
                 // entra_joined, hybrid_joined, registered, unmanaged
                 per_user_year: [0.001, 0.001, 0.004, 0.004],
                 tpm_share: [0.95, 0.95, 0.6, 0.6],
@@ -300,13 +300,13 @@ impl Default for Threat {
                 },
             },
             device_compromise: DeviceThreat {
-                attempts_per_user: 1.0,
+                attempts_per_user: 0.5,
                 per_user_year: [0.0005, 0.0005, 0.002, 0.002],
                 tpm_share: [0.95, 0.95, 0.6, 0.6],
                 first_use_delay: none,
             },
             push_bombing: Push {
-                attempts_per_user: 2.0,
+                attempts_per_user: 1.0,
                 attacks_per_user_year: 0.003,
                 pushes_per_attack: 10,
                 push_interval: Duration::from_mins(1),
@@ -850,8 +850,8 @@ mod tests {
         let s = t.sampling(mix, 365);
         // AiTM: 4 lures a year; 50 simulated lures per user-year means a factor of 12.5.
         assert!((s[Mechanism::Aitm.index()] - 12.5).abs() < 1e-12);
-        // Infostealer: mean rate 0.0025 a year, one simulated infection per user.
-        assert!((s[Mechanism::Infostealer.index()] - 400.0).abs() < 1e-9);
+        // Infostealer: mean rate 0.0025 a year, half a simulated infection per user.
+        assert!((s[Mechanism::Infostealer.index()] - 200.0).abs() < 1e-9);
         assert_eq!(s[Mechanism::Injected.index()], 0.0);
         let conditional = Threat {
             mode: Mode::Conditional,

@@ -695,3 +695,29 @@ fn a_compliant_device_grant_stops_aitm_at_the_phished_sign_in() {
         )]
     );
 }
+
+#[test]
+fn a_risk_detection_lets_risk_based_policies_end_the_attackers_replay() {
+    let rows = trace(&scenario("attacker-risk-detection.toml"));
+    assert_eq!(
+        attacker_rows(&rows),
+        [
+            arow(
+                "00:35",
+                "attacker_use",
+                "office_web",
+                "silent",
+                "session_valid",
+                "cookie"
+            ),
+            arow(
+                "01:00",
+                "attacker_use",
+                "office_web",
+                "denied",
+                "every_time",
+                "cookie"
+            ),
+        ]
+    );
+}

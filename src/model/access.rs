@@ -177,6 +177,10 @@ impl UserSim<'_> {
         if self.state.disabled {
             return Assessment::Denied(Reason::AccountDisabled);
         }
+        // A disabled device has no broker: its apps cannot get tokens through it ([PRT]).
+        if self.state.revocations.device_disabled && self.slot(app, client) == Slot::Broker {
+            return Assessment::Denied(Reason::DeviceNotTrusted);
+        }
         let req = self.user_requirement(app, client, protected);
         if let Some(r) = req.denial() {
             return Assessment::Denied(r);

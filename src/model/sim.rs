@@ -53,6 +53,8 @@ pub(super) struct Activity {
     pub(super) live: bool,
     /// A background request was deferred and waits for an interaction with its session.
     pub(super) waiting: bool,
+    /// When the activity's current check is due (meaningful while `gen` is current).
+    pub(super) check_at: SimTime,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -710,7 +712,8 @@ impl<'a> UserSim<'a> {
     pub(super) fn check_held(&mut self, now: SimTime) {
         for i in 0..self.activities.len() {
             let a = self.activities[i];
-            if a.live && self.is_held(&a) && now < a.until {
+            // Several changes at one instant (a response revokes and resets) need one check.
+            if a.live && self.is_held(&a) && now < a.until && a.check_at != now {
                 self.schedule_check(i, now);
             }
         }
@@ -741,6 +744,7 @@ impl<'a> UserSim<'a> {
             gen: 0,
             live: true,
             waiting: false,
+            check_at: SimTime::NEVER,
         };
         let index = match self.activities.iter().position(|a| !a.live) {
             Some(i) => {
@@ -861,6 +865,7 @@ impl<'a> UserSim<'a> {
     pub(super) fn schedule_check(&mut self, i: usize, at: SimTime) {
         let a = &mut self.activities[i];
         a.gen = a.gen.wrapping_add(1);
+        a.check_at = at;
         let gen = a.gen;
         let _ = self.queue.schedule_at(
             at,
