@@ -198,6 +198,7 @@ pub fn best_under_budget(summaries: &[DesignSummary], budget: f64) -> Option<&De
 pub fn exposure_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<String, String> {
     let (w, h) = (1100u32, 700u32);
     let horizon = exp.population.threat.attacker_horizon.as_hours_f64();
+    // Tableau 20: pairs of a strong and a light shade, so up to 20 designs stay distinct.
     let palette = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
@@ -209,6 +210,16 @@ pub fn exposure_svg(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Str
         RGBColor(127, 127, 127),
         RGBColor(188, 189, 34),
         RGBColor(23, 190, 207),
+        RGBColor(174, 199, 232),
+        RGBColor(255, 187, 120),
+        RGBColor(152, 223, 138),
+        RGBColor(255, 152, 150),
+        RGBColor(197, 176, 213),
+        RGBColor(196, 156, 148),
+        RGBColor(247, 182, 210),
+        RGBColor(199, 199, 199),
+        RGBColor(219, 219, 141),
+        RGBColor(158, 218, 229),
     ];
     let mut svg = String::new();
     {
