@@ -99,3 +99,35 @@ fn a_compliant_device_grant_ends_cookie_replay_from_the_attackers_device() {
     // The phished sign-in itself is refused.
     assert_eq!(thefts(&s[1], Mechanism::Aitm), 0.0);
 }
+
+#[test]
+fn idle_expiry_ends_a_session_cookie_the_attacker_leaves_unused() {
+    // AiTM thefts only, no detection, no token tooling, and an attacker who comes back
+    // every few days: a non-persistent cookie dies 24 h after its last use, a persistent
+    // one outlives the window.
+    let text = "name = \"idle\"\npopulation = \"../../models/populations/byod.toml\"\nusers = 300\ndays = 14\nreplicates = 1\nseed = 13\n\
+        [threat]\ndetected_share = 0.0\nrisk_detected_share = 0.0\nattacker_sign_in_risk_share = 0.0\n\
+        attacker = { session_gap = { mean = \"3d\" }, mint_refresh_token = 0.0 }\n\
+        aitm = { base = 0.05, attempts_per_user = 20 }\n\
+        device_code = { lures_per_user_year = 0 }\npush_bombing = { attacks_per_user_year = 0 }\n\
+        infostealer = { per_user_year = 0 }\ndevice_compromise = { per_user_year = 0 }\n\
+        [sweep]\npolicies = \"../../models/policies/mfa-all-users.json\"\npersistent_browser = [\"always\", \"never\"]\n";
+    let s = summaries(text);
+    let (always, never) = (&s[0].pooled, &s[1].pooled);
+    assert!(
+        always.thefts > 20 && never.thefts > 20,
+        "{} {}",
+        always.thefts,
+        never.thefts
+    );
+    let (a, n) = (
+        always.exposure_hours_mean.unwrap(),
+        never.exposure_hours_mean.unwrap(),
+    );
+    assert!(n < a / 2.0, "mean exposure: never {n} h vs always {a} h");
+    assert!(
+        never.contained_24h_share.unwrap() > always.contained_24h_share.unwrap(),
+        "more session cookies end within a day"
+    );
+    assert!(always.censored_share.unwrap() > never.censored_share.unwrap());
+}
