@@ -352,7 +352,7 @@ impl UserSim<'_> {
             &self.state.revocations,
             self.state.risk_event,
             now,
-            self.params.cae_propagation_delay,
+            self.params,
         )
     }
 
@@ -492,13 +492,13 @@ impl UserSim<'_> {
             self.change_password(now);
         }
         let slot = self.slot(app, client);
+        let limits = self.limits();
         let st = &mut self.state;
         match slot {
             Slot::Browser => {
                 st.cookie = Some(session);
-                let remember = self.setup.tenant.remember_mfa;
-                if mfa_done && !remember.is_zero() {
-                    st.remember_mfa = Some((now, now + remember));
+                if let Some(until) = limits.remembered_until(now).filter(|_| mfa_done) {
+                    st.remember_mfa = Some((now, until));
                 }
             }
             Slot::Broker => {

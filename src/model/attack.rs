@@ -266,20 +266,15 @@ impl UserSim<'_> {
         let mut t = self.attacker_deadline(now, i, app);
         if realistic && tok.valid_at(now) {
             t = t.min(tok.expires);
-            if tok.cae {
-                let delay = self.params.cae_propagation_delay;
-                let rev = &self.state.revocations;
-                let events = [
-                    rev.critical_event,
-                    self.state
-                        .risk_event
-                        .filter(|_| cae::risk_is_critical_for(app)),
-                ];
-                for e in events.into_iter().flatten() {
-                    if tok.issued <= e && e + delay > now {
-                        t = t.min(e + delay);
-                    }
-                }
+            if let Some(cut) = cae::pending_rejection(
+                &tok,
+                app,
+                &self.state.revocations,
+                self.state.risk_event,
+                now,
+                self.params,
+            ) {
+                t = t.min(cut);
             }
         }
         let idle = revocation::idle_lifetime(s.artefact, s.session.persistent, self.params);

@@ -7,11 +7,12 @@
 //! Entra with its session).
 
 use crate::app::App;
+use crate::model::params::ModelParams;
 use crate::model::revocation::Revocations;
 use crate::model::rules::{Access, Requirement};
 use crate::model::session::AccessToken;
 use crate::policy::CaeMode;
-use crate::time::{Duration, SimTime};
+use crate::time::SimTime;
 
 /// Whether a token for `app` is a CAE token: the resource is CAE-capable, the tenant has
 /// CAE on, and no policy disables it.
@@ -19,21 +20,57 @@ pub fn applies(app: App, tenant_cae: bool, req: &Requirement) -> bool {
     app.cae_capable() && tenant_cae && req.cae != CaeMode::Disabled
 }
 
+/// When a critical event at `event` reaches CAE-capable resources: after the propagation
+/// delay (MODEL.md §5: near real time, up to 15 minutes).
+pub fn reaches(event: SimTime, params: &ModelParams) -> SimTime {
+    event + params.cae_propagation_delay
+}
+
+/// The critical events that apply to `tok` for `app`: the latest revocation-type event and,
+/// except for SharePoint, the latest high-user-risk event, each if the token was issued
+/// before it.
+fn events_for(
+    tok: &AccessToken,
+    app: App,
+    rev: &Revocations,
+    risk_event: Option<SimTime>,
+) -> impl Iterator<Item = SimTime> {
+    let tok = *tok;
+    [
+        rev.critical_event,
+        risk_event.filter(|_| risk_is_critical_for(app)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(move |e| tok.cae && tok.issued <= *e)
+}
+
 /// Whether a CAE-capable resource rejects `tok` now: it was issued before a critical event
-/// that has propagated (`delay`). High user risk is not a critical event for SharePoint.
+/// that has propagated. High user risk is not a critical event for SharePoint.
 pub fn rejects(
     tok: &AccessToken,
     app: App,
     rev: &Revocations,
     risk_event: Option<SimTime>,
     now: SimTime,
-    delay: Duration,
+    params: &ModelParams,
 ) -> bool {
-    if !tok.cae {
-        return false;
-    }
-    let hit = |event: Option<SimTime>| event.is_some_and(|e| tok.issued <= e && now >= e + delay);
-    hit(rev.critical_event) || (app != App::Sharepoint && hit(risk_event))
+    events_for(tok, app, rev, risk_event).any(|e| now >= reaches(e, params))
+}
+
+/// When a resource will reject `tok` for a critical event that has not propagated yet.
+pub fn pending_rejection(
+    tok: &AccessToken,
+    app: App,
+    rev: &Revocations,
+    risk_event: Option<SimTime>,
+    now: SimTime,
+    params: &ModelParams,
+) -> Option<SimTime> {
+    events_for(tok, app, rev, risk_event)
+        .map(|e| reaches(e, params))
+        .filter(|t| *t > now)
+        .min()
 }
 
 /// Whether a user-risk event is a critical event for `app`.
@@ -69,57 +106,61 @@ mod tests {
         }
     }
 
+    fn at(s: u64) -> SimTime {
+        SimTime::from_secs(s)
+    }
+
     #[test]
     fn critical_events_reach_cae_tokens_after_the_delay() {
+        let p = ModelParams::default(); // 15 minutes
         let rev = Revocations {
-            critical_event: Some(SimTime::from_secs(100)),
+            critical_event: Some(at(100)),
             ..Revocations::default()
         };
-        let d = Duration::from_secs(900);
         let t = token(50);
-        assert!(!rejects(
-            &t,
-            App::Exchange,
-            &rev,
-            None,
-            SimTime::from_secs(999),
-            d
-        ));
-        assert!(rejects(
-            &t,
-            App::Exchange,
-            &rev,
-            None,
-            SimTime::from_secs(1000),
-            d
-        ));
+        assert!(!rejects(&t, App::Exchange, &rev, None, at(999), &p));
+        assert!(rejects(&t, App::Exchange, &rev, None, at(1000), &p));
+        assert_eq!(
+            pending_rejection(&t, App::Exchange, &rev, None, at(500), &p),
+            Some(at(1000))
+        );
+        assert_eq!(
+            pending_rejection(&t, App::Exchange, &rev, None, at(1000), &p),
+            None
+        );
         // Tokens issued after the event are fine; non-CAE tokens are never rejected.
         assert!(!rejects(
             &token(150),
             App::Exchange,
             &rev,
             None,
-            SimTime::from_secs(5000),
-            d
+            at(5000),
+            &p
         ));
         let plain = AccessToken { cae: false, ..t };
-        assert!(!rejects(
-            &plain,
-            App::Exchange,
-            &rev,
-            None,
-            SimTime::from_secs(5000),
-            d
-        ));
+        assert!(!rejects(&plain, App::Exchange, &rev, None, at(5000), &p));
     }
 
     #[test]
     fn user_risk_is_not_critical_for_sharepoint() {
+        let p = ModelParams::default();
         let rev = Revocations::default();
-        let risk = Some(SimTime::from_secs(100));
-        let now = SimTime::from_secs(10_000);
-        let d = Duration::from_secs(900);
-        assert!(rejects(&token(50), App::Exchange, &rev, risk, now, d));
-        assert!(!rejects(&token(50), App::Sharepoint, &rev, risk, now, d));
+        let risk = Some(at(100));
+        assert!(rejects(
+            &token(50),
+            App::Exchange,
+            &rev,
+            risk,
+            at(10_000),
+            &p
+        ));
+        assert!(!rejects(
+            &token(50),
+            App::Sharepoint,
+            &rev,
+            risk,
+            at(10_000),
+            &p
+        ));
     }
 }

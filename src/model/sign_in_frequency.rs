@@ -10,6 +10,7 @@
 //! This module owns: periodic and every-time sign-in frequency, the every-time tolerance,
 //! the MFA claim and its frequency, the remember-MFA cap, and the password-change grant.
 
+use crate::model::params::{ModelParams, TenantSettings};
 use crate::model::rules::Requirement;
 use crate::model::session::Reason;
 use crate::policy::Sif;
@@ -64,6 +65,21 @@ pub enum Verdict {
 pub struct Limits {
     pub every_time_tolerance: Duration,
     pub remember_mfa: Duration,
+}
+
+impl Limits {
+    /// The limits of a model and a tenant: the only place these two are read.
+    pub fn of(params: &ModelParams, tenant: &TenantSettings) -> Limits {
+        Limits {
+            every_time_tolerance: params.every_time_tolerance,
+            remember_mfa: tenant.remember_mfa,
+        }
+    }
+
+    /// When a remember-MFA cookie set by an MFA at `mfa` runs out, if the tenant has one.
+    pub fn remembered_until(&self, mfa: SimTime) -> Option<SimTime> {
+        (!self.remember_mfa.is_zero()).then(|| mfa + self.remember_mfa)
+    }
 }
 
 fn within(last: Option<SimTime>, now: SimTime, tolerance: Duration) -> bool {

@@ -380,10 +380,7 @@ impl<'a> UserSim<'a> {
     }
 
     pub(super) fn limits(&self) -> Limits {
-        Limits {
-            every_time_tolerance: self.params.every_time_tolerance,
-            remember_mfa: self.setup.tenant.remember_mfa,
-        }
+        Limits::of(self.params, &self.setup.tenant)
     }
 
     // ---- actions ----------------------------------------------------------------------
@@ -602,13 +599,12 @@ impl<'a> UserSim<'a> {
             return false;
         }
         let valid = self.prt_valid(now);
-        let interval = self.params.prt_renewal_interval;
         let st = &mut self.state;
         let cred = self.setup.credential;
         match (&mut st.prt, valid) {
             (Some(prt), true) => {
                 prt.last_used = now;
-                if super::prt::renewal_due(prt.renewed, now, interval) {
+                if super::prt::renewal_due(prt.renewed, now, self.params) {
                     prt.renewed = now;
                     if cred.gives_mfa() {
                         prt.mfa = Some(now);
@@ -678,7 +674,6 @@ impl<'a> UserSim<'a> {
     }
 
     pub(super) fn schedule_cae_checks(&mut self, now: SimTime, user_risk: bool) {
-        let delay = self.params.cae_propagation_delay;
         self.check_held(now);
         for i in 0..self.activities.len() {
             let a = self.activities[i];
@@ -689,7 +684,7 @@ impl<'a> UserSim<'a> {
                 continue;
             }
             let at = if a.app.cae_capable() && self.setup.tenant.cae {
-                now + delay
+                super::cae::reaches(now, self.params)
             } else if self.setup.tokens == TokenMode::Idealised {
                 now
             } else {
