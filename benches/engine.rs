@@ -9,14 +9,14 @@ use std::path::Path;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sessionsim::app::{App, Client, DeviceTrust};
-use sessionsim::experiment::{Experiment, RunOptions};
+use sessionsim::engine::queue::EventQueue;
+use sessionsim::engine::time::SimTime;
 use sessionsim::policy::{
     LocationContext, Platform, PolicySet, RiskLevel, SignInContext, Target, UserIdentity,
 };
-use sessionsim::queue::EventQueue;
-use sessionsim::runner::{self, DesignEnv};
-use sessionsim::time::SimTime;
+use sessionsim::study::experiment::{Experiment, RunOptions};
+use sessionsim::study::runner::{self, DesignEnv};
+use sessionsim::world::app::{App, Client, DeviceTrust};
 
 fn root(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
@@ -41,7 +41,9 @@ fn queue(c: &mut Criterion) {
                 n += 1;
                 if n < EVENTS {
                     let _ = q.schedule_at(
-                        t + sessionsim::time::Duration::from_secs(rng.random_range(1..3600)),
+                        t + sessionsim::engine::time::Duration::from_secs(
+                            rng.random_range(1..3600),
+                        ),
                         e,
                     );
                 }

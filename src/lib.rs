@@ -4,30 +4,29 @@
 //! The library does all the work; `src/main.rs` only parses arguments, shows progress and
 //! maps errors to exit codes. The library never prints and never exits.
 //!
-//! Modules, one per domain concept:
-//! - [`time`]: integer simulated time and the duration/time text forms;
-//! - [`queue`]: the per-user event queue ordered by `(time, insertion sequence)`;
-//! - [`app`]: resources, device trust types and clients;
-//! - [`policy`]: Conditional Access policies from Graph JSON, evaluation and combination;
-//! - [`error`]: input errors that name the file, line and field.
+//! Layers, each a folder; a layer uses only the layers above it in this list:
+//!
+//! ```text
+//! engine  time, queue                      integer time; the (time, sequence) event order
+//! policy  Graph JSON, conditions, combine  what Conditional Access requires of one sign-in
+//!         whatif                           (world::app is the shared vocabulary)
+//! model   rulebook: revocation, sign_in_frequency, cae, tokens, cookies, prt, rules
+//!         holders: access (user), attack (attacker), theft (mechanisms); sim (driver)
+//! world   app, draw, population, threat    who does what when; which attacks, how often
+//! study   experiment, runner, job, merge,  running what the user asked for
+//!         scenario, validate
+//! output  metrics, signinlog, tables,      numbers and files
+//!         report, files
+//! ```
+//!
+//! `world::app` (apps, devices, clients) is a leaf every layer may use, and `output`'s
+//! accumulators are what `study::runner` streams into. [`error`] carries input errors that
+//! name the file, line and field.
 
-pub mod app;
-pub mod draw;
+pub mod engine;
 pub mod error;
-pub mod experiment;
-pub mod job;
-pub mod merge;
-pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod policy;
-pub mod population;
-pub mod queue;
-pub mod report;
-pub mod runner;
-pub mod scenario;
-pub mod signinlog;
-pub mod threat;
-pub mod time;
-pub mod validate;
-pub mod whatif;
+pub mod study;
+pub mod world;

@@ -150,7 +150,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Trace { scenario } => {
-            let (csv, warnings) = sessionsim::scenario::trace_file(&scenario)?;
+            let (csv, warnings) = sessionsim::study::scenario::trace_file(&scenario)?;
             for w in warnings {
                 eprintln!("warning: {w}");
             }
@@ -161,7 +161,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Validate { files } => {
             for file in &files {
-                let kind = sessionsim::validate::validate_file(file)?;
+                let kind = sessionsim::study::validate::validate_file(file)?;
                 for warning in &kind.warnings {
                     eprintln!("warning: {warning}");
                 }
@@ -172,7 +172,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Whatif(args) => whatif(args),
         Command::Run(args) => run_experiment(args),
         Command::Merge { dirs, out } => {
-            let total = sessionsim::merge::merge(&dirs, &out)?;
+            let total = sessionsim::study::merge::merge(&dirs, &out)?;
             eprintln!(
                 "merged {} shards: {} users simulated; results in {}",
                 dirs.len(),
@@ -185,8 +185,8 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn run_experiment(args: RunArgs) -> Result<()> {
-    use sessionsim::experiment::{Experiment, RunOptions};
-    use sessionsim::{job, runner};
+    use sessionsim::study::experiment::{Experiment, RunOptions};
+    use sessionsim::study::{job, runner};
 
     let mut exp = Experiment::load(&args.experiment)?;
     let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
@@ -264,7 +264,7 @@ fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
 }
 
 fn whatif(args: WhatifArgs) -> Result<()> {
-    use sessionsim::whatif::{TargetArg, WhatifRequest};
+    use sessionsim::policy::whatif::{TargetArg, WhatifRequest};
     let target = match (args.app, args.user_action, args.auth_context) {
         (Some(app), _, _) => Some(TargetArg::App(app)),
         (_, Some(action), _) => Some(TargetArg::UserAction(action)),
@@ -287,7 +287,7 @@ fn whatif(args: WhatifArgs) -> Result<()> {
         sign_in_risk: args.sign_in_risk,
         auth_flow: args.auth_flow,
     };
-    let report = sessionsim::whatif::run(&request).context("whatif")?;
+    let report = sessionsim::policy::whatif::run(&request).context("whatif")?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }

@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use sessionsim::experiment::Experiment;
 use sessionsim::output::{dominates, DesignSummary, Metrics};
+use sessionsim::study::experiment::Experiment;
 
 #[test]
 fn a_sweep_expands_to_the_full_grid_with_readable_names() {
@@ -97,9 +97,9 @@ fn pareto_flags_on_a_hand_made_case() {
         .collect();
     assert_eq!(flags, [true, false, true, false]);
     let summaries: Vec<DesignSummary> = pts.iter().map(|(n, x, y)| design(n, *x, *y)).collect();
-    let best = sessionsim::report::best_under_budget(&summaries, 2.0).unwrap();
+    let best = sessionsim::output::report::best_under_budget(&summaries, 2.0).unwrap();
     assert_eq!(best.name, "a", "least exposure within 2 prompts per day");
-    assert!(sessionsim::report::best_under_budget(&summaries, 0.5).is_none());
+    assert!(sessionsim::output::report::best_under_budget(&summaries, 0.5).is_none());
 }
 
 #[test]

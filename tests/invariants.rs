@@ -5,13 +5,13 @@
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use sessionsim::app::{App, Client, DeviceTrust};
+use sessionsim::engine::time::{Duration, SimTime, MINUTE};
 use sessionsim::model::{
     Action, Actor, Artefact, Credential, Facts, MfaMethod, ModelParams, Outcome, Profile, Reason,
     Record, RuleTable, TenantSettings, TokenMode, UserSetup, UserSim,
 };
 use sessionsim::policy::{LocationContext, Persistence, Platform, PolicySet, Sif, UserIdentity};
-use sessionsim::time::{Duration, SimTime, MINUTE};
+use sessionsim::world::app::{App, Client, DeviceTrust};
 
 #[derive(Debug, Clone)]
 struct Case {

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use sessionsim::experiment::Experiment;
-use sessionsim::population::Population;
-use sessionsim::scenario::Scenario;
-use sessionsim::time::{parse_duration, parse_time};
+use sessionsim::engine::time::{parse_duration, parse_time};
+use sessionsim::study::experiment::Experiment;
+use sessionsim::study::scenario::Scenario;
+use sessionsim::world::population::Population;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

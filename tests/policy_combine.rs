@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use sessionsim::app::{App, Client, DeviceTrust};
+use sessionsim::engine::time::Duration;
 use sessionsim::policy::{
     AuthStrength, CaeMode, GrantControl, LocationContext, Operator, Persistence, Platform,
     PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
 };
-use sessionsim::time::Duration;
+use sessionsim::world::app::{App, Client, DeviceTrust};
 
 /// A policy for all users and all apps with the given grant and session controls (JSON).
 fn policy(name: &str, state: &str, grant: &str, session: &str) -> serde_json::Value {

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use sessionsim::app::{App, Client, DeviceTrust};
 use sessionsim::policy::{
     AuthFlow, LocationContext, Outcome, Platform, PolicySet, RiskLevel, SignInContext, Target,
     UserIdentity, AZURE_PORTAL_APP_ID,
 };
+use sessionsim::world::app::{App, Client, DeviceTrust};
 
 /// One enabled policy with the given `conditions` object; users and applications default
 /// to All when the caller does not give them.

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use sessionsim::app::{App, Client, DeviceTrust};
 use sessionsim::policy::{
     LocationContext, Platform, PolicySet, RiskLevel, SignInContext, Target, UserIdentity,
 };
+use sessionsim::world::app::{App, Client, DeviceTrust};
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use sessionsim::engine::time::Duration;
 use sessionsim::policy::{
     AppSel, AuthStrength, CaeMode, ClientAppType, DeviceState, GrantControl, LocationSel, Operator,
     Persistence, Platform, PlatformSel, PolicySet, PolicyState, RiskLevel, Sif,
 };
-use sessionsim::time::Duration;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

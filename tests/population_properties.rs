@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use sessionsim::experiment::{Experiment, RunOptions};
-use sessionsim::runner::{run, RunResult};
+use sessionsim::study::experiment::{Experiment, RunOptions};
+use sessionsim::study::runner::{run, RunResult};
 
 fn experiment(text: &str) -> Experiment {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/generated.toml");

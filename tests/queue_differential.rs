@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sessionsim::queue::{EventId, EventQueue, ScheduleError};
-use sessionsim::time::SimTime;
+use sessionsim::engine::queue::{EventId, EventQueue, ScheduleError};
+use sessionsim::engine::time::SimTime;
 
 #[test]
 fn queue_matches_a_btreemap_shadow_over_200k_operations() {

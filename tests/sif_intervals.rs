@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use sessionsim::experiment::{Experiment, RunOptions};
-use sessionsim::metrics::Group;
-use sessionsim::runner::run;
+use sessionsim::output::metrics::Group;
+use sessionsim::study::experiment::{Experiment, RunOptions};
+use sessionsim::study::runner::run;
 
 #[test]
 fn one_hour_sif_prompts_one_to_two_and_a_half_hours_apart() {
@@ -36,7 +36,7 @@ fn one_hour_sif_prompts_one_to_two_and_a_half_hours_apart() {
 #[test]
 fn a_token_renewed_just_before_the_deadline_stretches_the_gap_to_two_and_a_half_hours() {
     // The upper end of the range, scripted: see models/scenarios/realistic-tokens-2h30.toml.
-    let scenario = sessionsim::scenario::Scenario::load(Path::new(concat!(
+    let scenario = sessionsim::study::scenario::Scenario::load(Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/models/scenarios/realistic-tokens-2h30.toml"
     )))

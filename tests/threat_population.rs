@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use sessionsim::experiment::{Experiment, RunOptions};
 use sessionsim::model::Mechanism;
 use sessionsim::output::{summarize, DesignSummary};
-use sessionsim::runner::run;
+use sessionsim::study::experiment::{Experiment, RunOptions};
+use sessionsim::study::runner::run;
 
 fn experiment(text: &str) -> Experiment {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/generated.toml");

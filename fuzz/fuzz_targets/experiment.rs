@@ -6,6 +6,6 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../experiments/fuzz.toml"));
-        let _ = sessionsim::experiment::Experiment::parse(path, text);
+        let _ = sessionsim::study::experiment::Experiment::parse(path, text);
     }
 });

@@ -1,7 +1,7 @@
 //! Duration and time strings: parse or refuse; what parses prints back to itself.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sessionsim::time::{parse_duration, parse_time};
+use sessionsim::engine::time::{parse_duration, parse_time};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -9,7 +9,7 @@
 
 use rand::Rng;
 
-use crate::app::{App, Client};
+use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Artefact, Observer};
 use crate::model::params::TokenMode;
 use crate::model::revocation::validity;
@@ -19,7 +19,7 @@ use crate::model::sign_in_frequency::{self as sif, Claims, Holder, Need, Verdict
 use crate::model::sim::{Assessment, Effective, Slot, UserSim, Via, NO_DEADLINE};
 use crate::model::{cae, cookies, tokens};
 use crate::policy::{RiskLevel, Sif};
-use crate::time::{Duration, SimTime};
+use crate::world::app::{App, Client};
 
 impl UserSim<'_> {
     pub(super) fn slot(&self, app: App, client: Client) -> Slot {

@@ -1,12 +1,12 @@
 //! What happens to a user's sessions (actions, from a scenario or a population's day plan),
 //! who the user is (credential, setup), and the observer that receives every evaluation.
 
-use crate::app::{App, Client, DeviceTrust};
+use crate::engine::time::SimTime;
 use crate::model::params::{TenantSettings, TokenMode};
 use crate::model::rules::Protected;
 use crate::model::session::Record;
 use crate::policy::RiskLevel;
-use crate::time::SimTime;
+use crate::world::app::{App, Client, DeviceTrust};
 
 /// How the user proves who they are at a primary sign-in (MODEL.md §1).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -25,7 +25,7 @@ impl Credential {
             "password" => Ok(Credential::Password),
             "whfb" | "windows_hello" => Ok(Credential::WindowsHello),
             "passkey" => Ok(Credential::Passkey),
-            other => Err(crate::app::unknown_name(
+            other => Err(crate::world::app::unknown_name(
                 "credential",
                 other,
                 &["password", "whfb", "passkey"],
@@ -84,7 +84,11 @@ impl Artefact {
             .into_iter()
             .find(|a| a.name() == text)
             .ok_or_else(|| {
-                crate::app::unknown_name("artefact", text, &["cookie", "refresh_token", "prt"])
+                crate::world::app::unknown_name(
+                    "artefact",
+                    text,
+                    &["cookie", "refresh_token", "prt"],
+                )
             })
     }
 

@@ -7,7 +7,7 @@
 //! third-party app's own cookie). The only difference is what the holder can do about a
 //! demand: the attacker cannot authenticate, so any demand ends its access.
 
-use crate::app::{App, Client};
+use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Artefact, Observer};
 use crate::model::params::TokenMode;
 use crate::model::revocation::{self, validity};
@@ -16,7 +16,7 @@ use crate::model::session::{AccessToken, Actor, Loss, Outcome, Reason, StepKind}
 use crate::model::sign_in_frequency::{self as sif, Claims, Holder, Verdict};
 use crate::model::sim::{Kind, Stolen, UserSim, NO_DEADLINE};
 use crate::model::{cae, cookies, tokens};
-use crate::time::{Duration, SimTime};
+use crate::world::app::{App, Client};
 
 impl UserSim<'_> {
     /// Starts the attacker's replay of every stolen artefact that serves `app`: a scripted

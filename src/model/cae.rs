@@ -6,13 +6,13 @@
 //! tokens (`tokens.rs`) or decide what happens after a rejection (the caller goes back to
 //! Entra with its session).
 
-use crate::app::App;
+use crate::engine::time::SimTime;
 use crate::model::params::ModelParams;
 use crate::model::revocation::Revocations;
 use crate::model::rules::{Access, Requirement};
 use crate::model::session::AccessToken;
 use crate::policy::CaeMode;
-use crate::time::SimTime;
+use crate::world::app::App;
 
 /// Whether a token for `app` is a CAE token: the resource is CAE-capable, the tenant has
 /// CAE on, and no policy disables it.

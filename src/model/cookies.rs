@@ -4,9 +4,9 @@
 //! This module owns: the persistent-browser control against "Stay signed in?", and the
 //! `honours_sif` exception of third-party apps. Cookie lifetimes are in `revocation.rs`.
 
-use crate::app::{App, Client};
 use crate::model::rules::Protected;
 use crate::policy::Persistence;
+use crate::world::app::{App, Client};
 
 /// Whether a new browser session cookie is persistent: the persistent-browser control when
 /// a policy sets it (it overrides KMSI), else the answer to "Stay signed in?" when the

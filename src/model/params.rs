@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::Duration;
+use crate::engine::time::Duration;
 
 /// Tenant-wide settings outside Conditional Access (scenario `[tenant]`, design `tenant`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

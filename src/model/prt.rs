@@ -1,8 +1,8 @@
 //! The Primary Refresh Token rule (MODEL.md §2): when a device sign-in or unlock renews it.
 //! Its validity (revocation, idle expiry) is in `revocation.rs`, like every artefact's.
 
+use crate::engine::time::SimTime;
 use crate::model::params::ModelParams;
-use crate::time::SimTime;
 
 /// An unlock or Windows sign-in renews the PRT only when its last renewal is at least
 /// `prt_renewal_interval` old (seed 001: "every 4 hours").

@@ -9,10 +9,10 @@
 //! This module owns: what revokes what (revoke sessions, password changes, device disable),
 //! and idle expiry by kind. It does not know who holds the copy.
 
+use crate::engine::time::{Duration, SimTime};
 use crate::model::action::Artefact;
 use crate::model::params::ModelParams;
 use crate::model::session::{idle_expired, Loss, Session};
-use crate::time::{Duration, SimTime};
 
 /// The facts a revocation check needs, shared by user and attacker copies of a session.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]

@@ -7,12 +7,12 @@
 //! answer, resolved once per distinct context and cached in [`RuleTable`], so the per-event
 //! hot path does an array index instead of policy matching.
 
-use crate::app::{App, Client, DeviceTrust};
 use crate::model::session::Reason;
 use crate::policy::{
     AuthFlow, AuthStrength, CaeMode, Decision, GrantControl, LocationContext, Operator,
     Persistence, Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
 };
+use crate::world::app::{App, Client, DeviceTrust};
 
 /// The user's second factor (MODEL.md §1).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,7 +46,7 @@ impl MfaMethod {
             .into_iter()
             .find(|m| m.name() == text)
             .ok_or_else(|| {
-                crate::app::unknown_name(
+                crate::world::app::unknown_name(
                     "MFA method",
                     text,
                     &["push", "push_number_match", "passkey"],
@@ -244,7 +244,7 @@ impl Protected {
         match text {
             "urn:user:registersecurityinfo" => Ok(Protected::RegisterSecurityInfo),
             "urn:user:registerdevice" => Ok(Protected::RegisterDevice),
-            other => Err(crate::app::unknown_name(
+            other => Err(crate::world::app::unknown_name(
                 "user action",
                 other,
                 &["urn:user:registersecurityinfo", "urn:user:registerdevice"],

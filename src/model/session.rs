@@ -3,10 +3,10 @@
 //! Everything here is plain data; the rules that judge it live in the rule modules
 //! (`revocation.rs`, `sign_in_frequency.rs`, `cae.rs`, `tokens.rs`, `cookies.rs`, `prt.rs`).
 
-use crate::app::{App, Client};
+use crate::engine::time::{Duration, SimTime};
 use crate::model::action::Artefact;
 use crate::model::rules::{Protected, Requirement};
-use crate::time::{Duration, SimTime};
+use crate::world::app::{App, Client};
 
 /// Who caused an evaluation (the trace's `actor` column).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -10,11 +10,11 @@
 //! This module owns: periodic and every-time sign-in frequency, the every-time tolerance,
 //! the MFA claim and its frequency, the remember-MFA cap, and the password-change grant.
 
+use crate::engine::time::{Duration, SimTime};
 use crate::model::params::{ModelParams, TenantSettings};
 use crate::model::rules::Requirement;
 use crate::model::session::Reason;
 use crate::policy::Sif;
-use crate::time::{Duration, SimTime};
 
 /// What an access needs before it can proceed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -192,7 +192,7 @@ pub fn deadline(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::{HOUR, MINUTE};
+    use crate::engine::time::{HOUR, MINUTE};
 
     fn at(mins: u64) -> SimTime {
         SimTime::from_secs(mins * MINUTE)

@@ -14,7 +14,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::app::{App, Client};
+use crate::engine::queue::{EventQueue, ScheduleError};
+use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Action, Artefact, Mechanism, Observer, UserSetup};
 use crate::model::params::{ModelParams, TokenMode};
 use crate::model::revocation::Revocations;
@@ -25,8 +26,7 @@ use crate::model::session::{
 use crate::model::sign_in_frequency::{Limits, Need};
 use crate::model::theft::Susceptibility;
 use crate::policy::RiskLevel;
-use crate::queue::{EventQueue, ScheduleError};
-use crate::time::{Duration, SimTime};
+use crate::world::app::{App, Client};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) enum Kind {

@@ -17,18 +17,18 @@
 //!   methods do not help; an `authenticationFlows` policy or a device-based grant does.
 //!
 //! This module owns those decisions. What the attacker then does with its copies is
-//! `attack.rs`; when attacks happen is the threat model's plan (`crate::threat`).
+//! `attack.rs`; when attacks happen is the threat model's plan (`crate::world::threat`).
 
 use serde::Serialize;
 
-use crate::app::{App, Client, DeviceTrust};
+use crate::engine::time::SimTime;
 use crate::model::action::{Artefact, Attempt, Mechanism, Observer};
 use crate::model::cookies;
 use crate::model::rules::{Asker, MfaMethod, Requirement, RuleKey};
 use crate::model::session::{Actor, Outcome, Reason, Record, Session, StepKind};
 use crate::model::sim::{Stolen, Theft, TheftMode, UserSim};
 use crate::policy::RiskLevel;
-use crate::time::SimTime;
+use crate::world::app::{App, Client, DeviceTrust};
 
 /// The app a phishing kit impersonates and signs in to (Office's home page, which AiTM
 /// kits proxy), and the resource an attacker's device-code client asks for.

@@ -6,10 +6,10 @@
 //! This module owns: the lifetime range of a token and its expiry. Drawing the lifetime
 //! (randomness) is the caller's.
 
+use crate::engine::time::{Duration, SimTime};
 use crate::model::params::{ModelParams, TokenMode};
 use crate::model::rules::Requirement;
 use crate::policy::Sif;
-use crate::time::{Duration, SimTime};
 
 /// Whether a CAE token gets the long lifetime. Under every-time sign-in frequency, which
 /// Entra honours with or without CAE, each token request is a reauthentication, so the

@@ -116,8 +116,8 @@ pub fn summarize_grant(policies: &[&Policy]) -> GrantSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::time::Duration;
     use crate::policy::{GrantClause, GrantSet, SessionControls};
-    use crate::time::Duration;
 
     fn policy(
         name: &str,

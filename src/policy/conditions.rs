@@ -9,7 +9,7 @@
 //! (concept-conditional-access-users-groups.md). An unconfigured condition matches
 //! everything; see docs/policies.md for each condition's sources.
 
-use crate::app::{Client, DeviceTrust};
+use crate::world::app::{Client, DeviceTrust};
 
 use super::filter::{DeviceFacts, DeviceFilter, FilterMode};
 use super::known;
@@ -37,7 +37,7 @@ pub struct Users {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppSel {
     All,
-    /// The Office 365 app group ([`crate::app::App::in_office365_group`]).
+    /// The Office 365 app group ([`crate::world::app::App::in_office365_group`]).
     Office365,
     /// `MicrosoftAdminPortals`.
     AdminPortals,

@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use crate::app::{did_you_mean, DeviceTrust};
+use crate::world::app::{did_you_mean, DeviceTrust};
 
 use super::Platform;
 

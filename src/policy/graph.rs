@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::engine::time::{Duration, MAX_SECONDS};
 use crate::error::{read_text, InputError};
-use crate::time::{Duration, MAX_SECONDS};
 
 use super::conditions::Conditions;
 use super::graph_conditions::conditions;
@@ -535,9 +535,9 @@ fn sign_in_frequency(
                 return Ok(());
             };
             let unit_secs = if unit.eq_ignore_ascii_case("hours") {
-                crate::time::HOUR
+                crate::engine::time::HOUR
             } else if unit.eq_ignore_ascii_case("days") {
-                crate::time::DAY
+                crate::engine::time::DAY
             } else {
                 return Err(w.error(
                     &type_node.path,

@@ -2,7 +2,7 @@
 //!
 //! Each table names its source; `docs/policies.md` lists them with URLs.
 
-use crate::app::App;
+use crate::world::app::App;
 
 use super::AuthStrength;
 

@@ -19,12 +19,13 @@ mod graph;
 mod graph_conditions;
 mod json;
 mod known;
+pub mod whatif;
 
 use std::path::Path;
 
-use crate::app::{App, Client, DeviceTrust};
+use crate::engine::time::Duration;
 use crate::error::InputError;
-use crate::time::Duration;
+use crate::world::app::{App, Client, DeviceTrust};
 
 pub use combine::{summarize_grant, GrantSummary};
 pub use conditions::{
@@ -56,11 +57,11 @@ impl Sif {
     }
 
     /// `every_time`, or a duration string such as `4h`.
-    pub fn parse(text: &str) -> Result<Sif, crate::time::TimeParseError> {
+    pub fn parse(text: &str) -> Result<Sif, crate::engine::time::TimeParseError> {
         if text.trim() == "every_time" {
             Ok(Sif::EveryTime)
         } else {
-            crate::time::parse_duration(text).map(Sif::Periodic)
+            crate::engine::time::parse_duration(text).map(Sif::Periodic)
         }
     }
 }
@@ -73,8 +74,8 @@ impl Sif {
             Sif::EveryTime => Ok(self),
             Sif::Periodic(d) => {
                 let s = d.as_secs();
-                if s % crate::time::HOUR != 0
-                    || !(crate::time::HOUR..=365 * crate::time::DAY).contains(&s)
+                if s % crate::engine::time::HOUR != 0
+                    || !(crate::engine::time::HOUR..=365 * crate::engine::time::DAY).contains(&s)
                 {
                     Err(format!(
                         "sign-in frequency {d} is outside what Entra allows: whole hours from 1h to 365d, or every_time"
@@ -126,7 +127,7 @@ impl Persistence {
         match text {
             "always" => Ok(Persistence::Always),
             "never" => Ok(Persistence::Never),
-            other => Err(crate::app::unknown_name(
+            other => Err(crate::world::app::unknown_name(
                 "persistent browser mode",
                 other,
                 &["always", "never"],
@@ -334,7 +335,7 @@ impl RiskLevel {
             "low" => Ok(RiskLevel::Low),
             "medium" => Ok(RiskLevel::Medium),
             "high" => Ok(RiskLevel::High),
-            _ => Err(crate::app::unknown_name(
+            _ => Err(crate::world::app::unknown_name(
                 "risk level",
                 text,
                 &["none", "low", "medium", "high"],
@@ -381,7 +382,7 @@ impl Platform {
             .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| {
                 let names: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
-                crate::app::unknown_name("platform", text, &names)
+                crate::world::app::unknown_name("platform", text, &names)
             })
     }
 }

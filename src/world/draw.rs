@@ -7,7 +7,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp, Normal, Poisson};
 use serde::Deserialize;
 
-use crate::time::{Duration, SimTime};
+use crate::engine::time::{Duration, SimTime};
 
 /// A random duration: fixed, uniform, normal (truncated at zero) or exponential.
 #[derive(Clone, Debug, PartialEq)]

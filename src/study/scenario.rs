@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::app::{unknown_name, App, Client, DeviceTrust};
+use crate::engine::time::{parse_duration, parse_time, SimTime};
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{
     Action, Artefact, Attempt, Credential, Facts, Mechanism, MfaMethod, ModelParams, Profile,
@@ -18,7 +18,7 @@ use crate::model::{
 use crate::policy::{
     LocationContext, Persistence, Platform, PolicySet, RiskLevel, Sif, UserIdentity,
 };
-use crate::time::{parse_duration, parse_time, SimTime};
+use crate::world::app::{unknown_name, App, Client, DeviceTrust};
 
 /// The step actions a scenario accepts (INTERFACE.md), plus the risk extensions.
 pub const STEP_NAMES: &[&str] = &[
@@ -241,7 +241,7 @@ impl Scenario {
                 let sif = sif
                     .check_entra_range()
                     .map_err(|e| cx.err(s, "sign_in_frequency", e))?;
-                if sif == Sif::Periodic(crate::time::Duration::ZERO) {
+                if sif == Sif::Periodic(crate::engine::time::Duration::ZERO) {
                     return Err(cx.err(
                         s,
                         "sign_in_frequency",

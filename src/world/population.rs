@@ -13,13 +13,13 @@ use rand_distr::{Distribution, Normal};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::app::{unknown_name, App, Client, DeviceTrust};
-pub use crate::draw::{instant, pick, poisson, DurationDist, Workday};
+use crate::engine::time::{parse_time, Duration, SimTime, DAY, MINUTE};
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{Action, Credential, MfaMethod, Protected};
 use crate::policy::{Platform, RiskLevel};
-use crate::threat::{RawThreat, Threat};
-use crate::time::{parse_time, Duration, SimTime, DAY, MINUTE};
+use crate::world::app::{unknown_name, App, Client, DeviceTrust};
+pub use crate::world::draw::{instant, pick, poisson, DurationDist, Workday};
+use crate::world::threat::{RawThreat, Threat};
 
 /// Which client a persona's app runs in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -427,8 +427,7 @@ impl Population {
                 rate(&cx, f(name), v, anchor)?;
             }
             let platform = match &p.platform {
-                Some(s) => crate::scenario::parse_platform(s.get_ref())
-                    .map_err(|e| cx.at(s, f("platform"), e))?,
+                Some(s) => Platform::parse(s.get_ref()).map_err(|e| cx.at(s, f("platform"), e))?,
                 None => Platform::Windows,
             };
             let mut apps = Vec::with_capacity(p.apps.len());

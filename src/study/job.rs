@@ -8,10 +8,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::experiment::{Experiment, RunOptions};
-use crate::output::{self, OutputDir, RunInfo};
-use crate::runner::{self, RowSink, RunResult};
-use crate::signinlog::{SIGNIN_HEADER, USERS_HEADER};
+use crate::output::signinlog::{SIGNIN_HEADER, USERS_HEADER};
+use crate::output::{OutputDir, RunInfo};
+use crate::study::experiment::{Experiment, RunOptions};
+use crate::study::runner::{self, RowSink, RunResult};
 
 /// Streams `signins.csv` and `users.csv` into the staged output folder.
 struct FileSink {
@@ -87,41 +87,15 @@ pub fn run_to_dir(
         user_days_per_second: result.user_days_simulated as f64 / wall.max(1e-9),
         events_per_second: result.events_simulated as f64 / wall.max(1e-9),
     };
-    write_results(&out, exp, &result, opts.shard, &run)?;
+    crate::output::write_results(&out, exp, &result, opts.shard, &run)?;
     if let Some(shard) = opts.shard {
-        let file = crate::merge::ShardFile::new(exp, shard, &result, wall);
-        out.write(crate::merge::ACCUMULATORS, &serde_json::to_vec(&file)?)?;
+        let file = crate::study::merge::ShardFile::new(exp, shard, &result, wall);
+        out.write(
+            crate::study::merge::ACCUMULATORS,
+            &serde_json::to_vec(&file)?,
+        )?;
     }
     out.commit()
         .with_context(|| format!("writing results to {}", dir.display()))?;
     Ok(JobReport { result, run })
-}
-
-/// Writes the summary files of a finished (or merged) run into a staged folder.
-pub fn write_results(
-    out: &OutputDir,
-    exp: &Experiment,
-    result: &RunResult,
-    shard: Option<(u32, u32)>,
-    run: &RunInfo,
-) -> anyhow::Result<()> {
-    let summaries = output::summarize(exp, result);
-    out.write("summary.csv", &output::summary_csv(exp, &summaries)?)?;
-    out.write("replicates.csv", &output::replicates_csv(exp, &summaries)?)?;
-    out.write("breakdown.csv", &output::breakdown_csv(exp, result)?)?;
-    out.write(
-        "manifest.json",
-        &output::manifest_json(exp, result, shard, run)?,
-    )?;
-    let svg = crate::report::frontier_svg(exp, &summaries)
-        .map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
-    out.write("frontier.svg", svg.as_bytes())?;
-    let svg = crate::report::exposure_svg(exp, &summaries)
-        .map_err(|e| anyhow::anyhow!("drawing exposure.svg: {e}"))?;
-    out.write("exposure.svg", svg.as_bytes())?;
-    out.write(
-        "report.md",
-        crate::report::report_md(exp, &summaries).as_bytes(),
-    )?;
-    Ok(())
 }

@@ -11,19 +11,21 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::app::{App, DeviceTrust};
+use crate::engine::time::{Duration, SimTime, DAY};
 use crate::error::InputError;
-use crate::experiment::{Design, Experiment, RunOptions};
-use crate::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
 use crate::model::{
     Action, Artefact, Credential, Facts, Mechanism, MfaMethod, Observer, Profile, RuleTable, Stop,
     Susceptibility, Theft, TheftMode, UserSetup, UserSim,
 };
+use crate::output::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
+use crate::output::signinlog::{csv_field, LogUser, Logging};
 use crate::policy::{LocationContext, PolicySet, RiskLevel, UserIdentity};
-use crate::population::{draw_workdays, plan_day, plan_risk, Population, UserTraits, Workday};
-use crate::signinlog::{csv_field, LogUser, Logging};
-use crate::threat::{follow_up, plan_attacks, AttackPlan};
-use crate::time::{Duration, SimTime, DAY};
+use crate::study::experiment::{Design, Experiment, RunOptions};
+use crate::world::app::{App, DeviceTrust};
+use crate::world::population::{
+    draw_workdays, plan_day, plan_risk, Population, UserTraits, Workday,
+};
+use crate::world::threat::{follow_up, plan_attacks, AttackPlan};
 
 /// Accumulated results of a run, one cell per design × replicate.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -85,7 +87,7 @@ pub struct DesignEnv<'a> {
     /// Rule tables by profile index (see [`profile_index`]).
     tables: Vec<RuleTable>,
     susceptibility: Susceptibility,
-    /// Oversampling factor of each attack mechanism ([`crate::threat::Threat::sampling`]).
+    /// Oversampling factor of each attack mechanism ([`crate::world::threat::Threat::sampling`]).
     sampling: [f64; Mechanism::COUNT],
 }
 

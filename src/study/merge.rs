@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{read_text, InputError};
-use crate::experiment::{Experiment, RunOptions};
 use crate::output::{file_sha256, OutputDir, RunInfo};
-use crate::runner::RunResult;
+use crate::study::experiment::{Experiment, RunOptions};
+use crate::study::runner::RunResult;
 
 /// The file a shard writes beside its results.
 pub const ACCUMULATORS: &str = "accumulators.json";
@@ -165,7 +165,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
         events_per_second: total.events_simulated as f64 / wall.max(1e-9),
     };
     let staged = OutputDir::create(out)?;
-    crate::job::write_results(&staged, &exp, &total, None, &run)?;
+    crate::output::write_results(&staged, &exp, &total, None, &run)?;
     staged.commit()?;
     Ok(total)
 }

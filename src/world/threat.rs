@@ -22,10 +22,10 @@ use std::collections::BTreeMap;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{App, DeviceTrust};
-use crate::draw::{instant, pick, poisson, DurationDist, Workday};
+use crate::engine::time::{Duration, SimTime};
 use crate::model::{Action, Artefact, Attempt, Habituation, Mechanism, Susceptibility};
-use crate::time::{Duration, SimTime};
+use crate::world::app::{App, DeviceTrust};
+use crate::world::draw::{instant, pick, poisson, DurationDist, Workday};
 
 /// What the administrator does once a theft is detected (MODEL.md §6).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -438,7 +438,7 @@ impl Threat {
                     let Ok(a) = Artefact::parse(k) else {
                         return Err((
                             format!("artefacts.{k}"),
-                            crate::app::unknown_name(
+                            crate::world::app::unknown_name(
                                 "artefact",
                                 k,
                                 &["cookie", "refresh_token", "prt"],
@@ -823,7 +823,7 @@ pub fn follow_up<R: Rng>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::DAY;
+    use crate::engine::time::DAY;
     use rand::SeedableRng;
 
     #[test]

@@ -14,7 +14,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::time::{Duration, SimTime};
+use crate::engine::time::{Duration, SimTime};
 
 /// Identifies one scheduled event, for cancellation. It is the event's insertion sequence.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

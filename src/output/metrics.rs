@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use crate::app::{App, Client, DeviceTrust};
+use crate::engine::time::{Duration, SimTime, DAY, HOUR, MINUTE};
 use crate::model::{Actor, Artefact, Mechanism, Observer, Outcome, Record, StepKind};
-use crate::time::{Duration, SimTime, DAY, HOUR, MINUTE};
+use crate::world::app::{App, Client, DeviceTrust};
 
 /// Per-user prompts per active day, in bins of 0.01 up to 50 (the last bin holds the rest).
 pub const RATE_BIN: f64 = 0.01;

@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::experiment::Experiment;
 use crate::model::Mechanism;
 use crate::output::{t95, DesignSummary, Metrics};
-use crate::threat::Mode;
+use crate::study::experiment::Experiment;
+use crate::world::threat::Mode;
 
 /// Lowest exposure drawn on the log axis: zero exposure is drawn here.
 const Y_FLOOR: f64 = 0.01;

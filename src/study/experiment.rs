@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::engine::time::parse_duration;
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{MfaMethod, ModelParams, TenantSettings, TokenMode};
 use crate::policy::{CaeMode, Persistence, Policy, PolicySet, SessionControls, Sif};
-use crate::population::Population;
-use crate::scenario::{load_policy_set, resolve};
-use crate::time::parse_duration;
+use crate::study::scenario::{load_policy_set, resolve};
+use crate::world::population::Population;
 
 /// Monday 2026-01-05, as days since 1970-01-01: day 0 when an experiment names no date.
 pub const DEFAULT_START_DAY: i64 = 20_458;
@@ -240,9 +240,9 @@ impl Experiment {
         }
         let start_day = match &raw.start_date {
             Some(d) => {
-                let day = crate::signinlog::parse_date(d.get_ref())
+                let day = crate::engine::calendar::parse_date(d.get_ref())
                     .map_err(|e| cx.at(d, "start_date", e))?;
-                if crate::signinlog::weekday(day) != 0 {
+                if crate::engine::calendar::weekday(day) != 0 {
                     return Err(cx.at(
                         d,
                         "start_date",
@@ -433,7 +433,7 @@ enum SweepValue {
     Sif(Option<Sif>),
     Persist(Option<Persistence>),
     Cae(bool, CaeMode),
-    RememberMfa(crate::time::Duration),
+    RememberMfa(crate::engine::time::Duration),
     TokenProtection(bool),
     Mfa([f64; 3]),
 }
@@ -510,7 +510,7 @@ fn expand_sweep(
                     return Err(cx.at(
                         s,
                         format!("sweep.cae[{i}]"),
-                        crate::app::unknown_name(
+                        crate::world::app::unknown_name(
                             "CAE setting",
                             other,
                             &["on", "off", "strict_location"],
@@ -557,7 +557,7 @@ fn expand_sweep(
                         cx.at(
                             m,
                             format!("sweep.mfa[{i}]"),
-                            crate::app::unknown_name(
+                            crate::world::app::unknown_name(
                                 "MFA method",
                                 k,
                                 &["push", "push_number_match", "passkey"],
@@ -694,7 +694,7 @@ pub struct RunOptions {
 
 impl Experiment {
     /// The oversampling factor of each attack mechanism for this population and horizon
-    /// ([`crate::threat::Threat::sampling`]).
+    /// ([`crate::world::threat::Threat::sampling`]).
     pub fn sampling(&self) -> [f64; crate::model::Mechanism::COUNT] {
         self.population
             .threat

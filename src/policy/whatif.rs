@@ -11,12 +11,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::app::{App, Client, DeviceTrust};
 use crate::error::InputError;
 use crate::policy::{
     role_id, summarize_grant, AuthFlow, GrantSummary, LocationContext, Outcome, Platform, Policy,
     PolicySet, RiskLevel, SessionControls, SignInContext, Target, UserIdentity,
 };
+use crate::world::app::{App, Client, DeviceTrust};
 
 /// What the sign-in asks for, as given on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub fn context(req: &WhatifRequest) -> Result<SignInContext, InputError> {
             Some(other) => {
                 return Err(arg_error(
                     "--auth-flow",
-                    crate::app::unknown_name(
+                    crate::world::app::unknown_name(
                         "authentication flow",
                         other,
                         &["device_code", "authentication_transfer"],
@@ -170,7 +170,11 @@ fn parse_user_action(text: &str) -> Result<Target, String> {
     if ACTIONS.contains(&full.as_str()) {
         Ok(Target::UserAction(full))
     } else {
-        Err(crate::app::unknown_name("user action", text, &ACTIONS))
+        Err(crate::world::app::unknown_name(
+            "user action",
+            text,
+            &ACTIONS,
+        ))
     }
 }
 

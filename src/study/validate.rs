@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{read_text, InputError};
-use crate::scenario::Scenario;
+use crate::study::scenario::Scenario;
 
 /// What `validate` found: the kind of file and any warnings.
 pub struct Validated {
@@ -65,14 +65,14 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
             })
         }
         FileKind::Population => {
-            let p = crate::population::Population::load(path)?;
+            let p = crate::world::population::Population::load(path)?;
             Ok(Validated {
                 description: format!("population `{}`, {} personas", p.name, p.personas.len()),
                 warnings: Vec::new(),
             })
         }
         FileKind::Experiment => {
-            let e = crate::experiment::Experiment::load(path)?;
+            let e = crate::study::experiment::Experiment::load(path)?;
             Ok(Validated {
                 description: format!(
                     "experiment `{}`: {} designs x {} replicates x {} users x {} days",

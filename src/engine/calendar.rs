@@ -1,0 +1,93 @@
+//! Calendar dates for simulated time: day 0 of a run is a calendar date (`start_date`, a
+//! Monday), and the sign-in log writes ISO 8601 timestamps. Proleptic Gregorian calendar,
+//! UTC, no time zones: simulated time has none.
+
+use crate::engine::time::{SimTime, DAY};
+
+/// ISO 8601 UTC text for a simulated time, counting from `start_day` (days since
+/// 1970-01-01).
+pub fn iso8601(start_day: i64, t: SimTime) -> String {
+    let day = start_day + (t.as_secs() / DAY) as i64;
+    let (y, m, d) = civil_from_days(day);
+    let s = t.second_of_day();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        (s % 3600) / 60,
+        s % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) to days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DD` into days since 1970-01-01.
+pub fn parse_date(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not a date: use YYYY-MM-DD");
+    let parts: Vec<&str> = text.trim().split('-').collect();
+    if parts.len() != 3 || parts[0].len() != 4 || parts[1].len() != 2 || parts[2].len() != 2 {
+        return Err(bad());
+    }
+    let y: i64 = parts[0].parse().map_err(|_| bad())?;
+    let m: u32 = parts[1].parse().map_err(|_| bad())?;
+    let d: u32 = parts[2].parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&m) || d == 0 || d > 31 {
+        return Err(bad());
+    }
+    let days = days_from_civil(y, m, d);
+    if civil_from_days(days) != (y, m, d) {
+        return Err(format!("`{text}` is not a calendar date"));
+    }
+    Ok(days)
+}
+
+/// Day of the week, 0 = Monday.
+pub fn weekday(days_since_epoch: i64) -> i64 {
+    // 1970-01-01 was a Thursday.
+    (days_since_epoch + 3).rem_euclid(7)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(parse_date("2026-01-05").map(weekday), Ok(0), "a Monday");
+        for d in [-1000, 0, 365, 20_000, 20_454] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("26-1-5").is_err());
+        let start = parse_date("2026-01-05").unwrap();
+        assert_eq!(
+            iso8601(start, SimTime::from_secs(DAY + 3661)),
+            "2026-01-06T01:01:01Z"
+        );
+    }
+}

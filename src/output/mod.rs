@@ -1,0 +1,51 @@
+//! Results: the accumulators a run streams into ([`metrics`], and the sign-in log and
+//! per-user rows, [`signinlog`]), and the files made of them: the CSV tables ([`tables`]),
+//! `frontier.svg`, `exposure.svg` and `report.md` ([`report`]), the manifest and the atomic
+//! folder ([`files`]).
+//!
+//! Owns: every number's definition and format. May not simulate: it reads accumulators
+//! that `crate::study::runner` filled, in a fixed order, so the bytes depend only on the
+//! inputs.
+
+pub mod files;
+pub mod metrics;
+pub mod report;
+pub mod signinlog;
+pub mod tables;
+
+pub use files::{
+    file_sha256, manifest_json, path_sha256, write_dir_atomically, OutputDir, RunInfo,
+};
+pub use tables::{
+    breakdown_csv, ci95, dominates, replicates_csv, summarize, summary_csv, survival, t95,
+    DesignSummary, Metrics,
+};
+
+use crate::study::experiment::Experiment;
+use crate::study::runner::RunResult;
+
+/// Writes the summary files of a finished (or merged) run into a staged folder.
+pub fn write_results(
+    out: &OutputDir,
+    exp: &Experiment,
+    result: &RunResult,
+    shard: Option<(u32, u32)>,
+    run: &RunInfo,
+) -> anyhow::Result<()> {
+    let summaries = tables::summarize(exp, result);
+    out.write("summary.csv", &tables::summary_csv(exp, &summaries)?)?;
+    out.write("replicates.csv", &tables::replicates_csv(exp, &summaries)?)?;
+    out.write("breakdown.csv", &tables::breakdown_csv(exp, result)?)?;
+    out.write(
+        "manifest.json",
+        &files::manifest_json(exp, result, shard, run)?,
+    )?;
+    let svg = report::frontier_svg(exp, &summaries)
+        .map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
+    out.write("frontier.svg", svg.as_bytes())?;
+    let svg = report::exposure_svg(exp, &summaries)
+        .map_err(|e| anyhow::anyhow!("drawing exposure.svg: {e}"))?;
+    out.write("exposure.svg", svg.as_bytes())?;
+    out.write("report.md", report::report_md(exp, &summaries).as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! The world the sessions live in: the vocabulary of apps, devices and clients ([`app`]),
+//! the users (populations, [`population`]), the attacks on them ([`threat`]), and the random
+//! draws both plan with ([`draw`]).
+//!
+//! Owns: what happens to whom and when (workdays, app use, risk events, attack attempts and
+//! what an attacker does after a theft). May not decide what an evaluation comes to: that
+//! is the session model's (`crate::model`). [`app`] is a leaf that every layer may use.
+
+pub mod app;
+pub mod draw;
+pub mod population;
+pub mod threat;
