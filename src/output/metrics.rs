@@ -343,10 +343,11 @@ pub struct UserStats {
 }
 
 impl UserStats {
-    pub fn new(prompt_cost: Duration, mfa_cost: Duration, device: DeviceTrust) -> Self {
+    /// Prompt costs come from the model's parameters (`prompt_cost`, `mfa_cost`).
+    pub fn new(params: &crate::model::ModelParams, device: DeviceTrust) -> Self {
         UserStats {
-            prompt_cost,
-            mfa_cost,
+            prompt_cost: params.prompt_cost,
+            mfa_cost: params.mfa_cost,
             prompts: 0,
             mfa_prompts: 0,
             unintended: 0,

@@ -451,7 +451,7 @@ fn simulate_user<'a>(
     for a in &s.attacks {
         group.thefts[a.mechanism.index()].attempts += 1;
     }
-    let mut stats = UserStats::new(exp.params.prompt_cost, exp.params.mfa_cost, traits.device);
+    let mut stats = UserStats::new(&exp.params, traits.device);
     let upn = format!("user{user}@{}", pop.domain);
     let log_user = LogUser {
         start_day: exp.start_day,
