@@ -49,6 +49,22 @@ impl InputError {
     }
 }
 
+/// Longest message printed whole: values echoed from hostile input (a 10 MB display name,
+/// a 30,000-comparison filter) are cut, so one error stays one readable line.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// `text` cut to `max` characters, saying how much was left out.
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}… ({} more characters)",
+            &text[..cut],
+            text[cut..].chars().count()
+        )),
+    }
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -73,28 +89,82 @@ impl fmt::Display for InputError {
         }
         f.write_str(": ")?;
         if let Some(field) = &self.field {
-            write!(f, "{field}: ")?;
+            write!(f, "{}: ", clip(field, 200))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&clip(&self.message, MAX_MESSAGE_CHARS))
     }
 }
 
 impl std::error::Error for InputError {}
 
-/// Reads an input file as text, as an [`InputError`] when it is missing or unreadable.
+/// Largest input file read: policy exports, populations, scenarios and experiments are
+/// kilobytes to a few megabytes; anything far bigger is a mistake (or `/dev/zero`).
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Reads an input file as text, as an [`InputError`] when it is missing, unreadable, not
+/// a regular file (a FIFO would block forever, a device may never end) or too big.
 ///
 /// Detects the encoding from a byte-order mark: UTF-8 with BOM and UTF-16 LE/BE (what
 /// Windows PowerShell 5.1 writes, MODEL.md §7) are accepted besides plain UTF-8.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             "file not found".to_string()
         } else {
             format!("cannot read: {e}")
         };
         InputError::new(path, hint)
-    })?;
+    };
+    // Looking before opening: opening a FIFO with no writer blocks.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a pipe, a socket or a device)"
+        };
+        return Err(InputError::new(
+            path,
+            format!("{what}: give the path of a file"),
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(too_big(path));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big(path));
+    }
     decode_text(&bytes).map_err(|m| InputError::new(path, m))
+}
+
+fn too_big(path: &Path) -> InputError {
+    InputError::new(
+        path,
+        format!(
+            "larger than {} MiB: not an input this tool reads",
+            MAX_INPUT_BYTES >> 20
+        ),
+    )
+}
+
+impl InputError {
+    /// Names the field of `file` that pointed to the file this error is about, when the
+    /// error is about that file as a whole (missing, unreadable, not a file).
+    pub fn referenced_by(mut self, file: &Path, field: &str) -> Self {
+        if self.position.is_none() && self.field.is_none() {
+            self.message = format!(
+                "{} (the file `{field}` names in {})",
+                self.message,
+                file.display()
+            );
+        }
+        self
+    }
 }
 
 /// Decodes file bytes by their byte-order mark (UTF-8 when there is none).
@@ -138,6 +208,18 @@ mod tests {
         assert_eq!(decode_text(b"plain").unwrap(), "plain");
         assert!(decode_text(b"\xFF\xFEh").is_err());
         assert!(decode_text(b"\xC3\x28").is_err());
+    }
+
+    #[test]
+    fn long_echoed_values_are_clipped() {
+        // Regression: errors echoed 10 MB values into one stderr line.
+        let huge = "x".repeat(10_000_000);
+        let e = InputError::new("p.json", format!("bad value `{huge}`"));
+        let text = e.to_string();
+        assert!(text.len() < 3000, "{}", text.len());
+        assert!(text.ends_with("more characters)"));
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééé", 2), "éé… (1 more characters)");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use sessionsim::error::InputError;
+use sessionsim::error::{clip, InputError, MAX_MESSAGE_CHARS};
 
 #[derive(Parser)]
 #[command(name = "sessionsim", version, about = "Simulates Microsoft Entra ID session lifecycles: sign-in prompts against token-theft exposure", long_about = None)]
@@ -39,6 +39,9 @@ enum Command {
         dirs: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
+        /// Replace an earlier output folder of sessionsim even if it holds other files.
+        #[arg(long)]
+        force: bool,
     },
     /// Evaluate one sign-in against a policy set, like Entra's What If tool.
     Whatif(WhatifArgs),
@@ -74,6 +77,10 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Replace an earlier output folder of sessionsim even if it holds other files (a
+    /// folder sessionsim did not write is never replaced).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -125,6 +132,12 @@ struct WhatifArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An interrupted run or merge removes its half-written staging folder; the previous
+    // results, if any, stay in place. 128 + the signal is what shells report.
+    let _ = ctrlc::set_handler(|| {
+        sessionsim::output::remove_staging();
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -134,7 +147,10 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("error: {err:#}");
+            note(format_args!(
+                "error: {}",
+                clip(&format!("{err:#}"), MAX_MESSAGE_CHARS)
+            ));
             if err
                 .chain()
                 .any(|e| e.downcast_ref::<InputError>().is_some())
@@ -152,7 +168,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Trace { scenario } => {
             let (csv, warnings) = sessionsim::study::scenario::trace_file(&scenario)?;
             for w in warnings {
-                eprintln!("warning: {w}");
+                warn(&w);
             }
             let mut out = std::io::stdout().lock();
             out.write_all(csv.as_bytes())?;
@@ -163,26 +179,42 @@ fn run(cli: Cli) -> Result<()> {
             for file in &files {
                 let kind = sessionsim::study::validate::validate_file(file)?;
                 for warning in &kind.warnings {
-                    eprintln!("warning: {warning}");
+                    warn(warning);
                 }
-                println!("{}: ok ({})", file.display(), kind.description);
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}: ok ({})", file.display(), kind.description)?;
+                out.flush()?;
             }
             Ok(())
         }
         Command::Whatif(args) => whatif(args),
         Command::Run(args) => run_experiment(args),
-        Command::Merge { dirs, out } => {
-            let total = sessionsim::study::merge::merge(&dirs, &out)?;
-            eprintln!(
+        Command::Merge { dirs, out, force } => {
+            let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
+            note(format_args!(
                 "merged {} shards: {} users simulated; results in {}",
                 dirs.len(),
                 total.users_simulated,
                 out.display()
-            );
+            ));
             Ok(())
         }
     }
 }
+
+/// Writes one line to stderr. A closed or full stderr is no reason to fail, let alone to
+/// panic (as `eprintln!` does): the line is dropped.
+fn note(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// A warning on stderr, its echoed values clipped.
+fn warn(text: &str) {
+    note(format_args!("warning: {}", clip(text, MAX_MESSAGE_CHARS)));
+}
+
+/// Most worker threads accepted.
+const MAX_THREADS: usize = 1024;
 
 fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::study::experiment::{Experiment, RunOptions};
@@ -198,16 +230,23 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         shard,
         signin_log: args.signin_log,
         per_user: args.per_user,
+        force: args.force,
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {
-        eprintln!("warning: {w}");
+        warn(w);
     }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(InputError::new("<command line>", "--threads must be at least 1").into());
+    // Far more threads than cores only costs memory and start-up time (regression:
+    // --threads 100000 failed after 20 s).
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(InputError::new(
+            "<command line>",
+            format!("--threads {threads}: give a number between 1 and {MAX_THREADS}"),
+        )
+        .into());
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -232,7 +271,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = report?;
     if !args.quiet {
-        eprintln!(
+        note(format_args!(
             "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
             exp.users,
             exp.days,
@@ -243,7 +282,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
             report.run.user_days_per_second,
             report.run.events_per_second,
             out_dir.display()
-        );
+        ));
     }
     Ok(())
 }
@@ -289,7 +328,7 @@ fn whatif(args: WhatifArgs) -> Result<()> {
     };
     let report = sessionsim::policy::whatif::run(&request).context("whatif")?;
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        warn(warning);
     }
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -63,7 +63,7 @@ proptest! {
         let mut merged = RunResult::default();
         for k in 1..=shards {
             let part = run(&exp, &RunOptions { shard: Some((k, shards)), ..RunOptions::default() }, &|_, _| {}, None).unwrap();
-            merged.merge(&part);
+            merged.merge(&part).unwrap();
         }
         prop_assert_eq!(merged, single);
     }

@@ -121,7 +121,8 @@ fn an_unwritable_output_folder_is_a_clear_error() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    // A path through a file is a bad --out, refused before any work.
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
         err.contains("output folder") && err.contains("a-file"),

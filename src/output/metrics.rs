@@ -22,6 +22,20 @@ pub const INTERVAL_BINS: usize = 1_440;
 pub const EXPOSURE_FINE_BINS: usize = 2_880;
 pub const EXPOSURE_BINS: usize = EXPOSURE_FINE_BINS + 120 * 24;
 
+/// Adds `b` to `a`, saturating; false on overflow (a tampered or impossible shard).
+fn add(a: &mut u64, b: u64) -> bool {
+    match a.checked_add(b) {
+        Some(v) => {
+            *a = v;
+            true
+        }
+        None => {
+            *a = u64::MAX;
+            false
+        }
+    }
+}
+
 /// A histogram of integer counts, allocated on first use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histogram {
@@ -55,7 +69,9 @@ impl<'de> Deserialize<'de> for Histogram {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let sparse = SparseHistogram::deserialize(d)?;
-        if sparse.size > 1_000_000 {
+        // The largest histogram a run keeps: a bigger one is not a shard's, and allocating
+        // it would let a tampered file ask for any amount of memory.
+        if sparse.size > RATE_BINS.max(INTERVAL_BINS) {
             return Err(D::Error::custom(format!(
                 "histogram of {} bins is too large",
                 sparse.size
@@ -80,17 +96,21 @@ impl Histogram {
         self.bins[i] += 1;
     }
 
-    pub fn merge(&mut self, other: &Histogram) {
+    /// Adds another histogram of the same size; false when a count overflowed or the sizes
+    /// differ (a shard's histogram that was resized).
+    pub fn merge(&mut self, other: &Histogram) -> bool {
         if other.bins.is_empty() {
-            return;
+            return true;
         }
         if self.bins.is_empty() {
             self.bins = other.bins.clone();
-            return;
+            return true;
         }
+        let mut ok = self.bins.len() == other.bins.len();
         for (a, b) in self.bins.iter_mut().zip(&other.bins) {
-            *a += b;
+            ok &= add(a, *b);
         }
+        ok
     }
 
     pub fn count(&self) -> u64 {
@@ -153,10 +173,12 @@ impl ExposureHistogram {
             .or_default() += 1;
     }
 
-    pub fn merge(&mut self, other: &ExposureHistogram) {
+    pub fn merge(&mut self, other: &ExposureHistogram) -> bool {
+        let mut ok = true;
         for (b, c) in &other.bins {
-            *self.bins.entry(*b).or_default() += c;
+            ok &= add(self.bins.entry(*b).or_default(), *c);
         }
+        ok
     }
 
     pub fn count(&self) -> u64 {
@@ -189,21 +211,24 @@ pub struct TheftAcc {
 }
 
 impl TheftAcc {
-    pub fn merge(&mut self, o: &TheftAcc) {
-        self.attempts += o.attempts;
-        self.thefts += o.thefts;
-        self.with_access += o.with_access;
-        self.exposure_seconds += o.exposure_seconds;
-        self.ended.merge(&o.ended);
-        self.censored.merge(&o.censored);
+    /// Adds another accumulator; false when a count overflowed (it saturates).
+    pub fn merge(&mut self, o: &TheftAcc) -> bool {
+        let mut ok = true;
+        ok &= add(&mut self.attempts, o.attempts);
+        ok &= add(&mut self.thefts, o.thefts);
+        ok &= add(&mut self.with_access, o.with_access);
+        ok &= add(&mut self.exposure_seconds, o.exposure_seconds);
+        ok &= self.ended.merge(&o.ended);
+        ok &= self.censored.merge(&o.censored);
         self.contained_1h += o.contained_1h;
         self.contained_24h += o.contained_24h;
-        self.cae_seconds += o.cae_seconds;
-        self.noncae_seconds += o.noncae_seconds;
+        ok &= add(&mut self.cae_seconds, o.cae_seconds);
+        ok &= add(&mut self.noncae_seconds, o.noncae_seconds);
         for i in 0..3 {
-            self.by_artefact[i] += o.by_artefact[i];
-            self.by_artefact_seconds[i] += o.by_artefact_seconds[i];
+            ok &= add(&mut self.by_artefact[i], o.by_artefact[i]);
+            ok &= add(&mut self.by_artefact_seconds[i], o.by_artefact_seconds[i]);
         }
+        ok
     }
 
     /// Adds one finished theft.
@@ -264,23 +289,26 @@ pub struct Group {
 }
 
 impl Group {
-    pub fn merge(&mut self, o: &Group) {
-        self.users += o.users;
-        self.active_days += o.active_days;
-        self.window_days += o.window_days;
-        self.prompts += o.prompts;
-        self.mfa_prompts += o.mfa_prompts;
-        self.unintended_prompts += o.unintended_prompts;
-        self.prompt_seconds += o.prompt_seconds;
-        self.evaluations += o.evaluations;
-        self.deferred += o.deferred;
-        self.denied += o.denied;
-        self.user_rate.merge(&o.user_rate);
-        self.prompt_intervals.merge(&o.prompt_intervals);
+    /// Adds another group; false when a count overflowed (it saturates).
+    pub fn merge(&mut self, o: &Group) -> bool {
+        let mut ok = true;
+        ok &= add(&mut self.users, o.users);
+        ok &= add(&mut self.active_days, o.active_days);
+        ok &= add(&mut self.window_days, o.window_days);
+        ok &= add(&mut self.prompts, o.prompts);
+        ok &= add(&mut self.mfa_prompts, o.mfa_prompts);
+        ok &= add(&mut self.unintended_prompts, o.unintended_prompts);
+        ok &= add(&mut self.prompt_seconds, o.prompt_seconds);
+        ok &= add(&mut self.evaluations, o.evaluations);
+        ok &= add(&mut self.deferred, o.deferred);
+        ok &= add(&mut self.denied, o.denied);
+        ok &= self.user_rate.merge(&o.user_rate);
+        ok &= self.prompt_intervals.merge(&o.prompt_intervals);
         for (a, b) in self.thefts.iter_mut().zip(&o.thefts) {
-            a.merge(b);
+            ok &= a.merge(b);
         }
-        self.events += o.events;
+        ok &= add(&mut self.events, o.events);
+        ok
     }
 }
 
@@ -306,6 +334,8 @@ impl Cell {
         &mut self.groups[device.index() * personas + persona]
     }
 
+    /// Adds another cell of the same shape (a run's counts cannot overflow: its sizes are
+    /// bounded; `merge` of shards checks with [`Cell::try_merge`]).
     pub fn merge(mut self, other: Cell) -> Cell {
         if self.groups.is_empty() {
             return other;
@@ -314,6 +344,19 @@ impl Cell {
             a.merge(b);
         }
         self
+    }
+
+    /// Adds another cell; false when the shapes differ or a count overflowed.
+    pub fn try_merge(&mut self, other: &Cell) -> bool {
+        if self.groups.is_empty() {
+            *self = other.clone();
+            return true;
+        }
+        let mut ok = self.groups.len() == other.groups.len();
+        for (a, b) in self.groups.iter_mut().zip(&other.groups) {
+            ok &= a.merge(b);
+        }
+        ok
     }
 
     pub fn total(&self) -> Group {

@@ -14,7 +14,8 @@ pub mod signinlog;
 pub mod tables;
 
 pub use files::{
-    file_sha256, manifest_json, path_sha256, write_dir_atomically, OutputDir, RunInfo,
+    check_replaceable, file_sha256, manifest_json, path_sha256, remove_staging,
+    write_dir_atomically, OutputDir, RunInfo,
 };
 pub use tables::{
     breakdown_csv, ci95, dominates, replicates_csv, summarize, summary_csv, survival, t95,

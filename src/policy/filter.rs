@@ -281,14 +281,32 @@ pub struct Parsed {
     pub unknown: Vec<String>,
 }
 
+/// Longest rule accepted, in characters: the limit Entra sets on the same rule language
+/// for dynamic membership rules. It also bounds how long a flat `-or` chain can be, and so
+/// the depth of the parsed tree (evaluation recurses over it).
+pub const MAX_RULE_CHARS: usize = 3072;
+/// Deepest nesting of parentheses and `-not` accepted: the parser and the evaluator recurse
+/// once per level, so an adversarial rule must not exhaust the stack.
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses a rule.
 pub fn parse(text: &str) -> Result<Parsed, FilterError> {
+    let chars = text.chars().count();
+    if chars > MAX_RULE_CHARS {
+        return Err(FilterError {
+            column: MAX_RULE_CHARS + 1,
+            message: format!(
+                "the rule is {chars} characters long; at most {MAX_RULE_CHARS} are accepted"
+            ),
+        });
+    }
     let tokens = lex(text)?;
     let mut p = Parser {
         tokens,
         pos: 0,
-        end: text.chars().count() + 1,
+        end: chars + 1,
         unknown: Vec::new(),
+        depth: 0,
     };
     let rule = p.or()?;
     if let Some(t) = p.peek() {
@@ -426,6 +444,8 @@ struct Parser {
     /// Column just past the end, for "unexpected end" errors.
     end: usize,
     unknown: Vec<String>,
+    /// Current nesting of parentheses and `-not`.
+    depth: usize,
 }
 
 impl Parser {
@@ -475,10 +495,26 @@ impl Parser {
         Ok(left)
     }
 
+    /// Enters one level of nesting at `column`, refusing rules nested deeper than
+    /// [`MAX_DEPTH`].
+    fn descend(&mut self, column: usize) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err_at(
+                column,
+                format!("the rule nests parentheses or -not more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        Ok(())
+    }
+
     fn not(&mut self) -> Result<Rule, FilterError> {
         if self.keyword("not") {
+            let column = self.peek().map_or(self.end, |t| t.column);
             self.pos += 1;
+            self.descend(column)?;
             let inner = self.not()?;
+            self.depth -= 1;
             return Ok(Rule::Not(Box::new(inner)));
         }
         self.primary()
@@ -490,7 +526,9 @@ impl Parser {
         };
         match t.kind {
             Kind::Open => {
+                self.descend(t.column)?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(c) if c.kind == Kind::Close => Ok(inner),
                     Some(other) => Err(self.err_at(
@@ -765,6 +803,37 @@ mod tests {
         let e = parse("device.trustType -eq \"x\" \"y\"").unwrap_err();
         assert!(e.message.contains("unexpected"), "{e}");
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // Regression: 8,400 parentheses and 20,000 chained -not overflowed the stack.
+        let deep = format!(
+            "{}device.isCompliant -eq True{}",
+            "(".repeat(100),
+            ")".repeat(100)
+        );
+        assert!(parse(&deep).unwrap_err().message.contains("levels deep"));
+        let nots = format!("{}device.isCompliant -eq True", "-not ".repeat(100));
+        assert!(parse(&nots).unwrap_err().message.contains("levels deep"));
+        let ok = format!(
+            "{}device.isCompliant -eq True{}",
+            "(".repeat(60),
+            ")".repeat(60)
+        );
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn over_long_rules_are_refused() {
+        // Regression: a flat -or chain of 33,000 comparisons overflowed the stack in `run`.
+        let chain = vec!["device.isCompliant -eq True"; 33_000].join(" -or ");
+        let err = parse(&chain).unwrap_err();
+        assert!(err.message.contains("at most 3072"), "{}", err.message);
+        let longest = vec!["device.isCompliant -eq True"; 90].join(" -or ");
+        assert!(longest.chars().count() <= MAX_RULE_CHARS);
+        let parsed = parse(&longest).unwrap();
+        assert!(parsed.rule.matches(&device(DeviceTrust::EntraJoined, true)));
     }
 
     #[test]

@@ -355,7 +355,10 @@ fn device_filter(w: &mut Walker<'_>, f: &Obj<'_>) -> Result<Option<DeviceFilter>
     let parsed = filter::parse(rule_text).map_err(|e| {
         w.error(
             &rule_node.path,
-            format!("device filter rule `{rule_text}`: {e}"),
+            format!(
+                "device filter rule `{}`: {e}",
+                crate::error::clip(rule_text, 200)
+            ),
         )
     })?;
     for unknown in &parsed.unknown {

@@ -22,6 +22,8 @@ pub const MAX_USERS: u64 = 100_000_000;
 pub const MAX_DAYS: u64 = 3_650;
 pub const MAX_REPLICATES: u64 = 1_000;
 pub const MAX_DESIGNS: usize = 1_000;
+/// Longest experiment name (it becomes a folder name).
+pub const MAX_NAME_LEN: usize = 100;
 /// Simulated user-days of a whole run (users × days × designs × replicates): about a week
 /// of computing on a 2-core machine. Larger studies should be split into shards.
 pub const MAX_TOTAL_USER_DAYS: u64 = 200_000_000_000;
@@ -215,6 +217,19 @@ impl Experiment {
             toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
         let cx = Ctx { path, source };
         let name = raw.name.get_ref().trim().to_string();
+        // The name becomes a folder name, which file systems limit to 255 bytes; leave room
+        // for the staging prefix and suffix (regression: a 300-character name validated,
+        // then failed `run`).
+        if name.len() > MAX_NAME_LEN {
+            return Err(cx.at(
+                &raw.name,
+                "name",
+                format!(
+                    "{} characters: at most {MAX_NAME_LEN}, the name becomes the output folder",
+                    name.chars().count()
+                ),
+            ));
+        }
         if name.is_empty()
             || !name
                 .chars()
@@ -269,7 +284,8 @@ impl Experiment {
                 ),
             ));
         }
-        let mut population = Population::load(&pop_path)?;
+        let mut population =
+            Population::load(&pop_path).map_err(|e| e.referenced_by(path, "population"))?;
         if let Some(t) = &raw.threat {
             population
                 .override_threat(t)
@@ -422,7 +438,7 @@ fn load_design_policies(
             ),
         ));
     }
-    let (set, w) = load_policy_set(&resolved)?;
+    let (set, w) = load_policy_set(&resolved).map_err(|e| e.referenced_by(cx.path, field))?;
     warnings.extend(w);
     Ok((set, Some(resolved)))
 }
@@ -601,14 +617,23 @@ fn expand_sweep(
     if dims.is_empty() {
         return Err(InputError::new(cx.path, "a [sweep] needs at least one list of values (e.g. sign_in_frequency = [\"1h\", \"4h\"])").field("sweep"));
     }
-    let points: usize = dims.iter().map(|d| d.len()).product();
-    if points > MAX_DESIGNS {
-        return Err(InputError::new(
-            cx.path,
-            format!("the sweep makes {points} designs: at most {MAX_DESIGNS}"),
-        )
-        .field("sweep"));
-    }
+    // Checked: a product that overflows is simply too many designs (regression: it wrapped
+    // and was reported as "needs at least one [[design]]").
+    let points = dims
+        .iter()
+        .try_fold(1usize, |acc, d| acc.checked_mul(d.len()))
+        .filter(|p| *p <= MAX_DESIGNS)
+        .ok_or_else(|| {
+            let shown: Vec<String> = dims.iter().map(|d| d.len().to_string()).collect();
+            InputError::new(
+                cx.path,
+                format!(
+                    "the sweep makes {} designs: at most {MAX_DESIGNS}",
+                    shown.join(" × ")
+                ),
+            )
+            .field("sweep")
+        })?;
     let (base_policies, policies_path) =
         load_design_policies(cx, sweep.policies.as_ref(), "sweep.policies", warnings)?;
     let tokens = match &sweep.access_tokens {
@@ -690,6 +715,8 @@ pub struct RunOptions {
     pub signin_log: bool,
     /// Write one row per simulated user (`users.csv`).
     pub per_user: bool,
+    /// Replace an earlier output folder of this tool even if it holds other files.
+    pub force: bool,
 }
 
 impl Experiment {

@@ -54,7 +54,7 @@ pub fn run_to_dir(
     use anyhow::Context;
     // Wall-clock timing, for the manifest's `run` section only: no result depends on it.
     let started = Instant::now();
-    let out = OutputDir::create(dir)
+    let out = OutputDir::create(dir, opts.force)
         .with_context(|| format!("creating the output folder {}", dir.display()))?;
     let mut sink = FileSink {
         signins: opts

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{read_text, InputError};
-use crate::output::{file_sha256, OutputDir, RunInfo};
+use crate::output::{file_sha256, path_sha256, OutputDir, RunInfo};
 use crate::study::experiment::{Experiment, RunOptions};
 use crate::study::runner::RunResult;
 
@@ -25,6 +25,8 @@ pub struct ShardFile {
     pub experiment: PathBuf,
     pub experiment_sha256: Option<String>,
     pub population_sha256: Option<String>,
+    /// SHA-256 of each design's policy file or folder (none for designs without one).
+    pub policies_sha256: Vec<Option<String>>,
     pub users: u64,
     pub days: u32,
     pub replicates: u32,
@@ -33,6 +35,18 @@ pub struct ShardFile {
     pub shard: (u32, u32),
     pub wall_seconds: f64,
     pub result: RunResult,
+    /// SHA-256 of `result` as written: an edited counter is refused.
+    pub result_sha256: String,
+}
+
+/// The checksum of a shard's accumulators.
+fn result_checksum(result: &RunResult) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(result).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl ShardFile {
@@ -43,6 +57,11 @@ impl ShardFile {
             experiment: std::fs::canonicalize(&exp.path).unwrap_or_else(|_| exp.path.clone()),
             experiment_sha256: file_sha256(&exp.path),
             population_sha256: file_sha256(&exp.population.path),
+            policies_sha256: exp
+                .designs
+                .iter()
+                .map(|d| d.policies_path.as_deref().and_then(path_sha256))
+                .collect(),
             users: exp.users,
             days: exp.days,
             replicates: exp.replicates,
@@ -51,6 +70,7 @@ impl ShardFile {
             shard,
             wall_seconds,
             result: result.clone(),
+            result_sha256: result_checksum(result),
         }
     }
 
@@ -60,6 +80,7 @@ impl ShardFile {
             &self.tool_version,
             &self.experiment_sha256,
             &self.population_sha256,
+            &self.policies_sha256,
             self.users,
             self.days,
             self.replicates,
@@ -82,17 +103,25 @@ fn load_shard(dir: &Path) -> Result<ShardFile, InputError> {
             ),
         )
     })?;
-    serde_json::from_str(&text).map_err(|e| {
+    let shard: ShardFile = serde_json::from_str(&text).map_err(|e| {
         InputError::new(&path, format!("not a shard accumulator file: {e}")).position(format!(
             "{}:{}",
             e.line(),
             e.column()
         ))
-    })
+    })?;
+    if result_checksum(&shard.result) != shard.result_sha256 {
+        return Err(InputError::new(
+            &path,
+            "the accumulators do not match their checksum: the file was edited or damaged",
+        )
+        .field("result"));
+    }
+    Ok(shard)
 }
 
 /// Merges shard folders into `out`, as one unit.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
+pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunResult> {
     let shards: Vec<ShardFile> = dirs
         .iter()
         .map(|d| load_shard(d))
@@ -101,17 +130,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
         InputError::new("<command line>", "merge needs at least one shard folder")
     })?;
     let n = first.shard.1;
-    let mut seen = vec![false; n as usize];
+    // A set of the given shard numbers, not a table of all `n`: a tampered count must not
+    // make us allocate for it.
+    let mut seen = std::collections::BTreeSet::new();
     for (s, dir) in shards.iter().zip(dirs) {
         if s.identity() != first.identity() {
             return Err(InputError::new(
                 dir.join(ACCUMULATORS),
-                format!("this shard belongs to a different run than {} (experiment, seed, size, designs or shard count differ)", dirs[0].display()),
+                format!("this shard belongs to a different run than {} (experiment, population, policy files, seed, size, designs or shard count differ)", dirs[0].display()),
             )
             .into());
         }
         let k = s.shard.0;
-        if k == 0 || k > n || std::mem::replace(&mut seen[k as usize - 1], true) {
+        if k == 0 || k > n || !seen.insert(k) {
             return Err(InputError::new(
                 dir.join(ACCUMULATORS),
                 format!("shard {k}/{n} is given twice or is out of range"),
@@ -119,19 +150,23 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
             .into());
         }
     }
-    if let Some(missing) = seen.iter().position(|s| !s) {
-        return Err(InputError::new(
-            "<command line>",
-            format!("shard {}/{n} is missing", missing + 1),
-        )
-        .into());
+    // The first gap is at most one past the shards given.
+    if let Some(missing) = (1..=n).find(|k| !seen.contains(k)) {
+        return Err(
+            InputError::new("<command line>", format!("shard {missing}/{n} is missing")).into(),
+        );
     }
     // Add up in shard order (integers: any order gives the same sums).
     let mut ordered: Vec<&ShardFile> = shards.iter().collect();
     ordered.sort_by_key(|s| s.shard.0);
     let mut total = RunResult::default();
-    for s in &ordered {
-        total.merge(&s.result);
+    for (s, dir) in ordered.iter().zip(dirs) {
+        total.merge(&s.result).map_err(|why| {
+            InputError::new(
+                dir.join(ACCUMULATORS),
+                format!("cannot add this shard: {why}"),
+            )
+        })?;
     }
     // The path as given when merging from the same folder (so the manifest matches a
     // single run's), else the absolute one.
@@ -148,12 +183,31 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
         seed: Some(first.seed),
         ..RunOptions::default()
     })?;
+    let policies: Vec<Option<String>> = exp
+        .designs
+        .iter()
+        .map(|d| d.policies_path.as_deref().and_then(path_sha256))
+        .collect();
     if file_sha256(&exp.path) != first.experiment_sha256
         || file_sha256(&exp.population.path) != first.population_sha256
+        || policies != first.policies_sha256
     {
         return Err(InputError::new(
             &exp.path,
-            "the experiment or its population changed since the shards ran",
+            "the experiment, its population or a design's policy file changed since the shards ran",
+        )
+        .into());
+    }
+    // The cells must be the experiment's: designs × replicates × device types × personas.
+    let groups = crate::world::app::DeviceTrust::ALL.len() * exp.population.personas.len();
+    let fits = total.cells.len() == exp.designs.len()
+        && total.cells.iter().all(|reps| {
+            reps.len() == exp.replicates as usize && reps.iter().all(|c| c.groups.len() == groups)
+        });
+    if !fits {
+        return Err(InputError::new(
+            dirs[0].join(ACCUMULATORS),
+            "the shards' cells do not match the experiment's designs, replicates and personas",
         )
         .into());
     }
@@ -164,7 +218,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<RunResult> {
         user_days_per_second: total.user_days_simulated as f64 / wall.max(1e-9),
         events_per_second: total.events_simulated as f64 / wall.max(1e-9),
     };
-    let staged = OutputDir::create(out)?;
+    let staged = OutputDir::create(out, force)?;
     crate::output::write_results(&staged, &exp, &total, None, &run)?;
     staged.commit()?;
     Ok(total)

@@ -40,21 +40,50 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// Adds another run's accumulators (a shard) to this one, cell by cell.
-    pub fn merge(&mut self, other: &RunResult) {
+    /// Adds another run's accumulators (a shard), cell by cell. Refuses shards whose cells
+    /// do not line up with these (a deleted cell, a resized histogram) and counts that
+    /// would overflow, instead of dropping or wrapping them.
+    pub fn merge(&mut self, other: &RunResult) -> Result<(), String> {
         if self.cells.is_empty() {
             *self = other.clone();
-            return;
+            return Ok(());
         }
+        let shape = |r: &RunResult| -> Vec<Vec<usize>> {
+            r.cells
+                .iter()
+                .map(|reps| reps.iter().map(|c| c.groups.len()).collect())
+                .collect()
+        };
+        if shape(self) != shape(other) {
+            return Err(
+                "its cells (designs × replicates × groups) differ from the other shards'".into(),
+            );
+        }
+        let mut ok = true;
         for (mine, theirs) in self.cells.iter_mut().zip(&other.cells) {
             for (a, b) in mine.iter_mut().zip(theirs) {
-                *a = std::mem::take(a).merge(b.clone());
+                ok &= a.try_merge(b);
             }
         }
-        self.users_simulated += other.users_simulated;
-        self.user_days_simulated += other.user_days_simulated;
-        self.events_simulated += other.events_simulated;
-        self.signin_log_rows += other.signin_log_rows;
+        for (a, b) in [
+            (&mut self.users_simulated, other.users_simulated),
+            (&mut self.user_days_simulated, other.user_days_simulated),
+            (&mut self.events_simulated, other.events_simulated),
+            (&mut self.signin_log_rows, other.signin_log_rows),
+        ] {
+            match a.checked_add(b) {
+                Some(v) => *a = v,
+                None => ok = false,
+            }
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(
+                "its counts overflow when added to the other shards', or a histogram was resized"
+                    .into(),
+            )
+        }
     }
 }
 
@@ -708,4 +737,40 @@ pub fn parse_shard(text: &str) -> Result<(u32, u32), InputError> {
         return Err(bad());
     }
     Ok((k, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::metrics::Group;
+
+    fn result(groups: usize, users: u64) -> RunResult {
+        let mut cell = Cell::new(1);
+        cell.groups.truncate(groups);
+        cell.groups[0] = Group {
+            users,
+            ..Group::default()
+        };
+        RunResult {
+            cells: vec![vec![cell]],
+            users_simulated: users,
+            ..RunResult::default()
+        }
+    }
+
+    #[test]
+    fn merging_shards_with_different_cells_is_refused() {
+        // Regression: a shard with a deleted cell was silently dropped by `zip`.
+        let mut a = result(4, 1);
+        assert!(a.merge(&result(4, 2)).is_ok());
+        assert_eq!(a.users_simulated, 3);
+        assert!(a.merge(&result(3, 1)).is_err());
+    }
+
+    #[test]
+    fn merging_counts_that_overflow_is_refused() {
+        // Regression: overflowing counters wrapped.
+        let mut a = result(4, u64::MAX - 1);
+        assert!(a.merge(&result(4, 5)).is_err());
+    }
 }

@@ -266,7 +266,8 @@ impl Scenario {
                     ));
                 }
                 let file = resolve(path, p.get_ref());
-                let (set, policy_warnings) = load_policy_set(&file)?;
+                let (set, policy_warnings) =
+                    load_policy_set(&file).map_err(|e| e.referenced_by(path, "policies"))?;
                 warnings.extend(policy_warnings);
                 set
             }
