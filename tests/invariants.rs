@@ -133,6 +133,7 @@ fn run(case: &Case, params: &ModelParams) -> Vec<Record> {
             device: case.device,
             compliant: true,
             mfa_method: MfaMethod::Push,
+            credential: Credential::Password,
         },
         platform: Platform::Windows,
         location: LocationContext {

@@ -20,6 +20,12 @@ pub enum Credential {
 }
 
 impl Credential {
+    pub const ALL: [Credential; 3] = [
+        Credential::Password,
+        Credential::WindowsHello,
+        Credential::Passkey,
+    ];
+
     pub fn parse(text: &str) -> Result<Credential, String> {
         match text {
             "password" => Ok(Credential::Password),

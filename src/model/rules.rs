@@ -7,6 +7,7 @@
 //! answer, resolved once per distinct context and cached in [`RuleTable`], so the per-event
 //! hot path does an array index instead of policy matching.
 
+use crate::model::action::Credential;
 use crate::model::session::Reason;
 use crate::policy::{
     AuthFlow, AuthStrength, CaeMode, Decision, GrantControl, LocationContext, Operator,
@@ -108,6 +109,8 @@ pub struct Facts {
     pub device: DeviceTrust,
     pub compliant: bool,
     pub mfa_method: MfaMethod,
+    /// The primary credential: with the MFA method, what authentication strengths see.
+    pub credential: Credential,
 }
 
 impl Requirement {
@@ -500,7 +503,7 @@ impl RuleTable {
         let facts = Facts {
             device: ctx.device,
             compliant: ctx.compliant,
-            mfa_method: self.profile.facts.mfa_method,
+            ..self.profile.facts.clone()
         };
         Requirement::resolve(
             &eval.enforced,
@@ -544,6 +547,7 @@ mod tests {
             device,
             compliant,
             mfa_method: MfaMethod::Push,
+            credential: Credential::Password,
         }
     }
 

@@ -14,12 +14,12 @@ use rayon::prelude::*;
 use crate::engine::time::{Duration, SimTime, DAY};
 use crate::error::InputError;
 use crate::model::{
-    Action, Artefact, Credential, Facts, Mechanism, MfaMethod, Observer, Profile, RuleTable, Stop,
-    Susceptibility, Theft, TheftMode, UserSetup, UserSim,
+    Action, Artefact, Credential, Mechanism, MfaMethod, Observer, RuleTable, Stop, Susceptibility,
+    Theft, TheftMode, UserSetup, UserSim,
 };
 use crate::output::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
 use crate::output::signinlog::{csv_field, LogUser, Logging};
-use crate::policy::{LocationContext, PolicySet, RiskLevel, UserIdentity};
+use crate::policy::{PolicySet, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
 use crate::world::app::{App, DeviceTrust};
 use crate::world::population::{
@@ -145,48 +145,50 @@ impl<'a> DesignEnv<'a> {
 }
 
 const MFA_METHODS: usize = 3;
+const CREDENTIALS: usize = Credential::ALL.len();
+/// Rule tables per persona: device × compliant × MFA method × trusted location × credential.
+const PROFILES_PER_PERSONA: usize = 4 * 2 * MFA_METHODS * 2 * CREDENTIALS;
 
-fn profile_index(
-    persona: usize,
-    device: DeviceTrust,
-    compliant: bool,
-    mfa: MfaMethod,
-    trusted: bool,
-) -> usize {
-    let m = MfaMethod::ALL.iter().position(|x| *x == mfa).unwrap_or(0);
-    ((((persona * 4 + device.index()) * 2 + compliant as usize) * MFA_METHODS + m) * 2)
-        + trusted as usize
+/// The rule table of a user's profile: everything about the user that policies see.
+fn profile_index(persona: usize, t: &UserTraits) -> usize {
+    let m = MfaMethod::ALL
+        .iter()
+        .position(|x| *x == t.mfa_method)
+        .unwrap_or(0);
+    let c = Credential::ALL
+        .iter()
+        .position(|x| *x == t.credential)
+        .unwrap_or(0);
+    ((((persona * 4 + t.device.index()) * 2 + t.compliant as usize) * MFA_METHODS + m) * 2
+        + t.trusted_location as usize)
+        * CREDENTIALS
+        + c
 }
 
 fn build_tables(exp: &Experiment, policies: &PolicySet) -> Vec<RuleTable> {
     let personas = exp.population.personas.len();
-    let n = personas * 4 * 2 * MFA_METHODS * 2;
-    (0..n)
+    (0..personas * PROFILES_PER_PERSONA)
         .into_par_iter()
         .map(|i| {
-            let trusted = i % 2 == 1;
-            let m = (i / 2) % MFA_METHODS;
-            let compliant = (i / (2 * MFA_METHODS)) % 2 == 1;
-            let device = DeviceTrust::ALL[(i / (4 * MFA_METHODS)) % 4];
-            let persona = &exp.population.personas[i / (16 * MFA_METHODS)];
-            let mut t = RuleTable::new(Profile {
-                identity: UserIdentity {
-                    id: format!("{}@{}", persona.name, exp.population.domain),
-                    groups: persona.groups.clone(),
-                    roles: persona.roles.clone(),
-                    guest: false,
-                },
-                facts: Facts {
-                    device,
-                    compliant,
-                    mfa_method: MfaMethod::ALL[m],
-                },
-                platform: persona.platform,
-                location: LocationContext {
-                    trusted,
-                    named_location: None,
-                },
-            });
+            let c = i % CREDENTIALS;
+            let rest = i / CREDENTIALS;
+            let trusted = rest % 2 == 1;
+            let m = (rest / 2) % MFA_METHODS;
+            let compliant = (rest / (2 * MFA_METHODS)) % 2 == 1;
+            let device = DeviceTrust::ALL[(rest / (4 * MFA_METHODS)) % 4];
+            let persona = rest / (16 * MFA_METHODS);
+            let traits = UserTraits {
+                persona,
+                device,
+                compliant,
+                credential: Credential::ALL[c],
+                mfa_method: MfaMethod::ALL[m],
+                kmsi_accept: false,
+                trusted_location: trusted,
+                clients: Vec::new(),
+            };
+            debug_assert_eq!(profile_index(persona, &traits), i);
+            let mut t = RuleTable::new(exp.population.profile(&traits));
             // Population runs only produce no risk or high risk.
             t.fill(policies, &[RiskLevel::None, RiskLevel::High]);
             t
@@ -442,13 +444,7 @@ fn simulate_user<'a>(
         &mut s.attacks,
     );
 
-    let table = profile_index(
-        traits.persona,
-        traits.device,
-        traits.compliant,
-        traits.mfa_method,
-        traits.trusted_location,
-    );
+    let table = profile_index(traits.persona, &traits);
     let setup = UserSetup {
         device: traits.device,
         credential: traits.credential,

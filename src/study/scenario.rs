@@ -304,6 +304,7 @@ impl Scenario {
                     device,
                     compliant: raw.compliant,
                     mfa_method,
+                    credential,
                 },
                 platform,
                 location,

@@ -15,8 +15,8 @@ use toml::Spanned;
 
 use crate::engine::time::{parse_time, Duration, SimTime, DAY, MINUTE};
 use crate::error::{line_col, read_text, InputError};
-use crate::model::{Action, Credential, MfaMethod, Protected};
-use crate::policy::{Platform, RiskLevel};
+use crate::model::{Action, Credential, Facts, MfaMethod, Profile, Protected};
+use crate::policy::{LocationContext, Platform, RiskLevel, UserIdentity};
 use crate::world::app::{unknown_name, App, Client, DeviceTrust};
 pub use crate::world::draw::{instant, pick, poisson, DurationDist, Workday};
 use crate::world::threat::{RawThreat, Threat};
@@ -322,6 +322,30 @@ impl Population {
             }
         }
         mix
+    }
+
+    /// What policies see of a user with these traits (rule tables are built per profile).
+    pub fn profile(&self, t: &UserTraits) -> Profile {
+        let persona = &self.personas[t.persona];
+        Profile {
+            identity: UserIdentity {
+                id: format!("{}@{}", persona.name, self.domain),
+                groups: persona.groups.clone(),
+                roles: persona.roles.clone(),
+                guest: false,
+            },
+            facts: Facts {
+                device: t.device,
+                compliant: t.compliant,
+                mfa_method: t.mfa_method,
+                credential: t.credential,
+            },
+            platform: persona.platform,
+            location: LocationContext {
+                trusted: t.trusted_location,
+                named_location: None,
+            },
+        }
     }
 
     pub fn load(path: &Path) -> Result<Population, InputError> {
