@@ -77,7 +77,7 @@ fn policy_evaluation(c: &mut Criterion) {
             id: "u".into(),
             groups: vec!["g".into()],
             roles: vec![],
-            guest: false,
+            guest: None,
         },
         target: Target::App(App::Sharepoint),
         client: Client::Browser,
@@ -91,6 +91,7 @@ fn policy_evaluation(c: &mut Criterion) {
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
         auth_flow: None,
+        device_attributes: Vec::new(),
     };
     c.bench_function("policy_evaluate_baseline_one_sign_in", |b| {
         b.iter(|| black_box(set.evaluate(black_box(&ctx))))

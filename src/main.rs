@@ -31,6 +31,9 @@ enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// In a folder of policy exports, skip (and report) files that fail to load.
+        #[arg(long = "skip-invalid")]
+        skip_invalid: bool,
     },
     /// Combine the outputs of `run --shard K/N` into the files a single run writes.
     Merge {
@@ -44,7 +47,7 @@ enum Command {
         force: bool,
     },
     /// Evaluate one sign-in against a policy set, like Entra's What If tool.
-    Whatif(WhatifArgs),
+    Whatif(Box<WhatifArgs>),
 }
 
 #[derive(Args)]
@@ -77,6 +80,9 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// In folders of policy exports, skip (and report) files that fail to load.
+    #[arg(long = "skip-invalid")]
+    skip_invalid: bool,
     /// Replace an earlier output folder of sessionsim even if it holds other files (a
     /// folder sessionsim did not write is never replaced).
     #[arg(long)]
@@ -97,9 +103,14 @@ struct WhatifArgs {
     /// `global_administrator`.
     #[arg(long, value_delimiter = ',')]
     roles: Vec<String>,
-    /// The user is a guest or external user.
+    /// The user is a guest or external user (a B2B collaboration guest unless
+    /// --guest-type says otherwise).
     #[arg(long)]
     guest: bool,
+    /// internalGuest, b2bCollaborationGuest, b2bCollaborationMember, b2bDirectConnectUser,
+    /// otherExternalUser or serviceProvider.
+    #[arg(long = "guest-type")]
+    guest_type: Option<String>,
     #[arg(long, group = "target")]
     app: Option<String>,
     #[arg(long = "user-action", group = "target")]
@@ -125,6 +136,13 @@ struct WhatifArgs {
     /// (`authenticationFlows` policies).
     #[arg(long = "auth-flow")]
     auth_flow: Option<String>,
+    /// NAME=VALUE: a device attribute for device filters (deviceOwnership, displayName,
+    /// systemLabels, extensionAttribute1, ...); repeat for several.
+    #[arg(long = "device-attribute")]
+    device_attributes: Vec<String>,
+    /// In a folder of policy exports, skip (and report) files that fail to load.
+    #[arg(long = "skip-invalid")]
+    skip_invalid: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -175,7 +193,11 @@ fn run(cli: Cli) -> Result<()> {
             out.flush()?;
             Ok(())
         }
-        Command::Validate { files } => {
+        Command::Validate {
+            files,
+            skip_invalid,
+        } => {
+            sessionsim::policy::set_skip_invalid(skip_invalid);
             for file in &files {
                 let kind = sessionsim::study::validate::validate_file(file)?;
                 for warning in &kind.warnings {
@@ -187,7 +209,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Whatif(args) => whatif(args),
+        Command::Whatif(args) => whatif(*args),
         Command::Run(args) => run_experiment(args),
         Command::Merge { dirs, out, force } => {
             let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
@@ -220,6 +242,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::study::experiment::{Experiment, RunOptions};
     use sessionsim::study::{job, runner};
 
+    sessionsim::policy::set_skip_invalid(args.skip_invalid);
     let mut exp = Experiment::load(&args.experiment)?;
     let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
     let opts = RunOptions {
@@ -303,6 +326,7 @@ fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
 }
 
 fn whatif(args: WhatifArgs) -> Result<()> {
+    sessionsim::policy::set_skip_invalid(args.skip_invalid);
     use sessionsim::policy::whatif::{TargetArg, WhatifRequest};
     let target = match (args.app, args.user_action, args.auth_context) {
         (Some(app), _, _) => Some(TargetArg::App(app)),
@@ -316,6 +340,7 @@ fn whatif(args: WhatifArgs) -> Result<()> {
         groups: args.groups,
         roles: args.roles,
         guest: args.guest,
+        guest_type: args.guest_type,
         target,
         device: args.device,
         compliant: args.compliant,
@@ -325,6 +350,7 @@ fn whatif(args: WhatifArgs) -> Result<()> {
         user_risk: args.user_risk,
         sign_in_risk: args.sign_in_risk,
         auth_flow: args.auth_flow,
+        device_attributes: args.device_attributes,
     };
     let report = sessionsim::policy::whatif::run(&request).context("whatif")?;
     for warning in &report.warnings {

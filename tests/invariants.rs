@@ -140,6 +140,7 @@ fn run(case: &Case, params: &ModelParams) -> Vec<Record> {
             trusted: true,
             named_location: None,
         },
+        device_attributes: Vec::new(),
     });
     rules.fill_all(&policies);
     let setup = UserSetup {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sessionsim::engine::time::Duration;
 use sessionsim::policy::{
-    AuthStrength, CaeMode, GrantControl, LocationContext, Operator, Persistence, Platform,
+    AuthStrength, CaeMode, Combos, GrantControl, LocationContext, Operator, Persistence, Platform,
     PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
 };
 use sessionsim::world::app::{App, Client, DeviceTrust};
@@ -42,6 +42,7 @@ fn ctx() -> SignInContext {
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
         auth_flow: None,
+        device_attributes: Vec::new(),
     }
 }
 
@@ -109,7 +110,7 @@ fn grant_clauses_keep_their_operator_and_strength() {
     assert_eq!(first.policy, "compliant or mfa");
     assert_eq!(
         grant.clauses[1].auth_strength,
-        Some(AuthStrength::PhishingResistant)
+        Some(AuthStrength::phishing_resistant())
     );
     assert!(grant.clauses[1]
         .controls
@@ -120,43 +121,70 @@ fn grant_clauses_keep_their_operator_and_strength() {
 #[test]
 fn built_in_strengths_map_by_id() {
     for (id, strength) in [
-        ("00000000-0000-0000-0000-000000000002", AuthStrength::Mfa),
+        ("00000000-0000-0000-0000-000000000002", AuthStrength::mfa()),
         (
             "00000000-0000-0000-0000-000000000003",
-            AuthStrength::Passwordless,
+            AuthStrength::passwordless(),
         ),
         (
             "00000000-0000-0000-0000-000000000004",
-            AuthStrength::PhishingResistant,
+            AuthStrength::phishing_resistant(),
         ),
     ] {
         let grant = format!(r#"{{"operator": "OR", "authenticationStrength": {{"id": "{id}"}}}}"#);
         let (s, warnings) = set(&[policy("p", "enabled", &grant, NO_SESSION)]);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(
-            s.policies[0].grant.as_ref().and_then(|g| g.auth_strength),
+            s.policies[0]
+                .grant
+                .as_ref()
+                .and_then(|g| g.auth_strength.clone()),
             Some(strength)
         );
     }
-    // A custom strength is judged by its embedded combinations, or taken as MFA.
-    let custom = r#"{"operator": "OR", "authenticationStrength": {"id": "c0ffee00-0000-4000-8000-000000000000", "displayName": "Keys only", "allowedCombinations": ["fido2"]}}"#;
-    let (s, _) = set(&[policy("p", "enabled", custom, NO_SESSION)]);
-    assert_eq!(
-        s.policies[0].grant.as_ref().and_then(|g| g.auth_strength),
-        Some(AuthStrength::PhishingResistant)
-    );
-    let opaque = r#"{"operator": "OR", "authenticationStrength": {"id": "c0ffee00-0000-4000-8000-000000000000"}}"#;
-    let (s, warnings) = set(&[policy("p", "enabled", opaque, NO_SESSION)]);
-    assert_eq!(
-        s.policies[0].grant.as_ref().and_then(|g| g.auth_strength),
-        Some(AuthStrength::Mfa)
-    );
+}
+
+#[test]
+fn custom_strengths_allow_exactly_their_combinations() {
+    // A custom "passkey or TAP" strength, as exports embed it: password + push fails it.
+    let custom = r#"{"operator": "OR", "authenticationStrength": {"id": "c0ffee00-0000-4000-8000-000000000000", "displayName": "Passkey or TAP", "policyType": "custom", "allowedCombinations": ["fido2", "temporaryAccessPassOneTime"]}}"#;
+    let (s, warnings) = set(&[policy("p", "enabled", custom, NO_SESSION)]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let strength = s.policies[0]
+        .grant
+        .as_ref()
+        .and_then(|g| g.auth_strength.clone())
+        .unwrap();
+    assert_eq!(strength.name, "Passkey or TAP");
+    assert!(strength.allows(Combos::FIDO2));
+    assert!(!strength.allows(Combos::PASSWORD_PUSH));
+    assert!(!strength.allows(Combos::WINDOWS_HELLO));
+    // "Modern MFA" allowing password + Authenticator push (modes in any order).
+    let modern = r#"{"operator": "OR", "authenticationStrength": {"id": "c0ffee00-0000-4000-8000-000000000001", "displayName": "Modern MFA", "allowedCombinations": ["microsoftAuthenticatorPush, password", "windowsHelloForBusiness", "bogusMethod"]}}"#;
+    let (s, warnings) = set(&[policy("p", "enabled", modern, NO_SESSION)]);
+    let strength = s.policies[0]
+        .grant
+        .as_ref()
+        .and_then(|g| g.auth_strength.clone())
+        .unwrap();
+    assert!(strength.allows(Combos::PASSWORD_PUSH) && strength.allows(Combos::WINDOWS_HELLO));
+    assert!(!strength.allows(Combos::FIDO2));
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("custom authentication strength")),
+            .any(|w| w.contains("unknown authentication method combination `bogusMethod`")),
         "{warnings:?}"
     );
+    // Named by id only: unresolved, taken as phishing-resistant, with one warning.
+    let opaque = r#"{"operator": "OR", "authenticationStrength": {"id": "c0ffee00-0000-4000-8000-000000000000"}}"#;
+    let (s, _) = set(&[policy("p", "enabled", opaque, NO_SESSION)]);
+    let strength = s.policies[0]
+        .grant
+        .as_ref()
+        .and_then(|g| g.auth_strength.clone())
+        .unwrap();
+    assert!(!strength.resolved);
+    assert!(strength.allows(Combos::FIDO2) && !strength.allows(Combos::PASSWORD_PUSH));
 }
 
 #[test]

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use sessionsim::policy::{
-    AuthFlow, LocationContext, Outcome, Platform, PolicySet, RiskLevel, SignInContext, Target,
-    UserIdentity, AZURE_PORTAL_APP_ID,
+    AuthFlow, GuestType, LocationContext, Outcome, Platform, PolicySet, RiskLevel, SignInContext,
+    Target, UserIdentity, AZURE_PORTAL_APP_ID,
 };
 use sessionsim::world::app::{App, Client, DeviceTrust};
 
@@ -33,7 +33,7 @@ fn ctx() -> SignInContext {
             id: "alice@contoso.example".into(),
             groups: vec!["grp-finance".into()],
             roles: vec![],
-            guest: false,
+            guest: None,
         },
         target: Target::App(App::Exchange),
         client: Client::Browser,
@@ -44,6 +44,7 @@ fn ctx() -> SignInContext {
         user_risk: RiskLevel::None,
         sign_in_risk: RiskLevel::None,
         auth_flow: None,
+        device_attributes: Vec::new(),
     }
 }
 
@@ -119,7 +120,7 @@ fn users_include_and_exclude() {
 #[test]
 fn guests_and_external_users_include_and_exclude() {
     let mut guest = ctx();
-    guest.user.guest = true;
+    guest.user.guest = Some(GuestType::B2bCollaborationGuest);
     let member = ctx();
     let legacy = policy(r#"{"users": {"includeUsers": ["GuestsOrExternalUsers"]}}"#);
     assert!(outcome(&legacy, &guest).is_ok());
@@ -137,6 +138,15 @@ fn guests_and_external_users_include_and_exclude() {
         outcome(&excluded, &guest),
         "guest or external user excluded",
     );
+    // Each guest type is honoured separately: a policy for service providers only does not
+    // match a B2B collaboration guest (regression: it matched every guest).
+    let providers = policy(
+        r#"{"users": {"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "serviceProvider", "externalTenants": {"membershipKind": "all"}}}}"#,
+    );
+    assert_excluded(outcome(&providers, &guest), "user not included");
+    let mut provider = ctx();
+    provider.user.guest = Some(GuestType::ServiceProvider);
+    assert!(outcome(&providers, &provider).is_ok());
 }
 
 #[test]
@@ -490,4 +500,47 @@ fn disabled_policies_never_apply() {
     let (set, _) = PolicySet::from_json(Path::new("t.json"), doc).expect("loads");
     assert_excluded(outcome(&set, &ctx()), "policy is disabled");
     assert!(!set.evaluate(&ctx()).enforced.grant.block);
+}
+
+#[test]
+fn a_policy_with_an_unknown_condition_does_not_apply() {
+    // Regression: an unknown condition was ignored, so the policy applied to everyone.
+    let text = r#"{"displayName": "Future", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+          "agentIdentities": {"includeAgents": ["All"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}}"#;
+    let (set, warnings) = PolicySet::from_json(Path::new("t.json"), text).expect("loads");
+    assert_excluded(
+        outcome(&set, &ctx()),
+        "condition the simulator does not know",
+    );
+    let about: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("conditions.agentIdentities"))
+        .collect();
+    assert_eq!(about.len(), 1, "one warning naming the field: {warnings:?}");
+    assert!(about[0].contains("taken not to apply"), "{}", about[0]);
+}
+
+#[test]
+fn device_filters_see_the_attributes_a_population_gives() {
+    // Regression: filters such as privileged-workstation-only blocked every admin, because
+    // no device had a displayName or systemLabels.
+    let paw = policy(
+        r#"{"users": {"includeUsers": ["All"]}, "devices": {"deviceFilter": {"mode": "exclude", "rule": "device.displayName -startsWith \"PAW-\" -and device.deviceOwnership -eq \"Company\""}}}"#,
+    );
+    let mut c = ctx();
+    c.device = DeviceTrust::EntraJoined;
+    assert!(outcome(&paw, &c).is_ok(), "a plain device is in scope");
+    c.device_attributes = vec![
+        ("displayname".into(), "PAW-0042".into()),
+        ("deviceownership".into(), "Company".into()),
+    ];
+    assert_excluded(outcome(&paw, &c), "device excluded by the device filter");
+    assert_eq!(
+        sessionsim::policy::attribute_name("device.systemLabels"),
+        Ok("systemlabels".into())
+    );
+    assert!(sessionsim::policy::attribute_name("trustType").is_err());
+    assert!(sessionsim::policy::attribute_name("colour").is_err());
 }

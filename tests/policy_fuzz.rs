@@ -104,7 +104,8 @@ fn contexts() -> Vec<SignInContext> {
                     id: "u".into(),
                     groups: vec!["g".into()],
                     roles: vec![],
-                    guest: device == DeviceTrust::Registered,
+                    guest: (device == DeviceTrust::Registered)
+                        .then_some(sessionsim::policy::GuestType::B2bCollaborationGuest),
                 },
                 target: target.clone(),
                 client: Client::Browser,
@@ -115,6 +116,7 @@ fn contexts() -> Vec<SignInContext> {
                 user_risk: RiskLevel::High,
                 sign_in_risk: RiskLevel::None,
                 auth_flow: None,
+                device_attributes: Vec::new(),
             });
         }
     }

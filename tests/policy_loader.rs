@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sessionsim::engine::time::Duration;
 use sessionsim::policy::{
-    AppSel, AuthStrength, CaeMode, ClientAppType, DeviceState, GrantControl, LocationSel, Operator,
-    Persistence, Platform, PlatformSel, PolicySet, PolicyState, RiskLevel, Sif,
+    AppSel, AuthStrength, CaeMode, ClientAppType, Combos, DeviceState, GrantControl, GuestType,
+    LoadOptions, LocationSel, Operator, Persistence, Platform, PlatformSel, PolicySet, PolicyState,
+    RiskLevel, Sif,
 };
 
 fn data(name: &str) -> PathBuf {
@@ -33,13 +34,20 @@ fn beta_export_with_annotations_everywhere_loads() {
     let guests = &set.policies[0];
     assert_eq!(guests.display_name, "Guests: phishing-resistant MFA");
     assert_eq!(guests.state, PolicyState::Enabled);
-    assert!(guests.conditions.users.include_guests);
+    // Each listed guest type, and only those.
+    let types = guests.conditions.users.include_guests;
+    assert!(types.contains(GuestType::B2bCollaborationGuest));
+    assert!(types.contains(GuestType::InternalGuest));
+    assert!(!types.contains(GuestType::ServiceProvider));
     assert!(!guests.conditions.users.include_all);
     let clause = guests
         .grant
         .as_ref()
         .expect("an authentication strength clause");
-    assert_eq!(clause.auth_strength, Some(AuthStrength::PhishingResistant));
+    assert_eq!(
+        clause.auth_strength,
+        Some(AuthStrength::phishing_resistant())
+    );
     assert!(clause
         .controls
         .contains(GrantControl::AuthenticationStrength));
@@ -50,7 +58,7 @@ fn beta_export_with_annotations_everywhere_loads() {
         legacy.conditions.devices.exclude_states,
         vec![DeviceState::Compliant, DeviceState::DomainJoined]
     );
-    assert!(legacy.conditions.users.exclude_guests);
+    assert!(!legacy.conditions.users.exclude_guests.is_empty());
     assert_eq!(
         legacy.conditions.resources.include_apps,
         vec![AppSel::Office365]
@@ -428,4 +436,80 @@ fn a_folder_without_json_is_an_error() {
     std::fs::write(dir.path().join("notes.txt"), "x").expect("write");
     let err = PolicySet::load(dir.path()).expect_err("no json");
     assert!(err.message.contains("no .json"), "{err}");
+}
+
+/// A tenant's export tree, as real export tools leave it: policies in subfolders with
+/// OData action annotations, a strengths export, group and named-location objects, an ARM
+/// template, a migration table, and a half-written file.
+fn tenant_export() -> std::path::PathBuf {
+    data("tenant-export")
+}
+
+#[test]
+fn a_folder_of_exports_loads_recursively_and_skips_what_is_not_a_policy() {
+    // Regression: loading was all-or-nothing and did not recurse.
+    let err =
+        PolicySet::load_with(&tenant_export(), LoadOptions::default()).expect_err("broken file");
+    assert!(err.file.ends_with("broken/half-written.json"), "{err}");
+    let (set, warnings, report) =
+        PolicySet::load_with(&tenant_export(), LoadOptions { skip_invalid: true })
+            .expect("loads with skip_invalid");
+    assert_eq!(set.len(), 2, "both policies, one in a nested folder");
+    assert_eq!(report.loaded, 2);
+    assert_eq!(report.strengths, 1);
+    assert_eq!(report.failed.len(), 1);
+    let skipped: Vec<&str> = report
+        .skipped
+        .iter()
+        .map(|(_, what)| what.as_str())
+        .collect();
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    for what in [
+        "group objects",
+        "named locations",
+        "Azure Resource Manager template",
+        "not Conditional Access policies",
+    ] {
+        assert!(
+            skipped.iter().any(|s| s.contains(what)),
+            "{what} in {skipped:?}"
+        );
+    }
+    // `#microsoft.graph.restore` annotations are not unknown fields (regression: 84
+    // identical warnings buried the useful ones).
+    assert!(
+        !warnings.iter().any(|w| w.contains("restore")),
+        "{warnings:?}"
+    );
+    // The custom strength named only by id is resolved from the strengths export.
+    let strength = set.policies[0]
+        .grant
+        .as_ref()
+        .and_then(|g| g.auth_strength.clone())
+        .expect("a strength");
+    assert!(strength.resolved, "{strength:?}");
+    assert!(strength.allows(Combos::FIDO2) && !strength.allows(Combos::PASSWORD_PUSH));
+}
+
+#[test]
+fn repeated_warnings_are_grouped_one_line_per_kind() {
+    let one = r#"{"displayName": "P{i}", "state": "enabled", "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}}, "sessionControls": {"futureControl": {"x": 1}}}"#;
+    let items: Vec<String> = (0..84)
+        .map(|i| one.replace("{i}", &i.to_string()))
+        .collect();
+    let text = format!("[{}]", items.join(","));
+    let (set, warnings) = PolicySet::from_json(Path::new("many.json"), &text).expect("loads");
+    assert_eq!(set.len(), 84);
+    let about: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("futureControl"))
+        .collect();
+    assert_eq!(about.len(), 1, "{warnings:?}");
+    assert!(about[0].contains("and 83 more like it"), "{}", about[0]);
+}
+
+#[test]
+fn a_file_that_holds_something_else_is_named_as_such() {
+    let err = PolicySet::load(&tenant_export().join("groups/groups.json")).expect_err("groups");
+    assert!(err.message.contains("group objects"), "{err}");
 }

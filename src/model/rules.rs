@@ -10,8 +10,8 @@
 use crate::model::action::Credential;
 use crate::model::session::Reason;
 use crate::policy::{
-    AuthFlow, AuthStrength, CaeMode, Decision, GrantControl, LocationContext, Operator,
-    Persistence, Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
+    AuthFlow, CaeMode, Combos, Decision, GrantControl, LocationContext, Operator, Persistence,
+    Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
 };
 use crate::world::app::{App, Client, DeviceTrust};
 
@@ -53,14 +53,6 @@ impl MfaMethod {
                     &["push", "push_number_match", "passkey"],
                 )
             })
-    }
-
-    /// The strongest built-in authentication strength this method satisfies.
-    pub fn strength(self) -> AuthStrength {
-        match self {
-            MfaMethod::Push | MfaMethod::PushNumberMatch => AuthStrength::Mfa,
-            MfaMethod::Passkey => AuthStrength::PhishingResistant,
-        }
     }
 }
 
@@ -111,6 +103,28 @@ pub struct Facts {
     pub mfa_method: MfaMethod,
     /// The primary credential: with the MFA method, what authentication strengths see.
     pub credential: Credential,
+}
+
+impl Facts {
+    /// The method combinations the user can present for an authentication strength: Windows
+    /// Hello on a device with an Entra identity, a passkey (as credential or second factor),
+    /// password plus push when the second factor is a push.
+    pub fn combinations(&self) -> Combos {
+        let mut c = Combos::NONE;
+        if self.credential == Credential::WindowsHello && self.device != DeviceTrust::Unmanaged {
+            c = c.union(Combos::WINDOWS_HELLO);
+        }
+        if self.credential == Credential::Passkey || self.mfa_method == MfaMethod::Passkey {
+            c = c.union(Combos::FIDO2);
+        }
+        if matches!(
+            self.mfa_method,
+            MfaMethod::Push | MfaMethod::PushNumberMatch
+        ) {
+            c = c.union(Combos::PASSWORD_PUSH);
+        }
+        c
+    }
 }
 
 impl Requirement {
@@ -164,12 +178,15 @@ fn resolve_grant(decision: &Decision, facts: &Facts) -> (Access, bool, bool) {
     }
     let compliant = facts.compliant && facts.device != DeviceTrust::Unmanaged;
     let domain_joined = facts.device == DeviceTrust::HybridJoined;
-    let strength = facts.mfa_method.strength();
+    let presented = facts.combinations();
     let mut needs_mfa = false;
     let mut needs_pwd = false;
     for clause in &decision.grant.clauses {
         let c = clause.controls;
-        let strength_ok = clause.auth_strength.is_none_or(|s| strength >= s);
+        let strength_ok = clause
+            .auth_strength
+            .as_ref()
+            .is_none_or(|s| s.allows(presented));
         // Each control: Some(true) satisfied by a fact, Some(false) never satisfiable here,
         // None satisfiable by prompting (MFA, password change).
         let mut options: Vec<(Option<bool>, bool, bool)> = Vec::new();
@@ -369,6 +386,8 @@ pub struct Profile {
     pub facts: Facts,
     pub platform: Platform,
     pub location: LocationContext,
+    /// Attributes of the user's device for device filters (`deviceOwnership`, ...).
+    pub device_attributes: Vec<(String, String)>,
 }
 
 /// Resolved requirements for one profile, filled lazily on first use of each key.
@@ -494,6 +513,11 @@ impl RuleTable {
             user_risk: key.user_risk,
             sign_in_risk: key.sign_in_risk,
             auth_flow: (key.asker == Asker::AttackerDeviceCode).then_some(AuthFlow::DeviceCode),
+            // The attacker's own device has none of the victim device's attributes.
+            device_attributes: match key.asker {
+                Asker::User | Asker::AttackerVictimDevice => p.device_attributes.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -517,7 +541,7 @@ impl RuleTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Grant, GrantClause, GrantSet};
+    use crate::policy::{AuthStrength, Grant, GrantClause, GrantSet};
 
     fn clause(op: Operator, controls: &[GrantControl]) -> GrantClause {
         let mut set = GrantSet::default();
@@ -582,7 +606,7 @@ mod tests {
     #[test]
     fn phishing_resistant_strength_needs_a_passkey() {
         let mut c = clause(Operator::And, &[]);
-        c.auth_strength = Some(AuthStrength::PhishingResistant);
+        c.auth_strength = Some(AuthStrength::phishing_resistant());
         let d = decide(vec![c]);
         assert_eq!(
             resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false)).0,
@@ -593,6 +617,56 @@ mod tests {
             ..facts(DeviceTrust::Unmanaged, false)
         };
         assert_eq!(resolve_grant(&d, &passkey), (Access::Allowed, true, false));
+    }
+
+    #[test]
+    fn windows_hello_and_passkeys_meet_the_phishing_resistant_strength_whatever_the_mfa_method() {
+        // Regression: a Windows Hello or passkey user whose MFA method is push was denied.
+        let mut c = clause(Operator::And, &[]);
+        c.auth_strength = Some(AuthStrength::phishing_resistant());
+        let d = decide(vec![c]);
+        for (device, credential) in [
+            (DeviceTrust::EntraJoined, Credential::WindowsHello),
+            (DeviceTrust::Unmanaged, Credential::Passkey),
+        ] {
+            let f = Facts {
+                credential,
+                ..facts(device, true)
+            };
+            assert_eq!(
+                resolve_grant(&d, &f),
+                (Access::Allowed, true, false),
+                "{credential:?}"
+            );
+        }
+        // Windows Hello does not travel to a device without an Entra identity.
+        let f = Facts {
+            credential: Credential::WindowsHello,
+            ..facts(DeviceTrust::Unmanaged, false)
+        };
+        assert_eq!(resolve_grant(&d, &f).0, Access::Unsatisfiable);
+    }
+
+    #[test]
+    fn password_and_push_fail_a_custom_passkey_or_tap_strength() {
+        let mut c = clause(Operator::And, &[]);
+        c.auth_strength = Some(AuthStrength {
+            name: "Passkey or TAP".into(),
+            id: None,
+            allowed: Combos::FIDO2,
+            resolved: true,
+        });
+        let d = decide(vec![c]);
+        assert_eq!(
+            resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false)).0,
+            Access::Unsatisfiable,
+            "password + push"
+        );
+        let passkey = Facts {
+            mfa_method: MfaMethod::Passkey,
+            ..facts(DeviceTrust::Unmanaged, false)
+        };
+        assert_eq!(resolve_grant(&d, &passkey).0, Access::Allowed);
     }
 
     #[test]

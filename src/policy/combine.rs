@@ -37,7 +37,7 @@ pub struct GrantSummary {
     /// folded into the others, it appears as one entry `(compliantDevice OR mfa)` and the
     /// operator between entries is AND.
     pub controls: Vec<String>,
-    /// The strongest authentication strength any clause requires.
+    /// The authentication strength every clause's strength together requires.
     pub auth_strength: Option<AuthStrength>,
 }
 
@@ -77,7 +77,10 @@ pub fn summarize_grant(policies: &[&Policy]) -> GrantSummary {
     let mut alternatives: Vec<Vec<String>> = Vec::new();
     for p in policies {
         let Some(clause) = &p.grant else { continue };
-        summary.auth_strength = summary.auth_strength.max(clause.auth_strength);
+        summary.auth_strength = match (summary.auth_strength.take(), &clause.auth_strength) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or_else(|| b.clone()),
+        };
         let names = control_names(p);
         if clause.operator == Operator::And || names.len() <= 1 {
             for n in names {

@@ -13,21 +13,24 @@ use crate::world::app::{Client, DeviceTrust};
 
 use super::filter::{DeviceFacts, DeviceFilter, FilterMode};
 use super::known;
-use super::{AuthFlow, Platform, Policy, PolicyState, RiskLevel, SignInContext, Target};
+use super::{
+    AuthFlow, GuestTypes, Platform, Policy, PolicyState, RiskLevel, SignInContext, Target,
+};
 
 /// Users, groups and roles in and out of scope (`conditions.users`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Users {
     /// `includeUsers: ["All"]`.
     pub include_all: bool,
-    /// `includeUsers: ["GuestsOrExternalUsers"]` or a non-empty `includeGuestsOrExternalUsers`.
-    pub include_guests: bool,
+    /// Guest types in scope: every type for `includeUsers: ["GuestsOrExternalUsers"]`, the
+    /// listed ones for `includeGuestsOrExternalUsers`.
+    pub include_guests: GuestTypes,
     /// Ids, lower-case.
     pub include_users: Vec<String>,
     pub include_groups: Vec<String>,
     /// Role template ids.
     pub include_roles: Vec<String>,
-    pub exclude_guests: bool,
+    pub exclude_guests: GuestTypes,
     pub exclude_users: Vec<String>,
     pub exclude_groups: Vec<String>,
     pub exclude_roles: Vec<String>,
@@ -323,6 +326,7 @@ impl Conditions {
                 trust: ctx.device,
                 compliant: ctx.compliant,
                 platform: ctx.platform,
+                attributes: &ctx.device_attributes,
             };
             let matched = filter.rule.matches(&facts);
             match filter.mode {
@@ -370,11 +374,11 @@ impl Conditions {
         if let Some(i) = position(&u.exclude_roles, &user.roles) {
             return Err(Reason::UserExcluded(UserList::Roles, i));
         }
-        if u.exclude_guests && user.guest {
+        if user.guest.is_some_and(|g| u.exclude_guests.contains(g)) {
             return Err(Reason::UserExcluded(UserList::Guests, 0));
         }
         let included = u.include_all
-            || (u.include_guests && user.guest)
+            || user.guest.is_some_and(|g| u.include_guests.contains(g))
             || position(&u.include_users, own_id).is_some()
             || position(&u.include_groups, &user.groups).is_some()
             || position(&u.include_roles, &user.roles).is_some();
@@ -488,7 +492,10 @@ impl Reason {
                 pick(&c.users.exclude_roles, i)
             ),
             Reason::UserExcluded(UserList::Guests, _) => {
-                "guest or external user excluded (GuestsOrExternalUsers)".into()
+                format!(
+                    "guest or external user excluded ({})",
+                    c.users.exclude_guests.names()
+                )
             }
             Reason::UserNotIncluded => {
                 "user not included by includeUsers, includeGroups or includeRoles".into()

@@ -120,16 +120,19 @@ pub enum Rule {
 
 /// What a device filter can see of the sign-in's device.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct DeviceFacts {
+pub struct DeviceFacts<'a> {
     pub trust: DeviceTrust,
     pub compliant: bool,
     pub platform: Platform,
+    /// Other attributes a population gives its devices (`deviceOwnership`, `displayName`,
+    /// `systemLabels`, extension attributes, ...): lower-case names without `device.`.
+    pub attributes: &'a [(String, String)],
 }
 
-impl DeviceFacts {
+impl DeviceFacts<'_> {
     /// The attribute's value, `None` for null. An unmanaged device is unregistered: every
     /// attribute is null.
-    fn value(&self, attr: &Attr) -> Option<&'static str> {
+    fn value(&self, attr: &Attr) -> Option<&str> {
         let trust_type = self.trust.graph_trust_type()?;
         match attr {
             Attr::TrustType => Some(trust_type),
@@ -142,7 +145,16 @@ impl DeviceFacts {
                 Platform::Linux => "Linux",
             }),
             Attr::ProfileType => Some("RegisteredDevice"),
-            Attr::Unmodelled(_) => None,
+            Attr::Unmodelled(name) => {
+                let key = name
+                    .strip_prefix("device.")
+                    .unwrap_or(name)
+                    .to_ascii_lowercase();
+                self.attributes
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.as_str())
+            }
         }
     }
 }
@@ -157,6 +169,7 @@ pub fn match_count(rule: &Rule) -> (usize, usize) {
             for platform in Platform::ALL {
                 total += 1;
                 if rule.matches(&DeviceFacts {
+                    attributes: &[],
                     trust,
                     compliant,
                     platform,
@@ -251,6 +264,38 @@ pub struct FilterError {
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "at column {}: {}", self.column, self.message)
+    }
+}
+
+/// The lower-case name of a documented filter attribute that a population may give its
+/// devices (without `device.`), or why it is not one.
+pub fn attribute_name(name: &str) -> Result<String, String> {
+    let lower = name
+        .strip_prefix("device.")
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    let extension = lower
+        .strip_prefix("extensionattribute")
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=15).contains(&n));
+    if matches!(
+        lower.as_str(),
+        "trusttype" | "iscompliant" | "operatingsystem" | "profiletype"
+    ) {
+        return Err(format!(
+            "`{name}` follows from the device type, compliance and platform: set those instead"
+        ));
+    }
+    if extension || DOCUMENTED.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        let mut known: Vec<&str> = DOCUMENTED.to_vec();
+        known.push("extensionattribute1");
+        Err(crate::world::app::unknown_name(
+            "device attribute",
+            name,
+            &known,
+        ))
     }
 }
 
@@ -698,8 +743,9 @@ impl Parser {
 mod tests {
     use super::*;
 
-    fn device(trust: DeviceTrust, compliant: bool) -> DeviceFacts {
+    fn device(trust: DeviceTrust, compliant: bool) -> DeviceFacts<'static> {
         DeviceFacts {
+            attributes: &[],
             trust,
             compliant,
             platform: Platform::Windows,

@@ -19,47 +19,236 @@ use super::graph_conditions::conditions;
 use super::json::{self, Node, Obj, Walker};
 use super::known;
 use super::{
-    AuthStrength, CaeMode, GrantClause, GrantControl, GrantSet, Operator, Persistence, Policy,
-    PolicyState, SessionControls, Sif,
+    AuthStrength, CaeMode, Combos, GrantClause, GrantControl, GrantSet, Operator, Persistence,
+    Policy, PolicyState, SessionControls, Sif,
 };
 
 /// Longest display name kept whole; the Entra admin center accepts 256 characters.
 const MAX_DISPLAY_NAME: usize = 256;
 
-/// Loads a policy file or a folder of policy files. Returns the policies and the warnings.
-pub(crate) fn load(path: &Path) -> Result<(Vec<Policy>, Vec<String>), InputError> {
-    let mut warnings = Vec::new();
-    let policies = if path.is_dir() {
-        let files = json_files(path)?;
-        let mut all = Vec::new();
-        for file in files {
-            let text = read_text(&file)?;
-            all.extend(parse_text(&file, &text, &mut warnings)?);
-        }
-        all
-    } else {
-        let text = read_text(path)?;
-        parse_text(path, &text, &mut warnings)?
-    };
-    duplicate_ids(path, &policies, &mut warnings);
-    Ok((policies, warnings))
+/// How a folder of exports is loaded.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Skip (and count) files that fail to load, instead of failing on the first.
+    pub skip_invalid: bool,
 }
 
-/// The `.json` files of a folder, sorted by file name so the set's order (and every result
-/// that depends on it) is the same on every machine.
+/// What loading a file or folder found, file by file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadReport {
+    /// Files whose policies were loaded.
+    pub loaded: usize,
+    /// Authentication-strength exports used to resolve custom strengths.
+    pub strengths: usize,
+    /// Files that hold something else, and what.
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Files that failed to load (with `skip_invalid`), and why.
+    pub failed: Vec<InputError>,
+}
+
+/// What a JSON document holds, judged from its first object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum DocKind {
+    Policies,
+    Strengths,
+    /// Not for us: a group, a named location, an ARM template, ...
+    Other(String),
+}
+
+/// The objects a document lists: itself, an array's items, or a list response's `value`.
+fn items(doc: &Value) -> Vec<&Value> {
+    match doc {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(m)
+            if m.get("value").is_some_and(Value::is_array) && !m.contains_key("conditions") =>
+        {
+            m["value"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        }
+        other => vec![other],
+    }
+}
+
+fn classify(doc: &Value) -> DocKind {
+    if let Value::Object(m) = doc {
+        let schema = m.get("$schema").and_then(Value::as_str).unwrap_or_default();
+        if schema.contains("deploymentTemplate")
+            || (m.contains_key("resources") && m.contains_key("contentVersion"))
+        {
+            return DocKind::Other("an Azure Resource Manager template".into());
+        }
+    }
+    let Some(first) = items(doc).into_iter().find(|v| v.is_object()) else {
+        // An empty list, or nulls: let the policy parser say what it is.
+        return DocKind::Policies;
+    };
+    let Value::Object(m) = first else {
+        return DocKind::Policies;
+    };
+    let ty = m
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let has = |k: &str| m.contains_key(k);
+    if ty.ends_with("conditionalaccesspolicy")
+        || has("conditions")
+        || has("grantControls")
+        || has("sessionControls")
+    {
+        DocKind::Policies
+    } else if ty.ends_with("authenticationstrengthpolicy") || has("allowedCombinations") {
+        DocKind::Strengths
+    } else if ty.ends_with(".group") || has("groupTypes") || has("securityEnabled") {
+        DocKind::Other("group objects".into())
+    } else if ty.contains("namedlocation") || has("ipRanges") || has("countriesAndRegions") {
+        DocKind::Other("named locations".into())
+    } else if has("state") || has("displayName") || has("id") {
+        // Looks like a policy with its conditions missing: the parser names what is wrong.
+        DocKind::Policies
+    } else {
+        let keys: Vec<&str> = m.keys().map(String::as_str).take(5).collect();
+        DocKind::Other(format!(
+            "not Conditional Access policies (keys: {})",
+            keys.join(", ")
+        ))
+    }
+}
+
+/// The authentication strengths of a strengths export.
+fn strengths_of(file: &Path, doc: &Value, warnings: &mut Vec<String>) -> Vec<AuthStrength> {
+    let mut out = Vec::new();
+    for (i, item) in items(doc).into_iter().enumerate() {
+        let Value::Object(m) = item else { continue };
+        let id = m.get("id").and_then(Value::as_str);
+        let name = m
+            .get("displayName")
+            .and_then(Value::as_str)
+            .or(id)
+            .unwrap_or("(unnamed)");
+        let mut allowed = Combos::NONE;
+        for c in m
+            .get("allowedCombinations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            match Combos::parse(c) {
+                Some(x) => allowed = allowed.union(x),
+                None => warnings.push(format!(
+                    "{}: [{i}].allowedCombinations: unknown authentication method combination `{c}`",
+                    file.display()
+                )),
+            }
+        }
+        out.push(AuthStrength {
+            name: name.to_string(),
+            id: id.map(str::to_string),
+            allowed,
+            resolved: true,
+        });
+    }
+    out
+}
+
+/// Loads a policy file, or a folder of exports (recursively, in path order so the set's
+/// order, and every result that depends on it, is the same on every machine). In a
+/// folder, files that hold something else (groups, named locations, ARM templates) are
+/// skipped and reported, authentication-strength exports resolve custom strengths, and a
+/// file that fails to load is an error unless `skip_invalid`. Returns the policies, the
+/// warnings (grouped: one line per kind of warning) and what each file came to.
+pub(crate) fn load(
+    path: &Path,
+    options: LoadOptions,
+) -> Result<(Vec<Policy>, Vec<String>, LoadReport), InputError> {
+    let mut warnings = Vec::new();
+    let mut report = LoadReport::default();
+    let mut policies = Vec::new();
+    let mut strengths = Vec::new();
+    if path.is_dir() {
+        let files = json_files(path)?;
+        for file in files {
+            let loaded = read_text(&file).and_then(|text| {
+                let doc = json::parse_document(&file, &text)?;
+                Ok((text, classify(&doc), doc))
+            });
+            let outcome = loaded.and_then(|(text, kind, doc)| match kind {
+                DocKind::Policies => parse_text(&file, &text, &mut warnings).map(|p| {
+                    report.loaded += 1;
+                    policies.extend(p);
+                }),
+                DocKind::Strengths => {
+                    report.strengths += 1;
+                    strengths.extend(strengths_of(&file, &doc, &mut warnings));
+                    Ok(())
+                }
+                DocKind::Other(what) => {
+                    report.skipped.push((file.clone(), what));
+                    Ok(())
+                }
+            });
+            if let Err(e) = outcome {
+                if options.skip_invalid {
+                    report.failed.push(e);
+                } else {
+                    return Err(e);
+                }
+            }
+        }
+        if report.loaded == 0 && report.failed.is_empty() {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "the folder holds no Conditional Access policy file ({} other JSON files skipped)",
+                    report.skipped.len()
+                ),
+            ));
+        }
+    } else {
+        let text = read_text(path)?;
+        let doc = json::parse_document(path, &text)?;
+        if let DocKind::Other(what) = classify(&doc) {
+            return Err(InputError::new(
+                path,
+                format!("this file holds {what}, not Conditional Access policies"),
+            ));
+        }
+        policies = parse_text(path, &text, &mut warnings)?;
+        report.loaded = 1;
+    }
+    resolve_strengths(&mut policies, &strengths, &mut warnings);
+    duplicate_ids(path, &policies, &mut warnings);
+    Ok((policies, group_warnings(warnings), report))
+}
+
+/// The `.json` files under a folder, recursively (hidden folders and links to folders are
+/// not followed), sorted by path.
 fn json_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| InputError::new(dir, format!("cannot read the folder: {e}")))?;
     let mut files = Vec::new();
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| InputError::new(dir, format!("cannot read the folder: {e}")))?;
-        let path = entry.path();
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        if is_json && path.is_file() {
-            files.push(path);
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| InputError::new(&d, format!("cannot read the folder: {e}")))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| InputError::new(&d, format!("cannot read the folder: {e}")))?;
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if kind.is_dir() && !hidden {
+                pending.push(path);
+            } else if kind.is_file()
+                && path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            {
+                files.push(path);
+            }
         }
     }
     if files.is_empty() {
@@ -68,8 +257,67 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
             "the folder holds no .json policy files",
         ));
     }
-    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    files.sort();
     Ok(files)
+}
+
+/// Separates the parts of a warning a policy walker writes (file, policy, the rest), so
+/// that repeated warnings can be grouped.
+pub(crate) const PART: char = '\u{1f}';
+
+/// One line per kind of warning: a warning repeated across policies or files (the same
+/// field and message) is printed once, with how many times it occurred and where first.
+pub(crate) fn group_warnings(warnings: Vec<String>) -> Vec<String> {
+    // Array indices differ between copies of one kind of warning: `value[12]` → `value[]`.
+    let kind = |text: &str| -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut in_index = false;
+        for c in text.chars() {
+            match c {
+                '[' => {
+                    in_index = true;
+                    out.push(c);
+                }
+                ']' => {
+                    in_index = false;
+                    out.push(c);
+                }
+                c if in_index && c.is_ascii_digit() => {}
+                c => {
+                    in_index = false;
+                    out.push(c);
+                }
+            }
+        }
+        out
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: std::collections::HashMap<String, (usize, String)> = Default::default();
+    for w in warnings {
+        let parts: Vec<&str> = w.split(PART).collect();
+        let (display, key) = match parts[..] {
+            [file, policy, rest] => (format!("{file}: policy {policy}: {rest}"), kind(rest)),
+            _ => (w.clone(), kind(&w)),
+        };
+        match groups.get_mut(&key) {
+            Some((n, _)) => *n += 1,
+            None => {
+                order.push(key.clone());
+                groups.insert(key, (1, display));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .map(|k| {
+            let (n, first) = &groups[&k];
+            if *n == 1 {
+                first.clone()
+            } else {
+                format!("{first} (and {} more like it)", n - 1)
+            }
+        })
+        .collect()
 }
 
 /// Warns about ids that appear twice. A set, not a list: 100,000 policies must not take
@@ -384,8 +632,10 @@ fn grant_controls(
     Ok(read)
 }
 
-/// `authenticationStrength`: a built-in id, or a custom strength judged by its embedded
-/// `allowedCombinations`; unknown custom strengths count as MFA, with a warning.
+/// `authenticationStrength`: a built-in id, or a custom strength read from its
+/// `allowedCombinations` (concept-authentication-strengths). A custom strength whose
+/// combinations the export does not carry stays unresolved until a strengths export in the
+/// same folder resolves it ([`resolve_strengths`]).
 fn authentication_strength(
     w: &mut Walker<'_>,
     grant: &Obj<'_>,
@@ -396,29 +646,87 @@ fn authentication_strength(
     };
     let id = w.string(o.get("id").node())?;
     let name = w.string(o.get("displayName").node())?;
-    let combos: Vec<&str> = w
-        .strings(o.get("allowedCombinations").node())?
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    let combos_node = o.get("allowedCombinations");
+    let combos = w.strings(combos_node.node())?;
     // The strength object repeats the whole authenticationStrengthPolicy (timestamps,
     // policyType, combinationConfigurations, ...): none of it matters beyond the above, so
     // its other fields are not reported as unknown.
-    let strength = id
-        .and_then(known::builtin_strength)
-        .or_else(|| known::strength_from_combinations(&combos));
-    match (strength, id) {
-        (Some(s), _) => Ok(Some(s)),
-        (None, None) if name.is_none() => Ok(None),
-        (None, _) => {
-            w.warn(
-                &node.path,
-                format!(
-                    "custom authentication strength {} without allowedCombinations: treated as multifactor authentication",
-                    name.or(id).unwrap_or_default()
-                ),
-            );
-            Ok(Some(AuthStrength::Mfa))
+    if let Some(builtin) = id.and_then(known::builtin_strength) {
+        return Ok(Some(builtin));
+    }
+    if id.is_none() && name.is_none() && combos.is_empty() {
+        return Ok(None);
+    }
+    let label = name.or(id).unwrap_or("(unnamed)").to_string();
+    if combos.is_empty() {
+        return Ok(Some(AuthStrength {
+            name: label,
+            id: id.map(str::to_string),
+            allowed: Combos::WINDOWS_HELLO.union(Combos::FIDO2),
+            resolved: false,
+        }));
+    }
+    Ok(Some(AuthStrength {
+        name: label,
+        id: id.map(str::to_string),
+        allowed: combinations(w, &combos),
+        resolved: true,
+    }))
+}
+
+/// The simulated combinations among Graph `allowedCombinations`, warning about entries that
+/// name no known method mode.
+fn combinations(w: &mut Walker<'_>, combos: &[(&str, String)]) -> Combos {
+    let mut allowed = Combos::NONE;
+    for (text, path) in combos {
+        match Combos::parse(text) {
+            Some(c) => allowed = allowed.union(c),
+            None => w.warn(
+                path,
+                format!("unknown authentication method combination `{text}`: no simulated user presents it"),
+            ),
+        }
+    }
+    allowed
+}
+
+/// Resolves custom authentication strengths that the policies name only by id, from the
+/// `authenticationStrengthPolicy` objects of a strengths export; those still unresolved
+/// get one warning each, naming what they fall back to.
+pub(crate) fn resolve_strengths(
+    policies: &mut [Policy],
+    strengths: &[AuthStrength],
+    warnings: &mut Vec<String>,
+) {
+    let mut reported: Vec<String> = Vec::new();
+    for p in policies {
+        let Some(clause) = p.grant.as_mut() else {
+            continue;
+        };
+        let Some(s) = clause.auth_strength.as_mut() else {
+            continue;
+        };
+        if s.resolved {
+            continue;
+        }
+        let found = strengths.iter().find(|k| {
+            k.id.is_some()
+                && k.id.as_deref().map(str::to_ascii_lowercase)
+                    == s.id.as_deref().map(str::to_ascii_lowercase)
+        });
+        match found {
+            Some(k) => {
+                s.allowed = k.allowed;
+                s.resolved = true;
+            }
+            None if !reported.contains(&s.name) => {
+                reported.push(s.name.clone());
+                warnings.push(format!(
+                    "custom authentication strength \"{}\" (policy \"{}\"): the export does not list its allowedCombinations; it is taken to allow only phishing-resistant methods (Windows Hello, FIDO2) until you add its authenticationStrengthPolicy export (GET /identity/conditionalAccess/authenticationStrength/policies) to the policy folder",
+                    s.name, p.display_name
+                ));
+            }
+            None => {}
         }
     }
 }

@@ -13,7 +13,7 @@ use super::conditions::{
 use super::filter::{self, DeviceFilter, FilterMode};
 use super::json::{self, Node, Obj, Walker};
 use super::known;
-use super::{AuthFlow, Platform, RiskLevel};
+use super::{AuthFlow, GuestType, GuestTypes, Platform, RiskLevel};
 
 /// Reads `conditions` (which may be null: the policy then applies to nobody).
 pub(crate) fn conditions(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Conditions, InputError> {
@@ -48,6 +48,19 @@ pub(crate) fn conditions(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Condi
     if users_node.value.is_null() && c.unmet.is_empty() {
         w.warn(&users_node.path, "missing: the policy applies to no user");
     }
+    // A condition the simulator does not know narrows the policy's scope in Entra in ways
+    // it cannot evaluate: the policy is taken not to apply, never to apply to everyone.
+    for (key, _) in o.take_unread() {
+        let field = json::join(o.path(), key);
+        w.warn(
+            &field,
+            "unknown condition: the simulator cannot evaluate it, so the policy is taken not to apply",
+        );
+        c.unmet.push(Unmet {
+            field,
+            why: "the policy has a condition the simulator does not know".into(),
+        });
+    }
     w.finish(&o);
     Ok(c)
 }
@@ -72,13 +85,13 @@ fn users(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Users, InputError> {
         match s.to_ascii_lowercase().as_str() {
             "all" => u.include_all = true,
             "none" => {}
-            "guestsorexternalusers" => u.include_guests = true,
+            "guestsorexternalusers" => u.include_guests = GuestTypes::ALL,
             _ => u.include_users.push(object_id(w, s, &p)),
         }
     }
     for (s, p) in w.strings(o.get("excludeUsers").node())? {
         match s.to_ascii_lowercase().as_str() {
-            "guestsorexternalusers" => u.exclude_guests = true,
+            "guestsorexternalusers" => u.exclude_guests = GuestTypes::ALL,
             "all" | "none" => w.warn(
                 &p,
                 format!("`{s}` is not meaningful in excludeUsers: ignored"),
@@ -97,17 +110,18 @@ fn users(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Users, InputError> {
             list.push(object_id(w, s, &p));
         }
     }
-    u.include_guests |= guests(w, o.get("includeGuestsOrExternalUsers").node())?;
-    u.exclude_guests |= guests(w, o.get("excludeGuestsOrExternalUsers").node())?;
+    u.include_guests.0 |= guests(w, o.get("includeGuestsOrExternalUsers").node())?.0;
+    u.exclude_guests.0 |= guests(w, o.get("excludeGuestsOrExternalUsers").node())?.0;
     w.finish(&o);
     Ok(u)
 }
 
-/// `conditionalAccessGuestsOrExternalUsers`: true when it names any guest type. The
-/// simulated identity has one `guest` flag, so every guest type maps to it.
-fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<bool, InputError> {
+/// `conditionalAccessGuestsOrExternalUsers`: the guest types it names, each honoured
+/// separately (a policy for service providers does not match a B2B collaboration guest).
+fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<GuestTypes, InputError> {
+    let mut set = GuestTypes::default();
     let Some(o) = w.object(node)? else {
-        return Ok(false);
+        return Ok(set);
     };
     let types_node = o.get("guestOrExternalUserTypes");
     // A comma-separated flags string in Graph; some tools write an array.
@@ -125,7 +139,12 @@ fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<bool, InputError> {
             .filter(|s| !s.is_empty())
             .collect(),
     };
-    let any = types.iter().any(|t| !t.eq_ignore_ascii_case("none"));
+    for t in types.iter().filter(|t| !t.eq_ignore_ascii_case("none")) {
+        match GuestType::parse(t) {
+            Ok(g) => set.insert(g),
+            Err(e) => w.warn(&types_node.path, format!("{e}; it matches no user")),
+        }
+    }
     let tenants = o.get("externalTenants");
     if let Some(t) = w.object(tenants.node())? {
         let kind = w.string(t.get("membershipKind").node())?;
@@ -139,7 +158,7 @@ fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<bool, InputError> {
         w.finish(&t);
     }
     w.finish(&o);
-    Ok(any)
+    Ok(set)
 }
 
 fn resources(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Resources, InputError> {

@@ -65,7 +65,8 @@ static NULL: Value = Value::Null;
 /// `"@odata.type"`, `"@odata.context"`, and annotations such as
 /// `"combinationConfigurations@odata.context"` carry no policy meaning.
 pub(crate) fn is_annotation(key: &str) -> bool {
-    key.starts_with("@odata.") || key.contains("@odata.")
+    // `#microsoft.graph.restore` and the like are OData action annotations.
+    key.starts_with("@odata.") || key.contains("@odata.") || key.starts_with('#')
 }
 
 /// The JSON type of a value, for messages.
@@ -114,6 +115,20 @@ impl<'v> Obj<'v> {
         &self.path
     }
 
+    /// Keys not read yet (and not annotations) with non-empty values, marked read now: for
+    /// callers that treat unknown keys themselves rather than warn about them.
+    pub fn take_unread(&self) -> Vec<(&'v str, &'v Value)> {
+        let unread: Vec<(&'v str, &'v Value)> = self
+            .unread()
+            .into_iter()
+            .filter(|(_, v)| !is_empty_value(v))
+            .collect();
+        self.read
+            .borrow_mut()
+            .extend(unread.iter().map(|(k, _)| *k));
+        unread
+    }
+
     /// Keys that were never read and are not OData annotations, in document order.
     fn unread(&self) -> Vec<(&'v str, &'v Value)> {
         let read = self.read.borrow();
@@ -146,11 +161,13 @@ impl<'a> Walker<'a> {
         } else {
             format!("{path}: ")
         };
+        // Separated so the loader can group repeated warnings (graph::group_warnings).
         self.warnings.push(format!(
-            "{}: policy {}: {at}{}",
+            "{}{sep}{}{sep}{at}{}",
             self.file.display(),
             self.label,
-            message.as_ref()
+            message.as_ref(),
+            sep = super::graph::PART
         ));
     }
 

@@ -36,47 +36,20 @@ pub fn is_admin_portal(app: App) -> bool {
     app == App::AzurePortal
 }
 
-/// The built-in authentication strengths by id (Graph `List authenticationStrengthPolicies`:
-/// `…0002` Multifactor authentication, `…0003` Passwordless MFA, `…0004` Phishing-resistant
-/// MFA).
+/// Ids of the built-in authentication strengths (Graph `List
+/// authenticationStrengthPolicies`).
+pub const STRENGTH_MFA: &str = "00000000-0000-0000-0000-000000000002";
+pub const STRENGTH_PASSWORDLESS: &str = "00000000-0000-0000-0000-000000000003";
+pub const STRENGTH_PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
+
+/// The built-in authentication strengths by id: `…0002` Multifactor authentication,
+/// `…0003` Passwordless MFA, `…0004` Phishing-resistant MFA.
 pub fn builtin_strength(id: &str) -> Option<AuthStrength> {
     match id.to_ascii_lowercase().as_str() {
-        "00000000-0000-0000-0000-000000000002" => Some(AuthStrength::Mfa),
-        "00000000-0000-0000-0000-000000000003" => Some(AuthStrength::Passwordless),
-        "00000000-0000-0000-0000-000000000004" => Some(AuthStrength::PhishingResistant),
+        STRENGTH_MFA => Some(AuthStrength::mfa()),
+        STRENGTH_PASSWORDLESS => Some(AuthStrength::passwordless()),
+        STRENGTH_PHISHING_RESISTANT => Some(AuthStrength::phishing_resistant()),
         _ => None,
-    }
-}
-
-/// The strength a custom authentication strength amounts to, from its
-/// `allowedCombinations` when the export embeds them: only phishing-resistant methods
-/// (Windows Hello, FIDO2, multifactor certificate) → phishing-resistant; those plus
-/// device-bound push → passwordless; anything else → MFA.
-pub fn strength_from_combinations(combinations: &[&str]) -> Option<AuthStrength> {
-    if combinations.is_empty() {
-        return None;
-    }
-    const PHISHING_RESISTANT: &[&str] = &[
-        "windowshelloforbusiness",
-        "fido2",
-        "x509certificatemultifactor",
-    ];
-    let lower: Vec<String> = combinations
-        .iter()
-        .map(|c| c.replace(' ', "").to_ascii_lowercase())
-        .collect();
-    if lower
-        .iter()
-        .all(|c| PHISHING_RESISTANT.contains(&c.as_str()))
-    {
-        Some(AuthStrength::PhishingResistant)
-    } else if lower
-        .iter()
-        .all(|c| PHISHING_RESISTANT.contains(&c.as_str()) || c == "devicebasedpush")
-    {
-        Some(AuthStrength::Passwordless)
-    } else {
-        Some(AuthStrength::Mfa)
     }
 }
 
@@ -208,24 +181,12 @@ mod tests {
     }
 
     #[test]
-    fn strengths_map_by_id_and_by_combinations() {
+    fn strengths_map_by_id() {
         assert_eq!(
             builtin_strength("00000000-0000-0000-0000-000000000004"),
-            Some(AuthStrength::PhishingResistant)
+            Some(AuthStrength::phishing_resistant())
         );
         assert_eq!(builtin_strength("custom"), None);
-        assert_eq!(
-            strength_from_combinations(&["fido2", "windowsHelloForBusiness"]),
-            Some(AuthStrength::PhishingResistant)
-        );
-        assert_eq!(
-            strength_from_combinations(&["fido2", "deviceBasedPush"]),
-            Some(AuthStrength::Passwordless)
-        );
-        assert_eq!(
-            strength_from_combinations(&["password, sms", "fido2"]),
-            Some(AuthStrength::Mfa)
-        );
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub use conditions::{
     Platforms, Reason, Resources, Unmet, UserList, Users,
 };
 pub use eval::{Outcome, Verdict};
-pub use filter::{Attr, DeviceFilter, FilterMode, Literal, Op, Rule};
+pub use filter::{attribute_name, Attr, DeviceFilter, FilterMode, Literal, Op, Rule};
+pub use graph::{LoadOptions, LoadReport};
 pub use known::{role_id, ADMIN_ROLES, AZURE_PORTAL_APP_ID};
 
 /// Sign-in frequency interval.
@@ -233,21 +234,142 @@ impl GrantSet {
     }
 }
 
-/// Built-in authentication strengths, weakest to strongest.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AuthStrength {
-    Mfa,
-    Passwordless,
-    PhishingResistant,
+/// The authentication method combinations a simulated user can present (MODEL.md §1), as a
+/// bit set: Windows Hello for Business, a FIDO2 key or passkey, and password plus an
+/// Authenticator push (with or without number matching: the same method mode).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Combos(pub u8);
+
+impl Combos {
+    pub const NONE: Combos = Combos(0);
+    pub const WINDOWS_HELLO: Combos = Combos(1);
+    pub const FIDO2: Combos = Combos(2);
+    pub const PASSWORD_PUSH: Combos = Combos(4);
+    pub const ALL: Combos = Combos(7);
+
+    pub fn union(self, other: Combos) -> Combos {
+        Combos(self.0 | other.0)
+    }
+
+    pub fn intersection(self, other: Combos) -> Combos {
+        Combos(self.0 & other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Reads one Graph `allowedCombinations` entry (`"password,microsoftAuthenticatorPush"`,
+    /// `"fido2"`, ...; the order of the modes does not matter). `Some(NONE)` for a valid
+    /// combination no simulated user presents (SMS, OATH, TAP, certificates, federated);
+    /// `None` for text that names no known method mode.
+    pub fn parse(text: &str) -> Option<Combos> {
+        const KNOWN: &[&str] = &[
+            "password",
+            "voice",
+            "hardwareoath",
+            "softwareoath",
+            "sms",
+            "fido2",
+            "windowshelloforbusiness",
+            "microsoftauthenticatorpush",
+            "devicebasedpush",
+            "temporaryaccesspassonetime",
+            "temporaryaccesspassmultiuse",
+            "email",
+            "x509certificatesinglefactor",
+            "x509certificatemultifactor",
+            "federatedsinglefactor",
+            "federatedmultifactor",
+            "qrcodepin",
+        ];
+        let mut modes: Vec<String> = text
+            .split(',')
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if modes.is_empty() || !modes.iter().all(|m| KNOWN.contains(&m.as_str())) {
+            return None;
+        }
+        modes.sort();
+        Some(
+            match modes.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["windowshelloforbusiness"] => Combos::WINDOWS_HELLO,
+                ["fido2"] => Combos::FIDO2,
+                ["microsoftauthenticatorpush", "password"] => Combos::PASSWORD_PUSH,
+                _ => Combos::NONE,
+            },
+        )
+    }
+}
+
+/// An authentication strength: the method combinations it allows, of those the simulated
+/// users can present (concept-authentication-strengths: a user satisfies it with any one
+/// allowed combination).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AuthStrength {
+    /// `mfa`, `passwordless`, `phishingResistant`, or a custom strength's display name.
+    pub name: String,
+    /// The strength's id (built-in ids end in 2, 3, 4), for resolving custom strengths.
+    pub id: Option<String>,
+    pub allowed: Combos,
+    /// False for a custom strength whose combinations the export did not carry: until a
+    /// strengths export resolves it, it allows only phishing-resistant combinations.
+    pub resolved: bool,
 }
 
 impl AuthStrength {
-    /// The built-in strength's name in camel case (`mfa`, `passwordless`, `phishingResistant`).
-    pub fn name(self) -> &'static str {
-        match self {
-            AuthStrength::Mfa => "mfa",
-            AuthStrength::Passwordless => "passwordless",
-            AuthStrength::PhishingResistant => "phishingResistant",
+    fn builtin(name: &str, id: &str, allowed: Combos) -> AuthStrength {
+        AuthStrength {
+            name: name.into(),
+            id: Some(id.into()),
+            allowed,
+            resolved: true,
+        }
+    }
+
+    /// Multifactor authentication strength: every combination that satisfies MFA.
+    pub fn mfa() -> AuthStrength {
+        Self::builtin("mfa", known::STRENGTH_MFA, Combos::ALL)
+    }
+
+    /// Passwordless MFA strength (Authenticator phone sign-in is not simulated).
+    pub fn passwordless() -> AuthStrength {
+        Self::builtin(
+            "passwordless",
+            known::STRENGTH_PASSWORDLESS,
+            Combos::WINDOWS_HELLO.union(Combos::FIDO2),
+        )
+    }
+
+    /// Phishing-resistant MFA strength: Windows Hello, FIDO2, multifactor certificates.
+    pub fn phishing_resistant() -> AuthStrength {
+        Self::builtin(
+            "phishingResistant",
+            known::STRENGTH_PHISHING_RESISTANT,
+            Combos::WINDOWS_HELLO.union(Combos::FIDO2),
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether a user who can present `presented` satisfies it.
+    pub fn allows(&self, presented: Combos) -> bool {
+        !self.allowed.intersection(presented).is_empty()
+    }
+
+    /// Both strengths at once (two policies that each require one).
+    pub fn and(&self, other: &AuthStrength) -> AuthStrength {
+        if self == other {
+            return self.clone();
+        }
+        AuthStrength {
+            name: format!("{} + {}", self.name, other.name),
+            id: None,
+            allowed: self.allowed.intersection(other.allowed),
+            resolved: self.resolved && other.resolved,
         }
     }
 }
@@ -399,6 +521,80 @@ pub enum Target {
     AuthContext(String),
 }
 
+/// A kind of guest or external user (Graph `conditionalAccessGuestOrExternalUserTypes`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GuestType {
+    InternalGuest,
+    B2bCollaborationGuest,
+    B2bCollaborationMember,
+    B2bDirectConnectUser,
+    OtherExternalUser,
+    ServiceProvider,
+}
+
+impl GuestType {
+    pub const ALL: [GuestType; 6] = [
+        GuestType::InternalGuest,
+        GuestType::B2bCollaborationGuest,
+        GuestType::B2bCollaborationMember,
+        GuestType::B2bDirectConnectUser,
+        GuestType::OtherExternalUser,
+        GuestType::ServiceProvider,
+    ];
+
+    /// The Graph name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GuestType::InternalGuest => "internalGuest",
+            GuestType::B2bCollaborationGuest => "b2bCollaborationGuest",
+            GuestType::B2bCollaborationMember => "b2bCollaborationMember",
+            GuestType::B2bDirectConnectUser => "b2bDirectConnectUser",
+            GuestType::OtherExternalUser => "otherExternalUser",
+            GuestType::ServiceProvider => "serviceProvider",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<GuestType, String> {
+        GuestType::ALL
+            .into_iter()
+            .find(|g| g.name().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = GuestType::ALL.iter().map(|g| g.name()).collect();
+                crate::world::app::unknown_name("guest or external user type", text, &names)
+            })
+    }
+}
+
+/// A set of guest types, as bits.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct GuestTypes(pub u8);
+
+impl GuestTypes {
+    pub const ALL: GuestTypes = GuestTypes(0b11_1111);
+
+    pub fn insert(&mut self, g: GuestType) {
+        self.0 |= 1 << g as u8;
+    }
+
+    pub fn contains(self, g: GuestType) -> bool {
+        self.0 & (1 << g as u8) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Graph names, comma-separated.
+    pub fn names(self) -> String {
+        GuestType::ALL
+            .iter()
+            .filter(|g| self.contains(**g))
+            .map(|g| g.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Who signs in: the user's id and memberships as policies see them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct UserIdentity {
@@ -407,7 +603,8 @@ pub struct UserIdentity {
     /// Directory role template ids (e.g. Global Administrator
     /// `62e90394-69f5-4237-9190-012177145e10`).
     pub roles: Vec<String>,
-    pub guest: bool,
+    /// The kind of guest or external user, for a user who is one.
+    pub guest: Option<GuestType>,
 }
 
 /// Where the sign-in comes from.
@@ -459,6 +656,9 @@ pub struct SignInContext {
     pub sign_in_risk: RiskLevel,
     /// The authentication flow, when it is one that `authenticationFlows` can target.
     pub auth_flow: Option<AuthFlow>,
+    /// Device attributes beyond trust type, compliance and platform, for device filters
+    /// (lower-case names without `device.`; see [`filter::attribute_name`]).
+    pub device_attributes: Vec<(String, String)>,
 }
 
 /// Authentication flows that `conditions.authenticationFlows.transferMethods` targets
@@ -605,15 +805,34 @@ impl PolicySet {
     /// and the warnings (unknown fields, placeholders, controls the simulator does not
     /// model); the library never prints them.
     pub fn load(path: &Path) -> Result<(PolicySet, Vec<String>), InputError> {
-        let (policies, warnings) = graph::load(path)?;
-        Ok((PolicySet { policies }, warnings))
+        let options = LoadOptions {
+            skip_invalid: SKIP_INVALID.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        let (set, mut warnings, report) = PolicySet::load_with(path, options)?;
+        for (file, what) in &report.skipped {
+            warnings.push(format!("{}: skipped: {what}", file.display()));
+        }
+        for e in &report.failed {
+            warnings.push(format!("skipped a file that does not load: {e}"));
+        }
+        Ok((set, warnings))
+    }
+
+    /// As [`PolicySet::load`], with explicit options, returning what each file came to
+    /// (the skipped and failed files are in the report, not in the warnings).
+    pub fn load_with(
+        path: &Path,
+        options: LoadOptions,
+    ) -> Result<(PolicySet, Vec<String>, LoadReport), InputError> {
+        let (policies, warnings, report) = graph::load(path, options)?;
+        Ok((PolicySet { policies }, warnings, report))
     }
 
     /// Parses Graph JSON text as if it were the file `name` (for tests and embedded sets).
     pub fn from_json(name: &Path, text: &str) -> Result<(PolicySet, Vec<String>), InputError> {
         let mut warnings = Vec::new();
         let policies = graph::parse_text(name, text, &mut warnings)?;
-        Ok((PolicySet { policies }, warnings))
+        Ok((PolicySet { policies }, graph::group_warnings(warnings)))
     }
 
     pub fn len(&self) -> usize {
@@ -623,6 +842,20 @@ impl PolicySet {
     pub fn is_empty(&self) -> bool {
         self.policies.is_empty()
     }
+}
+
+/// Whether [`PolicySet::load`] skips files that fail to load in a folder (the binary's
+/// `--skip-invalid`): a process-wide choice, like the command line it comes from.
+static SKIP_INVALID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every later [`PolicySet::load`] skip (and report) files that fail to load.
+pub fn set_skip_invalid(skip: bool) {
+    SKIP_INVALID.store(skip, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether [`set_skip_invalid`] asked to skip files that fail to load.
+pub fn skip_invalid() -> bool {
+    SKIP_INVALID.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Checks a policy file or folder for `sessionsim validate`: loads it fully and returns

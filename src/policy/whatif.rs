@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::error::InputError;
 use crate::policy::{
-    role_id, summarize_grant, AuthFlow, GrantSummary, LocationContext, Outcome, Platform, Policy,
-    PolicySet, RiskLevel, SessionControls, SignInContext, Target, UserIdentity,
+    role_id, summarize_grant, AuthFlow, GrantSummary, GuestType, LocationContext, Outcome,
+    Platform, Policy, PolicySet, RiskLevel, SessionControls, SignInContext, Target, UserIdentity,
 };
 use crate::world::app::{App, Client, DeviceTrust};
 
@@ -38,6 +38,9 @@ pub struct WhatifRequest {
     /// Role template ids or the names of [`crate::policy::ADMIN_ROLES`].
     pub roles: Vec<String>,
     pub guest: bool,
+    /// `--guest-type`: the kind of guest (implies `--guest`); `b2bCollaborationGuest` when
+    /// only `--guest` is given.
+    pub guest_type: Option<String>,
     pub target: Option<TargetArg>,
     pub device: String,
     pub compliant: bool,
@@ -49,6 +52,8 @@ pub struct WhatifRequest {
     /// `--auth-flow`: `device_code` or `authentication_transfer`; empty for an ordinary
     /// sign-in.
     pub auth_flow: Option<String>,
+    /// `--device-attribute NAME=VALUE`: attributes for device filters.
+    pub device_attributes: Vec<String>,
 }
 
 /// The name errors about arguments use in place of a file.
@@ -106,7 +111,13 @@ pub fn context(req: &WhatifRequest) -> Result<SignInContext, InputError> {
                 .filter(|r| !r.trim().is_empty())
                 .map(|r| role_id(r))
                 .collect(),
-            guest: req.guest,
+            guest: match req.guest_type.as_deref().map(str::trim) {
+                Some(t) if !t.is_empty() => {
+                    Some(GuestType::parse(t).map_err(|m| arg_error("--guest-type", m))?)
+                }
+                _ if req.guest => Some(GuestType::B2bCollaborationGuest),
+                _ => None,
+            },
         },
         target,
         client: Client::parse(req.client.trim()).map_err(|m| arg_error("--client", m))?,
@@ -118,6 +129,21 @@ pub fn context(req: &WhatifRequest) -> Result<SignInContext, InputError> {
             .map_err(|m| arg_error("--user-risk", m))?,
         sign_in_risk: RiskLevel::parse(req.sign_in_risk.trim())
             .map_err(|m| arg_error("--sign-in-risk", m))?,
+        device_attributes: req
+            .device_attributes
+            .iter()
+            .map(|a| {
+                let (k, v) = a.split_once('=').ok_or_else(|| {
+                    arg_error(
+                        "--device-attribute",
+                        format!("`{a}`: expected NAME=VALUE, e.g. deviceOwnership=Company"),
+                    )
+                })?;
+                let k = super::filter::attribute_name(k.trim())
+                    .map_err(|m| arg_error("--device-attribute", m))?;
+                Ok((k, v.trim().to_string()))
+            })
+            .collect::<Result<_, InputError>>()?,
         auth_flow: match req.auth_flow.as_deref().map(str::trim) {
             None | Some("") => None,
             Some("device_code") => Some(AuthFlow::DeviceCode),
@@ -200,7 +226,7 @@ pub struct GrantReport {
     pub block: bool,
     pub controls: Vec<String>,
     pub operator: &'static str,
-    pub authentication_strength: Option<&'static str>,
+    pub authentication_strength: Option<String>,
 }
 
 impl GrantReport {
@@ -209,7 +235,7 @@ impl GrantReport {
             block: s.block,
             controls: s.controls.clone(),
             operator: s.operator.name(),
-            authentication_strength: s.auth_strength.map(|a| a.name()),
+            authentication_strength: s.auth_strength.as_ref().map(|a| a.name().to_string()),
         }
     }
 }
@@ -297,7 +323,8 @@ pub struct SignInReport {
     pub user: String,
     pub groups: Vec<String>,
     pub roles: Vec<String>,
-    pub guest: bool,
+    /// The guest type, when the user is a guest.
+    pub guest: Option<&'static str>,
     pub target: String,
     pub client: &'static str,
     pub platform: &'static str,
@@ -314,7 +341,7 @@ impl SignInReport {
             user: ctx.user.id.clone(),
             groups: ctx.user.groups.clone(),
             roles: ctx.user.roles.clone(),
-            guest: ctx.user.guest,
+            guest: ctx.user.guest.map(|g| g.name()),
             target: match &ctx.target {
                 Target::App(app) => app.name().to_string(),
                 Target::OtherApp(id) => id.clone(),
@@ -413,8 +440,8 @@ impl WhatifReport {
         if !s.roles.is_empty() {
             who.push_str(&format!(", roles {}", s.roles.join(",")));
         }
-        if s.guest {
-            who.push_str(", guest");
+        if let Some(g) = s.guest {
+            who.push_str(&format!(", guest ({g})"));
         }
         let _ = writeln!(out, "Sign-in: {who}");
         let _ = writeln!(
@@ -491,7 +518,7 @@ fn grant_text(g: &GrantReport) -> String {
     }
     let sep = format!(" {} ", g.operator);
     let mut text = g.controls.join(&sep);
-    if let Some(strength) = g.authentication_strength {
+    if let Some(strength) = &g.authentication_strength {
         text.push_str(&format!(" [strength {strength}]"));
     }
     text
@@ -531,6 +558,7 @@ mod tests {
             groups: vec![],
             roles: vec!["Global Administrator".into()],
             guest: false,
+            guest_type: None,
             target: Some(target),
             device: "unmanaged".into(),
             compliant: false,
@@ -540,6 +568,7 @@ mod tests {
             user_risk: "none".into(),
             sign_in_risk: "none".into(),
             auth_flow: None,
+            device_attributes: Vec::new(),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::model::{
     Protected, Record, RuleTable, TenantSettings, TokenMode, UserSetup, UserSim,
 };
 use crate::policy::{
-    LocationContext, Persistence, Platform, PolicySet, RiskLevel, Sif, UserIdentity,
+    GuestType, LocationContext, Persistence, Platform, PolicySet, RiskLevel, Sif, UserIdentity,
 };
 use crate::world::app::{unknown_name, App, Client, DeviceTrust};
 
@@ -73,6 +73,9 @@ struct RawScenario {
     policies: Option<Spanned<String>>,
     #[serde(default)]
     access_token_lifetime: Option<Spanned<String>>,
+    /// Attributes of the device for device filters (`deviceOwnership = "Company"`, ...).
+    #[serde(default)]
+    device_attributes: std::collections::BTreeMap<String, String>,
     #[serde(default = "default_true")]
     kmsi_accept: bool,
     #[serde(default)]
@@ -100,8 +103,9 @@ struct RawUser {
     groups: Vec<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// A guest: `true` (a B2B collaboration guest) or a Graph guest type name.
     #[serde(default)]
-    guest: bool,
+    guest: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -286,7 +290,21 @@ impl Scenario {
             id: raw.user.id.unwrap_or_else(|| "user@contoso.example".into()),
             groups: raw.user.groups,
             roles: raw.user.roles,
-            guest: raw.user.guest,
+            guest: match &raw.user.guest {
+                None | Some(toml::Value::Boolean(false)) => None,
+                Some(toml::Value::Boolean(true)) => Some(GuestType::B2bCollaborationGuest),
+                Some(toml::Value::String(t)) => Some(
+                    GuestType::parse(t)
+                        .map_err(|e| InputError::new(path, e).field("user.guest"))?,
+                ),
+                Some(_) => {
+                    return Err(InputError::new(
+                        path,
+                        "`guest` is true, false or a guest type such as \"serviceProvider\"",
+                    )
+                    .field("user.guest"))
+                }
+            },
         };
         Ok(Scenario {
             path: path.to_path_buf(),
@@ -308,6 +326,17 @@ impl Scenario {
                 },
                 platform,
                 location,
+                device_attributes: raw
+                    .device_attributes
+                    .iter()
+                    .map(|(k, v)| {
+                        crate::policy::attribute_name(k)
+                            .map(|k| (k, v.clone()))
+                            .map_err(|e| {
+                                InputError::new(path, e).field(format!("device_attributes.{k}"))
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
             },
             params: raw.model,
             policies,

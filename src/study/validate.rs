@@ -57,10 +57,29 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
             })
         }
         FileKind::Policy => {
-            let warnings = crate::policy::validate_policy_file(path)?;
-            let (set, _) = crate::policy::PolicySet::load(path)?;
+            let options = crate::policy::LoadOptions {
+                skip_invalid: crate::policy::skip_invalid(),
+            };
+            let (set, mut warnings, report) = crate::policy::PolicySet::load_with(path, options)?;
+            let mut description = format!("Conditional Access policies, {} loaded", set.len());
+            if path.is_dir() {
+                // A folder of exports: what each file came to.
+                description = format!(
+                    "{description} from {} files; {} authentication-strength files; {} files skipped; {} failed",
+                    report.loaded,
+                    report.strengths,
+                    report.skipped.len(),
+                    report.failed.len()
+                );
+                for (file, what) in &report.skipped {
+                    warnings.push(format!("{}: skipped: {what}", file.display()));
+                }
+                for e in &report.failed {
+                    warnings.push(format!("failed: {e}"));
+                }
+            }
             Ok(Validated {
-                description: format!("Conditional Access policies, {} loaded", set.len()),
+                description,
                 warnings,
             })
         }

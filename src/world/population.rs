@@ -16,7 +16,7 @@ use toml::Spanned;
 use crate::engine::time::{parse_time, Duration, SimTime, DAY, MINUTE};
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{Action, Credential, Facts, MfaMethod, Profile, Protected};
-use crate::policy::{LocationContext, Platform, RiskLevel, UserIdentity};
+use crate::policy::{GuestType, LocationContext, Platform, RiskLevel, UserIdentity};
 use crate::world::app::{unknown_name, App, Client, DeviceTrust};
 pub use crate::world::draw::{instant, pick, poisson, DurationDist, Workday};
 use crate::world::threat::{RawThreat, Threat};
@@ -137,12 +137,32 @@ struct RawPersona {
     trusted_location: f64,
     #[serde(default)]
     platform: Option<Spanned<String>>,
+    /// The persona's users are guests or external users of this Graph type.
+    #[serde(default)]
+    guest: Option<Spanned<String>>,
+    /// The named location ids the users' sign-ins fall in, at a trusted place and
+    /// elsewhere, so that a tenant's location policies resolve.
+    #[serde(default)]
+    named_location: NamedLocations,
+    /// Attributes of the users' devices (those with an Entra identity) for device filters.
+    #[serde(default)]
+    device_attributes: Option<Spanned<BTreeMap<String, String>>>,
     work: WorkPattern,
     apps: Vec<AppUse>,
     #[serde(default)]
     sensitive: Sensitive,
     #[serde(default)]
     risk: RiskRates,
+}
+
+/// `named_location = { trusted = "id", untrusted = "id" }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedLocations {
+    #[serde(default)]
+    pub trusted: Option<String>,
+    #[serde(default)]
+    pub untrusted: Option<String>,
 }
 
 fn half() -> f64 {
@@ -214,6 +234,10 @@ pub struct Persona {
     pub kmsi_accept: f64,
     pub trusted_location: f64,
     pub platform: Platform,
+    pub guest: Option<GuestType>,
+    pub named_location: NamedLocations,
+    /// Lower-case attribute names without `device.`, with their values.
+    pub device_attributes: Vec<(String, String)>,
     pub start: Duration,
     pub work: WorkPattern,
     pub apps: Vec<AppPlan>,
@@ -332,7 +356,7 @@ impl Population {
                 id: format!("{}@{}", persona.name, self.domain),
                 groups: persona.groups.clone(),
                 roles: persona.roles.clone(),
-                guest: false,
+                guest: persona.guest,
             },
             facts: Facts {
                 device: t.device,
@@ -343,7 +367,16 @@ impl Population {
             platform: persona.platform,
             location: LocationContext {
                 trusted: t.trusted_location,
-                named_location: None,
+                named_location: if t.trusted_location {
+                    persona.named_location.trusted.clone()
+                } else {
+                    persona.named_location.untrusted.clone()
+                },
+            },
+            device_attributes: if t.device == DeviceTrust::Unmanaged {
+                Vec::new()
+            } else {
+                persona.device_attributes.clone()
             },
         }
     }
@@ -484,6 +517,20 @@ impl Population {
                     "auth_context_per_week needs `auth_context` (e.g. \"c1\")",
                 ));
             }
+            let guest = match &p.guest {
+                Some(g) => {
+                    Some(GuestType::parse(g.get_ref()).map_err(|e| cx.at(g, f("guest"), e))?)
+                }
+                None => None,
+            };
+            let mut device_attributes = Vec::new();
+            if let Some(attrs) = &p.device_attributes {
+                for (k, v) in attrs.get_ref() {
+                    let name = crate::policy::attribute_name(k)
+                        .map_err(|e| cx.at(attrs, f(&format!("device_attributes.{k}")), e))?;
+                    device_attributes.push((name, v.clone()));
+                }
+            }
             personas.push(Persona {
                 name: p.name.clone(),
                 share,
@@ -497,6 +544,9 @@ impl Population {
                 kmsi_accept: p.kmsi_accept,
                 trusted_location: p.trusted_location,
                 platform,
+                guest,
+                named_location: p.named_location.clone(),
+                device_attributes,
                 start: Duration::from_secs(start.as_secs()),
                 work: p.work.clone(),
                 apps,
