@@ -388,7 +388,7 @@ fn device_filter(w: &mut Walker<'_>, f: &Obj<'_>) -> Result<Option<DeviceFilter>
         w.warn(
             &rule_node.path,
             format!(
-                "the simulator does not model {}: treated as null (a positive operator is false, a negative one true)",
+                "{} has no value unless the population gives its devices one (persona device_attributes): until then it is null (a positive operator is false, a negative one true)",
                 unmodelled.join(", ")
             ),
         );
