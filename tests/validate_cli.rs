@@ -222,3 +222,64 @@ fn bad_threat_tables_name_the_field_in_populations_and_experiments() {
         "{err}"
     );
 }
+
+#[test]
+fn validate_on_a_folder_tree_reports_what_each_file_came_to() {
+    let tree = "tests/data/policies/tenant-export";
+    let o = validate(&[tree]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a half-written file fails the folder"
+    );
+    assert!(stderr(&o).contains("half-written.json"), "{}", stderr(&o));
+    let o = run(&["validate", "--skip-invalid", tree]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "2 loaded from 2 files; 1 authentication-strength files; 4 files skipped; 1 failed"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("skipped:").count(),
+        4,
+        "one line per skipped file: {err}"
+    );
+    assert!(
+        err.contains("failed:") && err.contains("half-written.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn personas_can_describe_the_tenant() {
+    let keys = "guest = \"serviceProvider\"\nnamed_location = { trusted = \"hq\", untrusted = \"fr\" }\ndevice_attributes = { deviceOwnership = \"Company\", \"device.displayName\" = \"PAW-1\" }\n";
+    let ok = format!("{POPULATION_HEAD}[[persona.apps]]\napp = \"exchange\"\n").replacen(
+        "devices = { unmanaged = 1.0 }\n",
+        &format!("devices = {{ unmanaged = 1.0 }}\n{keys}"),
+        1,
+    );
+    let (code, err) = check("pop-tenant.toml", &ok);
+    assert_eq!(code, Some(0), "{err}\n{ok}");
+    for (from, to, field) in [
+        ("\"serviceProvider\"", "\"partner\"", "persona[0].guest"),
+        (
+            "deviceOwnership",
+            "colour",
+            "persona[0].device_attributes.colour",
+        ),
+        (
+            "deviceOwnership",
+            "trustType",
+            "persona[0].device_attributes.trustType",
+        ),
+    ] {
+        let bad = ok.replacen(from, to, 1);
+        let (code, err) = check("pop-tenant.toml", &bad);
+        assert_eq!(code, Some(2), "{to}: {err}\n{bad}");
+        assert!(err.contains(field), "{to}: {err}");
+    }
+}
