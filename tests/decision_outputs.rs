@@ -97,9 +97,9 @@ fn pareto_flags_on_a_hand_made_case() {
         .collect();
     assert_eq!(flags, [true, false, true, false]);
     let summaries: Vec<DesignSummary> = pts.iter().map(|(n, x, y)| design(n, *x, *y)).collect();
-    let best = sessionsim::output::report::best_under_budget(&summaries, 2.0).unwrap();
+    let best = sessionsim::output::report::best_under_budget(&summaries, 2.0, 0.01).unwrap();
     assert_eq!(best.name, "a", "least exposure within 2 prompts per day");
-    assert!(sessionsim::output::report::best_under_budget(&summaries, 0.5).is_none());
+    assert!(sessionsim::output::report::best_under_budget(&summaries, 0.5, 0.01).is_none());
 }
 
 #[test]

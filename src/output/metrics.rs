@@ -278,7 +278,13 @@ pub struct Group {
     /// Entra evaluations (interactive and not), the sign-in log's rows.
     pub evaluations: u64,
     pub deferred: u64,
+    /// The users' own accesses that were refused (blocked by a policy, a grant the user
+    /// cannot satisfy, a disabled account or device, ...).
     pub denied: u64,
+    /// Every access of the users' own timelines: each user row of the evaluation stream,
+    /// whether Entra evaluated it or a cached access token answered it. The denominator
+    /// of `denied_access_share`.
+    pub accesses: u64,
     /// Per-user prompts per active day (users with at least one active day).
     pub user_rate: Histogram,
     /// Minutes between consecutive prompts of one session within a workday.
@@ -302,6 +308,7 @@ impl Group {
         ok &= add(&mut self.evaluations, o.evaluations);
         ok &= add(&mut self.deferred, o.deferred);
         ok &= add(&mut self.denied, o.denied);
+        ok &= add(&mut self.accesses, o.accesses);
         ok &= self.user_rate.merge(&o.user_rate);
         ok &= self.prompt_intervals.merge(&o.prompt_intervals);
         for (a, b) in self.thefts.iter_mut().zip(&o.thefts) {
@@ -379,6 +386,8 @@ pub struct UserStats {
     pub evaluations: u64,
     pub deferred: u64,
     pub denied: u64,
+    /// Every user row: Entra evaluations and accesses answered by a cached token.
+    pub accesses: u64,
     /// Last prompt per session key, for inter-prompt intervals.
     last_prompt: [Option<SimTime>; 2 + App::COUNT],
     pub intervals: Vec<u64>,
@@ -398,6 +407,7 @@ impl UserStats {
             evaluations: 0,
             deferred: 0,
             denied: 0,
+            accesses: 0,
             last_prompt: [None; 2 + App::COUNT],
             intervals: Vec::new(),
             per_app_native: !device.has_broker(),
@@ -418,6 +428,7 @@ impl Observer for UserStats {
         if r.actor != Actor::User {
             return;
         }
+        self.accesses += 1;
         if r.entra {
             self.evaluations += 1;
         }
@@ -569,6 +580,7 @@ pub fn add_user(g: &mut Group, stats: &UserStats, active_days: u64, window_days:
     g.evaluations += stats.evaluations;
     g.deferred += stats.deferred;
     g.denied += stats.denied;
+    g.accesses += stats.accesses;
     g.events += events;
     if active_days > 0 {
         let rate = stats.prompts as f64 / active_days as f64;

@@ -33,6 +33,7 @@ pub fn write_results(
     shard: Option<(u32, u32)>,
     run: &RunInfo,
 ) -> anyhow::Result<()> {
+    check_report_only(exp, result)?;
     let summaries = tables::summarize(exp, result);
     out.write("summary.csv", &tables::summary_csv(exp, &summaries)?)?;
     out.write("replicates.csv", &tables::replicates_csv(exp, &summaries)?)?;
@@ -48,5 +49,36 @@ pub fn write_results(
         .map_err(|e| anyhow::anyhow!("drawing exposure.svg: {e}"))?;
     out.write("exposure.svg", svg.as_bytes())?;
     out.write("report.md", report::report_md(exp, &summaries).as_bytes())?;
+    Ok(())
+}
+
+/// Refuses accumulators whose report-only shadows do not line up with the experiment's
+/// designs (merged shards of another tool version, or edited ones): each design with
+/// report-only policies has one cell per replicate, shaped like its own; the others none.
+fn check_report_only(exp: &Experiment, result: &RunResult) -> anyhow::Result<()> {
+    let fits = result.report_only.len() == exp.designs.len()
+        && exp
+            .designs
+            .iter()
+            .zip(&result.report_only)
+            .zip(&result.cells)
+            .all(|((d, shadow), cells)| {
+                if d.report_only_count() == 0 {
+                    return shadow.is_empty();
+                }
+                shadow.len() == cells.len()
+                    && shadow
+                        .iter()
+                        .zip(cells)
+                        .all(|(a, b)| a.groups.len() == b.groups.len())
+            });
+    if !fits {
+        return Err(crate::error::InputError::new(
+            &exp.path,
+            "the accumulators' report-only cells do not match the experiment's designs with report-only policies",
+        )
+        .field("design")
+        .into());
+    }
     Ok(())
 }

@@ -154,6 +154,21 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
     v.map_or("n/a".into(), |x| format!("{x:.decimals$}"))
 }
 
+/// A share as a percentage with at most two decimals: `92%`, `1.5%`, `0.25%`.
+fn pct(x: f64) -> String {
+    let p = x * 100.0;
+    if p > 0.0 && p < 0.005 {
+        return "< 0.01%".into();
+    }
+    let t = format!("{p:.2}");
+    let t = t.trim_end_matches('0').trim_end_matches('.');
+    format!("{t}%")
+}
+
+fn pct_or_na(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), pct)
+}
+
 /// Mean and 95% CI half-width of paired per-replicate differences (design − baseline).
 /// Every design sees the same simulated users in a replicate, so differences are paired.
 pub fn paired_difference(
@@ -179,10 +194,38 @@ pub fn paired_difference(
     Some((mean, ci))
 }
 
-/// The design with the least exposure among those within the prompt budget.
-pub fn best_under_budget(summaries: &[DesignSummary], budget: f64) -> Option<&DesignSummary> {
+/// Whether a design denies more of its users' own accesses than `denied_budget` allows
+/// (a share, 0.01 = 1%): its few prompts are refused access, not convenience, so it is
+/// never recommended. A design with no access at all denies nothing.
+pub fn denies_too_much(s: &DesignSummary, denied_budget: f64) -> bool {
+    s.pooled
+        .denied_access_share
+        .is_some_and(|x| x > denied_budget)
+}
+
+/// Designs within the prompt budget that [`denies_too_much`] rules out, in design order.
+pub fn denied_over_budget(
+    summaries: &[DesignSummary],
+    budget: f64,
+    denied_budget: f64,
+) -> Vec<&DesignSummary> {
     summaries
         .iter()
+        .filter(|s| point(s).is_some_and(|(x, _)| x <= budget))
+        .filter(|s| denies_too_much(s, denied_budget))
+        .collect()
+}
+
+/// The design with the least exposure among those within the prompt budget that deny at
+/// most `denied_budget` of their users' accesses.
+pub fn best_under_budget(
+    summaries: &[DesignSummary],
+    budget: f64,
+    denied_budget: f64,
+) -> Option<&DesignSummary> {
+    summaries
+        .iter()
+        .filter(|s| !denies_too_much(s, denied_budget))
         .filter_map(|s| point(s).map(|p| (s, p)))
         .filter(|(_, (x, _))| *x <= budget)
         .min_by(|a, b| {
@@ -321,6 +364,39 @@ fn vector_sentence(s: &DesignSummary) -> String {
     )
 }
 
+/// What each design's report-only policies would do if enforced: the design simulated
+/// again with them on, same users, same work, same attacks. Nothing when no design has
+/// report-only policies.
+fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSummary]) {
+    let rows: Vec<(&DesignSummary, usize, usize)> = exp
+        .designs
+        .iter()
+        .zip(summaries)
+        .filter(|(d, _)| d.report_only_count() > 0)
+        .map(|(d, s)| (s, d.report_only_count(), d.policies.len()))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(r, "## What the report-only policies would do\n");
+    let _ = writeln!(r, "Report-only policies (`enabledForReportingButNotEnforced`) change nothing for users, so the numbers above leave them out. Each design that has some was simulated again with them enforced, with the same users doing the same work (`reportonly_*` columns):\n");
+    let _ = writeln!(r, "| design | report-only policies | prompts per user-day | with them enforced | accesses denied | with them enforced |");
+    let _ = writeln!(r, "|---|---|---|---|---|---|");
+    for (s, ro, total) in rows {
+        let m = &s.pooled;
+        let _ = writeln!(
+            r,
+            "| {} | {ro} of {total} | {} | {} | {} | {} |",
+            s.name,
+            fmt(m.prompts_per_user_day, 2),
+            fmt(m.reportonly_prompts_per_user_day, 2),
+            pct_or_na(m.denied_access_share),
+            pct_or_na(m.reportonly_denied_share),
+        );
+    }
+    let _ = writeln!(r);
+}
+
 fn mechanism_label(m: Mechanism) -> &'static str {
     match m {
         Mechanism::Aitm => "AiTM phishing",
@@ -375,13 +451,13 @@ replicates.\n"
         let _ = writeln!(r, "No design has both a prompt rate and an exposure, so there is no trade-off to show (is the threat model off?).\n");
     } else {
         let _ = writeln!(r, "These designs are not beaten on both prompts and exposure by any other; choose among them:\n");
-        let _ = writeln!(r, "| design | prompts per user-day | attacker-hours per 1,000 users-year | thefts per 1,000 users-year | hours per theft (mean) | thefts cut within 1 h |");
-        let _ = writeln!(r, "|---|---|---|---|---|---|");
+        let _ = writeln!(r, "| design | prompts per user-day | attacker-hours per 1,000 users-year | thefts per 1,000 users-year | hours per theft (mean) | thefts cut within 1 h | accesses denied |");
+        let _ = writeln!(r, "|---|---|---|---|---|---|---|");
         for s in &f {
             let m = &s.pooled;
             let _ = writeln!(
                 r,
-                "| {} | {} ± {} | {} ± {} | {} | {} | {} |",
+                "| {} | {} ± {} | {} ± {} | {} | {} | {} | {} |",
                 s.name,
                 fmt(m.prompts_per_user_day, 2),
                 fmt(s.prompts_ci95, 2),
@@ -391,6 +467,26 @@ replicates.\n"
                 fmt(m.exposure_hours_mean, 1),
                 m.contained_1h_share
                     .map_or("n/a".into(), |x| format!("{:.0}%", x * 100.0)),
+                pct_or_na(m.denied_access_share),
+            );
+        }
+        let denying: Vec<String> = f
+            .iter()
+            .filter(|s| denies_too_much(s, exp.denied_budget))
+            .map(|s| {
+                format!(
+                    "{} denies {} of its users' accesses",
+                    s.name,
+                    pct_or_na(s.pooled.denied_access_share)
+                )
+            })
+            .collect();
+        if !denying.is_empty() {
+            let _ = writeln!(
+                r,
+                "\nRead with care: {}. Refused access costs no prompt and leaves the attacker little to use, so such a design can sit on the frontier without being usable; it is never recommended below (`denied_budget`: {}).",
+                denying.join("; "),
+                pct(exp.denied_budget)
             );
         }
         let dominated: Vec<&str> = summaries
@@ -405,8 +501,10 @@ replicates.\n"
     }
 
     let budget = exp.prompt_budget;
+    let denied_budget = exp.denied_budget;
+    let skipped = denied_over_budget(summaries, budget, denied_budget);
     let _ = writeln!(r, "## Best design within {budget} prompt(s) per user-day\n");
-    match best_under_budget(summaries, budget) {
+    match best_under_budget(summaries, budget, denied_budget) {
         Some(s) => {
             let _ = writeln!(
                 r,
@@ -416,10 +514,28 @@ replicates.\n"
                 fmt(s.pooled.attacker_hours_per_1000_users_year, 1)
             );
         }
+        None if !skipped.is_empty() => {
+            let _ = writeln!(r, "No design within {budget} prompt(s) per user-day keeps denied access within the {} denied-access budget. Set `prompt_budget` or `denied_budget` in the experiment to ask for other budgets.\n", pct(denied_budget));
+        }
         None => {
             let _ = writeln!(r, "No design stays within {budget} prompt(s) per user-day. Set `prompt_budget` in the experiment to ask for another budget.\n");
         }
     }
+    if !skipped.is_empty() {
+        let _ = writeln!(r, "Designs within the prompt budget that were not considered, because they refuse too much legitimate access (a denied access costs the user time like a prompt, and the work is not done):\n");
+        for s in &skipped {
+            let _ = writeln!(
+                r,
+                "- **{}**: skipped: denies {} of users' accesses, above the {} denied-access budget (`denied_budget`).",
+                s.name,
+                pct_or_na(s.pooled.denied_access_share),
+                pct(denied_budget)
+            );
+        }
+        let _ = writeln!(r);
+    }
+
+    report_only_section(&mut r, exp, summaries);
 
     if threat.mode == Mode::Rates {
         let _ = writeln!(r, "## How each design is attacked\n");

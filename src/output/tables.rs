@@ -7,7 +7,7 @@
 
 use crate::engine::time::HOUR;
 use crate::model::Mechanism;
-use crate::output::metrics::{exposure_bin_hours, Group, TheftAcc, RATE_BIN};
+use crate::output::metrics::{exposure_bin_hours, Cell, Group, TheftAcc, RATE_BIN};
 use crate::study::experiment::Experiment;
 use crate::study::runner::{replicate_seed, RunResult};
 use crate::world::app::DeviceTrust;
@@ -50,6 +50,15 @@ pub struct Metrics {
     pub exposure_hours_by_artefact: [Option<f64>; 3],
     pub fatigue_attack_success_rate: Option<f64>,
     pub fatigue_successes_per_1000_users_year: Option<f64>,
+    /// The users' own accesses that were denied, over all their accesses (Entra
+    /// evaluations and accesses answered by a cached token alike).
+    pub denied_access_share: Option<f64>,
+    /// Denied accesses per worked day: each costs the user time, like a prompt.
+    pub denied_prompts_per_user_day: Option<f64>,
+    /// With the design's report-only policies enforced: prompts per user-day and denied
+    /// share. `None` when the design has no report-only policy.
+    pub reportonly_prompts_per_user_day: Option<f64>,
+    pub reportonly_denied_share: Option<f64>,
 }
 
 fn ratio(num: f64, den: u64) -> Option<f64> {
@@ -168,7 +177,21 @@ impl Metrics {
             fatigue_successes_per_1000_users_year: (push_w > 0.0)
                 .then(|| per_1000(push.thefts as f64 * push_w))
                 .flatten(),
+            denied_access_share: ratio(g.denied as f64, g.accesses),
+            denied_prompts_per_user_day: ratio(g.denied as f64, g.active_days),
+            reportonly_prompts_per_user_day: None,
+            reportonly_denied_share: None,
         }
+    }
+
+    /// Adds the `reportonly_*` numbers from the same users under the design's
+    /// report-only shadow (none when the design has no report-only policy).
+    pub fn with_report_only(mut self, shadow: Option<&Group>) -> Metrics {
+        if let Some(g) = shadow {
+            self.reportonly_prompts_per_user_day = ratio(g.prompts as f64, g.active_days);
+            self.reportonly_denied_share = ratio(g.denied as f64, g.accesses);
+        }
+        self
     }
 }
 
@@ -235,6 +258,10 @@ const METRIC_COLUMNS: &[&str] = &[
     "exposure_hours_prt_mean",
     "fatigue_attack_success_rate",
     "fatigue_successes_per_1000_users_year",
+    "denied_access_share",
+    "denied_prompts_per_user_day",
+    "reportonly_prompts_per_user_day",
+    "reportonly_denied_share",
 ];
 
 fn metric_values(m: &Metrics) -> Vec<String> {
@@ -269,6 +296,10 @@ fn metric_values(m: &Metrics) -> Vec<String> {
         num(m.exposure_hours_by_artefact[2]),
         num(m.fatigue_attack_success_rate),
         num(m.fatigue_successes_per_1000_users_year),
+        num(m.denied_access_share),
+        num(m.denied_prompts_per_user_day),
+        num(m.reportonly_prompts_per_user_day),
+        num(m.reportonly_denied_share),
     ]
 }
 
@@ -331,25 +362,50 @@ fn collect(values: impl Iterator<Item = Option<f64>>) -> Option<Vec<f64>> {
     values.collect()
 }
 
+/// The report-only shadow cells of design `design` (none when it has no report-only
+/// policy).
+fn shadow_cells(result: &RunResult, design: usize) -> Option<&[Cell]> {
+    result
+        .report_only
+        .get(design)
+        .filter(|reps| !reps.is_empty())
+        .map(Vec::as_slice)
+}
+
 /// Summaries of every design, with the Pareto flags.
 pub fn summarize(exp: &Experiment, result: &RunResult) -> Vec<DesignSummary> {
     let mut out: Vec<DesignSummary> = exp
         .designs
         .iter()
         .zip(&result.cells)
-        .map(|(d, reps)| {
+        .enumerate()
+        .map(|(di, (d, reps))| {
+            let shadow = shadow_cells(result, di);
             let mut pooled = Group::default();
             for c in reps {
                 pooled.merge(&c.total());
             }
-            let replicates: Vec<Metrics> =
-                reps.iter().map(|c| Metrics::of(&c.total(), exp)).collect();
+            let pooled_shadow = shadow.map(|cells| {
+                let mut g = Group::default();
+                for c in cells {
+                    g.merge(&c.total());
+                }
+                g
+            });
+            let replicates: Vec<Metrics> = reps
+                .iter()
+                .enumerate()
+                .map(|(r, c)| {
+                    let s = shadow.and_then(|cells| cells.get(r)).map(Cell::total);
+                    Metrics::of(&c.total(), exp).with_report_only(s.as_ref())
+                })
+                .collect();
             let ci = |f: fn(&Metrics) -> Option<f64>| {
                 collect(replicates.iter().map(f)).and_then(|v| ci95(&v))
             };
             DesignSummary {
                 name: d.name.clone(),
-                pooled: Metrics::of(&pooled, exp),
+                pooled: Metrics::of(&pooled, exp).with_report_only(pooled_shadow.as_ref()),
                 prompts_ci95: ci(|m| m.prompts_per_user_day),
                 mfa_ci95: ci(|m| m.mfa_prompts_per_user_day),
                 exposure_ci95: ci(|m| m.exposure_hours_mean),
@@ -495,19 +551,25 @@ pub fn replicates_csv(
 pub fn breakdown_csv(exp: &Experiment, result: &RunResult) -> Result<Vec<u8>, csv::Error> {
     let personas = exp.population.personas.len();
     let mut rows = Vec::new();
-    for (d, reps) in exp.designs.iter().zip(&result.cells) {
+    for (di, (d, reps)) in exp.designs.iter().zip(&result.cells).enumerate() {
+        let shadow = shadow_cells(result, di);
         for device in DeviceTrust::ALL {
             for (pi, persona) in exp.population.personas.iter().enumerate() {
-                let mut g = Group::default();
-                for c in reps {
-                    if let Some(x) = c.groups.get(device.index() * personas + pi) {
-                        g.merge(x);
+                let group = |cells: &[Cell]| {
+                    let mut g = Group::default();
+                    for c in cells {
+                        if let Some(x) = c.groups.get(device.index() * personas + pi) {
+                            g.merge(x);
+                        }
                     }
-                }
+                    g
+                };
+                let g = group(reps);
                 if g.users == 0 {
                     continue;
                 }
-                let m = Metrics::of(&g, exp);
+                let s = shadow.map(group);
+                let m = Metrics::of(&g, exp).with_report_only(s.as_ref());
                 let mut row = vec![
                     d.name.clone(),
                     device.name().to_string(),

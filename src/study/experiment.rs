@@ -9,7 +9,7 @@ use toml::Spanned;
 use crate::engine::time::parse_duration;
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{MfaMethod, ModelParams, TenantSettings, TokenMode};
-use crate::policy::{CaeMode, Persistence, Policy, PolicySet, SessionControls, Sif};
+use crate::policy::{CaeMode, Persistence, Policy, PolicySet, PolicyState, SessionControls, Sif};
 use crate::study::scenario::{load_policy_set, resolve};
 use crate::world::population::Population;
 
@@ -47,6 +47,10 @@ struct RawExperiment {
     /// Prompts per user-day that `report.md` treats as acceptable.
     #[serde(default = "default_budget")]
     prompt_budget: f64,
+    /// Largest share of the users' own accesses a design may deny and still be
+    /// recommended by `report.md`.
+    #[serde(default = "default_denied_budget")]
+    denied_budget: f64,
     #[serde(default)]
     model: ModelParams,
     /// Overrides of the population's `[threat]` table.
@@ -93,6 +97,11 @@ fn default_budget() -> f64 {
     1.0
 }
 
+/// 1% of legitimate access.
+fn default_denied_budget() -> f64 {
+    0.01
+}
+
 fn one() -> Spanned<i64> {
     Spanned::new(0..0, 1)
 }
@@ -131,6 +140,34 @@ pub struct Design {
     pub mfa_mix: Option<[f64; 3]>,
 }
 
+impl Design {
+    /// How many of the design's policies are report-only
+    /// (`enabledForReportingButNotEnforced`).
+    pub fn report_only_count(&self) -> usize {
+        self.policies
+            .policies
+            .iter()
+            .filter(|p| p.state == PolicyState::ReportOnly)
+            .count()
+    }
+
+    /// The design with its report-only policies enforced (state `enabled`), when it has
+    /// any: the run simulates it with the same users and draws to report what those
+    /// policies would do (`reportonly_*` columns). It is never a design of its own.
+    pub fn report_only_enforced(&self) -> Option<Design> {
+        if self.report_only_count() == 0 {
+            return None;
+        }
+        let mut shadow = self.clone();
+        for p in &mut shadow.policies.policies {
+            if p.state == PolicyState::ReportOnly {
+                p.state = PolicyState::Enabled;
+            }
+        }
+        Some(shadow)
+    }
+}
+
 /// A validated experiment.
 #[derive(Clone, Debug)]
 pub struct Experiment {
@@ -146,6 +183,8 @@ pub struct Experiment {
     pub start_day: i64,
     /// Prompts per user-day the report treats as the budget.
     pub prompt_budget: f64,
+    /// Largest `denied_access_share` of a design the report may recommend.
+    pub denied_budget: f64,
     pub params: ModelParams,
     pub designs: Vec<Design>,
     pub warnings: Vec<String>,
@@ -252,6 +291,16 @@ impl Experiment {
                 ),
             )
             .field("prompt_budget"));
+        }
+        if !(raw.denied_budget.is_finite() && (0.0..=1.0).contains(&raw.denied_budget)) {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "{} is not a share of accesses between 0 and 1 (0.01 is 1%)",
+                    raw.denied_budget
+                ),
+            )
+            .field("denied_budget"));
         }
         let start_day = match &raw.start_date {
             Some(d) => {
@@ -382,6 +431,7 @@ impl Experiment {
                 ));
             }
         }
+        report_only_warnings(path, &designs, &mut warnings);
         if designs.is_empty() {
             return Err(InputError::new(
                 path,
@@ -407,12 +457,48 @@ impl Experiment {
             seed: raw.seed,
             start_day,
             prompt_budget: raw.prompt_budget,
+            denied_budget: raw.denied_budget,
             params: raw.model,
             designs,
             warnings,
         };
         exp.check_size()?;
         Ok(exp)
+    }
+}
+
+/// Designs most of whose policies are report-only enforce almost nothing, which is easy to
+/// miss: one warning per distinct count, naming the designs (a sweep over such a set
+/// gives one line, not one per design).
+fn report_only_warnings(path: &Path, designs: &[Design], warnings: &mut Vec<String>) {
+    // (report-only, total) -> design names, in the order the counts first appear.
+    let mut groups: Vec<((usize, usize), Vec<&str>)> = Vec::new();
+    for d in designs {
+        let (ro, total) = (d.report_only_count(), d.policies.len());
+        if 2 * ro <= total {
+            continue;
+        }
+        match groups.iter_mut().find(|(k, _)| *k == (ro, total)) {
+            Some((_, names)) => names.push(&d.name),
+            None => groups.push(((ro, total), vec![&d.name])),
+        }
+    }
+    for ((ro, total), names) in groups {
+        const SHOWN: usize = 3;
+        let mut who: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+        if names.len() > SHOWN {
+            who.push(format!("{} more", names.len() - SHOWN));
+        }
+        let (label, verb) = if names.len() == 1 {
+            ("design", "enforces")
+        } else {
+            ("designs", "enforce")
+        };
+        warnings.push(format!(
+            "{}: {label} {}: {ro} of {total} policies are report-only: the {label} {verb} almost nothing; their would-be effect is in the reportonly_* columns",
+            path.display(),
+            who.join(", "),
+        ));
     }
 }
 
@@ -728,24 +814,41 @@ impl Experiment {
             .sampling(self.population.device_mix(), self.days)
     }
 
-    /// Simulated user-days of the whole run.
+    /// Designs the run simulates: every design, and again with its report-only policies
+    /// enforced for each design that has any.
+    pub fn simulated_designs(&self) -> u64 {
+        let shadows = self
+            .designs
+            .iter()
+            .filter(|d| d.report_only_count() > 0)
+            .count();
+        (self.designs.len() + shadows) as u64
+    }
+
+    /// Simulated user-days of the whole run (report-only shadows included).
     pub fn total_user_days(&self) -> u64 {
         self.users
             .saturating_mul(self.days as u64)
-            .saturating_mul(self.designs.len() as u64)
+            .saturating_mul(self.simulated_designs())
             .saturating_mul(self.replicates as u64)
     }
 
     fn check_size(&self) -> Result<(), InputError> {
         let total = self.total_user_days();
         if total > MAX_TOTAL_USER_DAYS {
+            let simulated = self.simulated_designs();
+            let shadows = simulated - self.designs.len() as u64;
+            let with = if shadows > 0 {
+                format!(" (with {shadows} report-only policy sets enforced)")
+            } else {
+                String::new()
+            };
             return Err(InputError::new(
                 &self.path,
                 format!(
-                    "{} users x {} days x {} designs x {} replicates = {total} user-days, more than the limit of {MAX_TOTAL_USER_DAYS}; run fewer, or split the study with --shard",
+                    "{} users x {} days x {simulated} designs{with} x {} replicates = {total} user-days, more than the limit of {MAX_TOTAL_USER_DAYS}; run fewer, or split the study with --shard",
                     self.users,
                     self.days,
-                    self.designs.len(),
                     self.replicates
                 ),
             )

@@ -32,6 +32,11 @@ use crate::world::threat::{follow_up, plan_attacks, AttackPlan};
 pub struct RunResult {
     /// `cells[design][replicate]`.
     pub cells: Vec<Vec<Cell>>,
+    /// `report_only[design][replicate]`: the design simulated again with its report-only
+    /// policies enforced ([`Design::report_only_enforced`]), same users and draws; no
+    /// replicates for a design without report-only policies. Indexed like `cells`, so
+    /// shards line up and merge like them, and no shadow is ever a design of its own.
+    pub report_only: Vec<Vec<Cell>>,
     pub users_simulated: u64,
     pub user_days_simulated: u64,
     pub events_simulated: u64,
@@ -48,19 +53,26 @@ impl RunResult {
             *self = other.clone();
             return Ok(());
         }
-        let shape = |r: &RunResult| -> Vec<Vec<usize>> {
-            r.cells
+        let shape = |cells: &[Vec<Cell>]| -> Vec<Vec<usize>> {
+            cells
                 .iter()
                 .map(|reps| reps.iter().map(|c| c.groups.len()).collect())
                 .collect()
         };
-        if shape(self) != shape(other) {
+        if shape(&self.cells) != shape(&other.cells)
+            || shape(&self.report_only) != shape(&other.report_only)
+        {
             return Err(
                 "its cells (designs × replicates × groups) differ from the other shards'".into(),
             );
         }
         let mut ok = true;
-        for (mine, theirs) in self.cells.iter_mut().zip(&other.cells) {
+        for (mine, theirs) in self
+            .cells
+            .iter_mut()
+            .zip(&other.cells)
+            .chain(self.report_only.iter_mut().zip(&other.report_only))
+        {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 ok &= a.try_merge(b);
             }
@@ -123,7 +135,16 @@ pub struct DesignEnv<'a> {
 impl<'a> DesignEnv<'a> {
     /// Compiles design `design_index` of `exp` (its policies, for every user profile).
     pub fn prepare(exp: &'a Experiment, design_index: usize) -> DesignEnv<'a> {
-        let design = &exp.designs[design_index];
+        DesignEnv::prepare_as(exp, design_index, &exp.designs[design_index])
+    }
+
+    /// Compiles `design` in the place of design `design_index`: its users draw exactly
+    /// what that design's users draw (the report-only shadow of a design).
+    pub fn prepare_as(
+        exp: &'a Experiment,
+        design_index: usize,
+        design: &'a Design,
+    ) -> DesignEnv<'a> {
         DesignEnv {
             exp,
             design,
@@ -263,56 +284,96 @@ pub fn run(
     };
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
-        let mut reps = Vec::with_capacity(exp.replicates as usize);
-        for rep in 0..exp.replicates {
-            let chunks = exp.users.div_ceil(chunk);
-            let work = |c: u64| {
-                let out = simulate_chunk(
-                    &env,
-                    opts,
-                    rep,
-                    c * chunk..((c + 1) * chunk).min(exp.users),
-                    rows,
-                );
-                progress(out.users, out.cell.total().events);
-                out
-            };
-            let mut total = ChunkOut::new(exp.population.personas.len());
-            match sink.as_deref_mut() {
-                None => {
-                    let out = (0..chunks).into_par_iter().map(work).reduce(
-                        ChunkOut::default,
-                        |mut a, b| {
-                            a.absorb(b);
-                            a
-                        },
-                    );
-                    total.absorb(out);
-                }
-                Some(sink) => {
-                    // Batches of chunks run in parallel; their rows are written in order.
-                    let batch = 4 * rayon::current_num_threads() as u64;
-                    let mut start = 0;
-                    while start < chunks {
-                        let end = (start + batch).min(chunks);
-                        let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
-                        for out in outs {
-                            sink.write(&out.signins, &out.user_rows)?;
-                            total.absorb(out);
-                        }
-                        start = end;
-                    }
-                }
-            }
-            result.users_simulated += total.users;
-            result.user_days_simulated += total.days;
-            result.events_simulated += total.cell.total().events;
-            result.signin_log_rows += total.log_rows;
-            reps.push(total.cell);
-        }
+        let reps = run_design(
+            &env,
+            opts,
+            rows,
+            chunk,
+            progress,
+            sink.as_deref_mut(),
+            &mut result,
+        )?;
         result.cells.push(reps);
+        // The shadow runs right after its design, with no rows: it is not a design of its
+        // own, only the `reportonly_*` numbers of this one.
+        let shadow = exp.designs[di].report_only_enforced();
+        let reps = match &shadow {
+            Some(design) => {
+                let env = DesignEnv::prepare_as(exp, di, design);
+                let none = RowsWanted {
+                    signins: false,
+                    users: false,
+                };
+                run_design(&env, opts, none, CHUNK, progress, None, &mut result)?
+            }
+            None => Vec::new(),
+        };
+        result.report_only.push(reps);
     }
     Ok(result)
+}
+
+/// Runs every replicate × user of one (compiled) design and adds the counters to `result`;
+/// returns its cells, one per replicate.
+fn run_design(
+    env: &DesignEnv,
+    opts: &RunOptions,
+    rows: RowsWanted,
+    chunk: u64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    mut sink: Option<&mut (dyn RowSink + '_)>,
+    result: &mut RunResult,
+) -> std::io::Result<Vec<Cell>> {
+    let exp = env.exp;
+    let mut reps = Vec::with_capacity(exp.replicates as usize);
+    for rep in 0..exp.replicates {
+        let chunks = exp.users.div_ceil(chunk);
+        let work = |c: u64| {
+            let out = simulate_chunk(
+                env,
+                opts,
+                rep,
+                c * chunk..((c + 1) * chunk).min(exp.users),
+                rows,
+            );
+            progress(out.users, out.cell.total().events);
+            out
+        };
+        let mut total = ChunkOut::new(exp.population.personas.len());
+        match sink.as_deref_mut() {
+            None => {
+                let out =
+                    (0..chunks)
+                        .into_par_iter()
+                        .map(work)
+                        .reduce(ChunkOut::default, |mut a, b| {
+                            a.absorb(b);
+                            a
+                        });
+                total.absorb(out);
+            }
+            Some(sink) => {
+                // Batches of chunks run in parallel; their rows are written in order.
+                let batch = 4 * rayon::current_num_threads() as u64;
+                let mut start = 0;
+                while start < chunks {
+                    let end = (start + batch).min(chunks);
+                    let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
+                    for out in outs {
+                        sink.write(&out.signins, &out.user_rows)?;
+                        total.absorb(out);
+                    }
+                    start = end;
+                }
+            }
+        }
+        result.users_simulated += total.users;
+        result.user_days_simulated += total.days;
+        result.events_simulated += total.cell.total().events;
+        result.signin_log_rows += total.log_rows;
+        reps.push(total.cell);
+    }
+    Ok(reps)
 }
 
 #[derive(Copy, Clone)]
@@ -715,7 +776,7 @@ pub fn total_users(exp: &Experiment, opts: &RunOptions) -> u64 {
         Some((k, n)) => (exp.users + n as u64 - k as u64) / n as u64,
         None => exp.users,
     };
-    per_rep * exp.replicates as u64 * exp.designs.len() as u64
+    per_rep * exp.replicates as u64 * exp.simulated_designs()
 }
 
 /// Refuses a `K/N` shard spec that is not well formed.
