@@ -52,7 +52,9 @@ fn a_design_that_blocks_every_sign_in_denies_most_access_and_is_never_best() {
     let s = summarize(&exp, &result);
     let (none, block) = (by_name(&s, "none"), by_name(&s, "block-all"));
     let share = block.pooled.denied_access_share.unwrap();
-    assert!(share > 0.8, "block-all denies {share} of access");
+    // Every app access is blocked; device sign-ins and unlocks are not app accesses, so
+    // they do not dilute the share.
+    assert!(share > 0.99, "block-all denies {share} of access");
     assert!(block.pooled.denied_prompts_per_user_day.unwrap() > 1.0);
     assert_eq!(none.pooled.denied_access_share, Some(0.0));
     assert_eq!(none.pooled.denied_prompts_per_user_day, Some(0.0));
@@ -105,8 +107,8 @@ fn a_design_that_blocks_every_sign_in_denies_most_access_and_is_never_best() {
 #[test]
 fn denied_budget_is_read_checked_and_used_by_the_report() {
     let base = header("budget", 80, 3) + &design("block-all", Some("block-all.json"));
-    let loose = experiment(&format!("denied_budget = 0.99\n{base}"));
-    assert_eq!(loose.denied_budget, 0.99);
+    let loose = experiment(&format!("denied_budget = 1.0\n{base}"));
+    assert_eq!(loose.denied_budget, 1.0);
     let s = summarize(&loose, &run_exp(&loose, &RunOptions::default()));
     let report = report_md(&loose, &s);
     assert!(report.contains("**block-all**: "), "{report}");

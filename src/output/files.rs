@@ -97,6 +97,8 @@ pub fn manifest_json(
         "users": exp.users,
         "days": exp.days,
         "replicates": exp.replicates,
+        "prompt_budget": exp.prompt_budget,
+        "denied_budget": exp.denied_budget,
         "shard": shard.map(|(k, n)| format!("{k}/{n}")),
         "designs": designs,
         "parameters": exp.params,

@@ -281,9 +281,9 @@ pub struct Group {
     /// The users' own accesses that were refused (blocked by a policy, a grant the user
     /// cannot satisfy, a disabled account or device, ...).
     pub denied: u64,
-    /// Every access of the users' own timelines: each user row of the evaluation stream,
-    /// whether Entra evaluated it or a cached access token answered it. The denominator
-    /// of `denied_access_share`.
+    /// Every app access of the users' own timelines, whether Entra evaluated it or a
+    /// cached access token answered it; device sign-ins and unlocks are not accesses. The
+    /// denominator of `denied_access_share`.
     pub accesses: u64,
     /// Per-user prompts per active day (users with at least one active day).
     pub user_rate: Histogram,
@@ -386,7 +386,8 @@ pub struct UserStats {
     pub evaluations: u64,
     pub deferred: u64,
     pub denied: u64,
-    /// Every user row: Entra evaluations and accesses answered by a cached token.
+    /// Every user request for an app: Entra evaluations and accesses answered by a
+    /// cached token (device sign-ins and unlocks are not accesses).
     pub accesses: u64,
     /// Last prompt per session key, for inter-prompt intervals.
     last_prompt: [Option<SimTime>; 2 + App::COUNT],
@@ -428,9 +429,15 @@ impl Observer for UserStats {
         if r.actor != Actor::User {
             return;
         }
-        self.accesses += 1;
         if r.entra {
             self.evaluations += 1;
+        }
+        // An access is a request for an app. Device sign-ins and unlocks (which renew the
+        // PRT) are not: no policy blocks them, so counting them would dilute the denied
+        // share of a design that blocks every app.
+        let app_access = r.app.is_some();
+        if app_access {
+            self.accesses += 1;
         }
         match r.outcome {
             Outcome::Prompt => {
@@ -452,7 +459,8 @@ impl Observer for UserStats {
                 self.last_prompt[k] = Some(r.at);
             }
             Outcome::Deferred => self.deferred += 1,
-            Outcome::Denied => self.denied += 1,
+            Outcome::Denied if app_access => self.denied += 1,
+            Outcome::Denied => {}
             Outcome::Silent => {}
         }
     }
