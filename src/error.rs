@@ -108,16 +108,34 @@ pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 /// Windows PowerShell 5.1 writes, MODEL.md §7) are accepted besides plain UTF-8.
 pub fn read_text(path: &Path) -> Result<String, InputError> {
     use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            "file not found".to_string()
-        } else {
-            format!("cannot read: {e}")
-        };
-        InputError::new(path, hint)
+    let (file, len) = open_regular(path)?;
+    if len > MAX_INPUT_BYTES {
+        return Err(too_big(path));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot_read(path, e))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big(path));
+    }
+    decode_text(&bytes).map_err(|m| InputError::new(path, m))
+}
+
+fn cannot_read(path: &Path, e: std::io::Error) -> InputError {
+    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+        "file not found".to_string()
+    } else {
+        format!("cannot read: {e}")
     };
+    InputError::new(path, hint)
+}
+
+/// Opens an input that must be a regular file, with its length. Inputs of any size (sign-in
+/// logs) are read through this; a folder, pipe or device is refused by name.
+pub fn open_regular(path: &Path) -> Result<(std::fs::File, u64), InputError> {
     // Looking before opening: opening a FIFO with no writer blocks.
-    let meta = std::fs::metadata(path).map_err(cannot)?;
+    let meta = std::fs::metadata(path).map_err(|e| cannot_read(path, e))?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
             "a folder"
@@ -129,17 +147,8 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
             format!("{what}: give the path of a file"),
         ));
     }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Err(too_big(path));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(too_big(path));
-    }
-    decode_text(&bytes).map_err(|m| InputError::new(path, m))
+    let file = std::fs::File::open(path).map_err(|e| cannot_read(path, e))?;
+    Ok((file, meta.len()))
 }
 
 fn too_big(path: &Path) -> InputError {

@@ -64,6 +64,88 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
     Ok(days)
 }
 
+/// Parses a sign-in log timestamp into seconds since 1970-01-01 UTC. Accepts what tenants'
+/// exports write: ISO 8601 with or without fractions and with `Z`, an offset or none
+/// (`2026-01-05T08:30:12.1234567Z`, `2026-01-05 08:30:12`), and the US form of the
+/// portal's Log Analytics CSV export (`1/5/2026, 8:30:12.123 AM`). Fractions of a second
+/// are dropped: simulated time counts whole seconds.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        let day = parse_date(&t[..10]).ok()?;
+        let rest = &t[10..];
+        if rest.is_empty() {
+            return Some(day * 86_400);
+        }
+        let rest = rest.strip_prefix(['T', ' '])?;
+        // Time, then fraction, then zone.
+        let (clock, zone) = match rest.find(['Z', 'z', '+', '-']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let secs = clock_seconds(clock.split('.').next()?)?;
+        let offset = match zone {
+            "" | "Z" | "z" => 0,
+            z => {
+                let sign = if z.starts_with('-') { -1 } else { 1 };
+                let hm = z[1..].replace(':', "");
+                if hm.len() != 4 || !hm.bytes().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                let h: i64 = hm[..2].parse().ok()?;
+                let m: i64 = hm[2..].parse().ok()?;
+                sign * (h * 3600 + m * 60)
+            }
+        };
+        return Some(day * 86_400 + secs - offset);
+    }
+    // M/D/YYYY[,] h:mm:ss[.fff] [AM|PM]
+    let (date, clock) = t.split_once([',', ' '])?;
+    let mut parts = date.split('/');
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    let y: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let day = days_from_civil(y, m, d);
+    if civil_from_days(day) != (y, m, d) {
+        return None;
+    }
+    let clock = clock.trim();
+    let (clock, pm) = match clock.rsplit_once(' ') {
+        Some((c, "PM" | "pm")) => (c, Some(true)),
+        Some((c, "AM" | "am")) => (c, Some(false)),
+        _ => (clock, None),
+    };
+    let mut secs = clock_seconds(clock.split('.').next()?)?;
+    if let Some(pm) = pm {
+        let hour = secs / 3600;
+        if !(1..=12).contains(&hour) {
+            return None;
+        }
+        secs -= hour * 3600;
+        secs += (hour % 12 + if pm { 12 } else { 0 }) * 3600;
+    }
+    Some(day * 86_400 + secs)
+}
+
+/// `HH:MM[:SS]` to seconds of the day.
+fn clock_seconds(text: &str) -> Option<i64> {
+    let mut it = text.split(':');
+    let h: i64 = it.next()?.trim().parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let s: i64 = match it.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0,
+    };
+    if it.next().is_some() || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    Some(h * 3600 + m * 60 + s.min(59))
+}
+
 /// Day of the week, 0 = Monday.
 pub fn weekday(days_since_epoch: i64) -> i64 {
     // 1970-01-01 was a Thursday.
@@ -73,6 +155,37 @@ pub fn weekday(days_since_epoch: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_of_every_export_shape() {
+        let t = parse_date("2026-01-05").unwrap() * 86_400 + 8 * 3600 + 30 * 60 + 12;
+        for text in [
+            "2026-01-05T08:30:12Z",
+            "2026-01-05T08:30:12.1234567Z",
+            "2026-01-05T09:30:12+01:00",
+            "2026-01-05T03:30:12.5-05:00",
+            "2026-01-05 08:30:12",
+            "1/5/2026, 8:30:12.123 AM",
+            "1/5/2026 8:30:12 AM",
+        ] {
+            assert_eq!(parse_timestamp(text), Some(t), "{text}");
+        }
+        assert_eq!(
+            parse_timestamp("1/5/2026, 12:05:00 AM"),
+            Some(t - 8 * 3600 - 25 * 60 - 12)
+        );
+        assert_eq!(parse_timestamp("1/5/2026, 1:30:12 PM"), Some(t + 5 * 3600));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-01-05T25:00:00Z",
+            "2/30/2026 1:00:00 AM",
+            "2026-01-05T08:30:12+1",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates_round_trip() {

@@ -4,19 +4,21 @@
 //! Column names follow Entra's sign-in log where one fits (`createdDateTime`,
 //! `userPrincipalName`, `appDisplayName`, `clientAppUsed`, `isInteractive`,
 //! `deviceTrustType`, `status_errorCode`, `conditionalAccessStatus`,
-//! `sessionLifetimePolicy`), so the same queries work on both. The simulator's own columns
-//! (`design`, `replicate`, `actor`, `outcome`, `reason`) come last.
+//! `sessionLifetimePolicy`, `authenticationRequirement`, `isCompliant`,
+//! `authenticationMethod`, `mfaAuthMethod`, `networkType`), so the same queries work on
+//! both, and `calibrate` can fit a population from a simulated log as from a real one. The
+//! simulator's own columns (`design`, `replicate`, `actor`, `outcome`, `reason`) come last.
 
 use std::io::Write;
 
 use crate::engine::calendar::iso8601;
 use crate::engine::time::SimTime;
-use crate::model::{Access, Actor, Observer, Outcome, Reason, Record};
+use crate::model::{Access, Actor, Credential, MfaMethod, Observer, Outcome, Reason, Record};
 use crate::policy::Sif;
 use crate::world::app::DeviceTrust;
 
 /// The header of `signins.csv`.
-pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,design,replicate,actor,outcome,reason\n";
+pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,isCompliant,authenticationMethod,mfaAuthMethod,networkType,design,replicate,actor,outcome,reason\n";
 
 /// The header of `users.csv`.
 pub const USERS_HEADER: &str = "design,replicate,user,persona,device,compliant,credential,mfa_method,active_days,prompts,mfa_prompts,unintended_prompts,evaluations,attacks,thefts,exposure_hours,thefts_censored\n";
@@ -59,6 +61,10 @@ pub struct LogUser<'a> {
     pub start_day: i64,
     pub upn: &'a str,
     pub device: DeviceTrust,
+    pub compliant: bool,
+    pub credential: Credential,
+    pub mfa_method: MfaMethod,
+    pub trusted_location: bool,
     pub design: &'a str,
     pub replicate: u32,
     /// The user's own rows before this time are logged (the run's horizon; zero in the
@@ -72,6 +78,25 @@ pub struct Logging<'a, O> {
     pub user: LogUser<'a>,
     pub out: &'a mut Vec<u8>,
     pub rows: u64,
+}
+
+/// How Entra's sign-in log names a first-factor credential (`authenticationDetails`'
+/// `authenticationMethod`).
+pub fn credential_log_name(c: Credential) -> &'static str {
+    match c {
+        Credential::Password => "Password",
+        Credential::WindowsHello => "Windows Hello for Business",
+        Credential::Passkey => "Passkey (device-bound)",
+    }
+}
+
+/// How Entra's sign-in log names a second-factor method. Number matching is not shown in
+/// the log: every Authenticator push reads "Mobile app notification".
+pub fn mfa_log_name(m: MfaMethod) -> &'static str {
+    match m {
+        MfaMethod::Push | MfaMethod::PushNumberMatch => "Mobile app notification",
+        MfaMethod::Passkey => "Passkey (device-bound)",
+    }
 }
 
 fn session_policy(r: &Record) -> &'static str {
@@ -104,23 +129,30 @@ impl<O: Observer> Observer for Logging<'_, O> {
             Some(q) if q.mfa => "multiFactorAuthentication",
             _ => "singleFactorAuthentication",
         };
+        // The user's device, credential and place; the attacker's are not the user's.
+        let user_row = r.actor == Actor::User;
+        let pick = |s: &'static str| if user_row { s } else { "" };
         let _ = writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             iso8601(u.start_day, r.at),
             u.upn,
             r.app.map_or("Windows Sign In", |a| a.display_name()),
             r.client.client_app_used(),
             interactive,
-            if r.actor == Actor::Attacker {
-                ""
-            } else {
-                u.device.sign_in_log_name()
-            },
+            pick(u.device.sign_in_log_name()),
             error_code(r.outcome, r.reason),
             ca_status(r),
             session_policy(r),
             requirement,
+            pick(if u.compliant { "true" } else { "false" }),
+            pick(credential_log_name(u.credential)),
+            pick(mfa_log_name(u.mfa_method)),
+            pick(if u.trusted_location {
+                "trustedNamedLocation"
+            } else {
+                ""
+            }),
             csv_field(u.design),
             u.replicate,
             r.actor.name(),

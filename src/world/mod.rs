@@ -1,6 +1,7 @@
 //! The world the sessions live in: the vocabulary of apps, devices and clients ([`app`]),
 //! the users (populations, [`population`]), the attacks on them ([`threat`]), and the random
-//! draws both plan with ([`draw`]).
+//! draws both plan with ([`draw`]), and the tenant's own sign-in logs that populations are
+//! fitted from ([`signin_log`], [`fit`]).
 //!
 //! Owns: what happens to whom and when (workdays, app use, risk events, attack attempts and
 //! what an attacker does after a theft). May not decide what an evaluation comes to: that
@@ -9,4 +10,5 @@
 pub mod app;
 pub mod draw;
 pub mod population;
+pub mod signin_log;
 pub mod threat;

@@ -1,0 +1,1347 @@
+//! Reading tenants' sign-in logs, for `calibrate`: Microsoft Graph `auditLogs/signIns`
+//! (v1.0 and beta; one page, many pages, JSON lines or an array), the Entra admin center's
+//! CSV download, Log Analytics `SigninLogs` exports (CSV or JSON, nested or flattened
+//! columns) and the simulator's own `signins.csv`.
+//!
+//! Files are streamed: a row is read, turned into a [`SignIn`] and handed on, so memory does
+//! not grow with the file. Rows that cannot be read are counted and the first few reported
+//! with their position; only a file that is not a sign-in log at all is an error.
+//!
+//! What is kept of a row is what the population model can use. Names, IP addresses and
+//! device names are never kept: a user is a 64-bit hash of the user id or UPN.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::engine::calendar::parse_timestamp;
+use crate::error::{open_regular, InputError};
+use crate::model::{Credential, MfaMethod};
+use crate::world::app::{App, Client, DeviceTrust};
+
+/// The export a file was recognised as.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogFormat {
+    /// Graph `signIns` pages (`{"value": [...]}`) or an array of sign-in objects.
+    GraphJson,
+    /// One JSON sign-in object (or page) per line.
+    JsonLines,
+    AdminCenterCsv,
+    LogAnalyticsCsv,
+    LogAnalyticsJson,
+    /// The simulator's `signins.csv` (`run --signin-log`).
+    SimulatorCsv,
+}
+
+impl LogFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::GraphJson => "Graph signIns JSON",
+            LogFormat::JsonLines => "JSON lines",
+            LogFormat::AdminCenterCsv => "Entra admin center CSV",
+            LogFormat::LogAnalyticsCsv => "Log Analytics SigninLogs CSV",
+            LogFormat::LogAnalyticsJson => "Log Analytics SigninLogs JSON",
+            LogFormat::SimulatorCsv => "sessionsim signins.csv",
+        }
+    }
+}
+
+/// What a sign-in was for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    App(App),
+    /// Windows sign-in or unlock (the PRT), not an app.
+    DeviceSignIn,
+    /// An app the simulator does not model.
+    Other,
+}
+
+/// One sign-in, as much of it as the population model uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignIn {
+    /// Hash of the user id (or UPN): users are told apart, never named.
+    pub user: u64,
+    /// Seconds since 1970-01-01 UTC.
+    pub at: i64,
+    pub target: Target,
+    pub client: Option<Client>,
+    pub interactive: bool,
+    /// The user was asked for credentials and answered (see [`is_prompt`]).
+    pub prompt: bool,
+    /// `None` when the log has no device columns.
+    pub device: Option<DeviceTrust>,
+    pub compliant: Option<bool>,
+    pub credential: Option<Credential>,
+    pub mfa: Option<MfaMethod>,
+    pub trusted_location: Option<bool>,
+    /// The value of the `--group-by` field.
+    pub group: Option<String>,
+    pub error_code: u32,
+}
+
+/// How one file was read.
+#[derive(Clone, Debug, Default)]
+pub struct ReadReport {
+    pub format: Option<LogFormat>,
+    /// Rows seen (good and bad).
+    pub rows: u64,
+    /// Rows turned into sign-ins.
+    pub used: u64,
+    /// Rows that could not be read; the first few with their position in `bad_examples`.
+    pub bad: u64,
+    pub bad_examples: Vec<String>,
+    /// Simulated attacker rows (not the tenant's users).
+    pub attacker_rows: u64,
+    /// Rows of apps the simulator does not model, by app name.
+    pub other_apps: BTreeMap<String, u64>,
+}
+
+/// How many malformed rows are described one by one.
+const BAD_EXAMPLES: usize = 5;
+/// Longest JSON line read as one row (a Graph page of 1,000 sign-ins is about 5 MB).
+const MAX_LINE: u64 = 64 << 20;
+
+impl ReadReport {
+    fn bad_row(&mut self, position: String, why: impl fmt::Display) {
+        self.bad += 1;
+        if self.bad_examples.len() < BAD_EXAMPLES {
+            let why = why.to_string();
+            self.bad_examples
+                .push(format!("{position}: {}", crate::error::clip(&why, 200)));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loose field types: the same field is a bool in Graph, "True" in a CSV, a JSON string in a
+// Log Analytics CSV. Each accepts every shape and keeps `None` for what it cannot use.
+
+/// Text, whatever JSON type carried it.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("text")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+                Ok(Text(Some(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Text {
+    fn get(&self) -> Option<&str> {
+        self.0.as_deref().map(str::trim)
+    }
+}
+
+/// A boolean: `true`, `"True"`, `"Yes"`, `1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Flag(Option<bool>);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = Text::deserialize(d)?;
+        Ok(Flag(t.get().and_then(
+            |v| match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Some(true),
+                "false" | "no" | "0" => Some(false),
+                _ => None,
+            },
+        )))
+    }
+}
+
+/// An object or array, or a string holding one (Log Analytics' dynamic columns in CSV).
+#[derive(Clone, Debug, PartialEq)]
+struct Nested<T>(Option<T>);
+
+impl<T> Default for Nested<T> {
+    fn default() -> Self {
+        Nested(None)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Nested<T> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
+            type Value = Nested<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object, an array or JSON text")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Nested<T>, E> {
+                let v = v.trim();
+                if v.is_empty() || v == "[]" || v == "{}" {
+                    return Ok(Nested(None));
+                }
+                serde_json::from_str(v)
+                    .map(|t| Nested(Some(t)))
+                    .map_err(|e| E::custom(format!("JSON text in a column: {e}")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Nested<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Nested(Some(t)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Nested<T>, A::Error> {
+                T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|t| Nested(Some(t)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Nested<T>, E> {
+                Ok(Nested(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Nested<T>, E> {
+                Ok(Nested(None))
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Nested<T>, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Nested<T>, E> {
+                Ok(Nested(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Nested<T>, E> {
+                Ok(Nested(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Nested<T>, E> {
+                Ok(Nested(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Nested<T>, E> {
+                Ok(Nested(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One row, under every name the exports give its fields. Graph uses camelCase, Log
+// Analytics PascalCase, the admin center English headers; the simulator writes Graph's
+// names with `status_errorCode` and `deviceTrustType` flattened.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawDevice {
+    #[serde(rename = "trustType", alias = "TrustType")]
+    trust_type: Text,
+    #[serde(rename = "isCompliant", alias = "IsCompliant")]
+    is_compliant: Flag,
+    #[serde(rename = "browser", alias = "Browser")]
+    browser: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawStatus {
+    #[serde(rename = "errorCode", alias = "ErrorCode")]
+    error_code: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawAuthDetail {
+    #[serde(rename = "authenticationMethod", alias = "AuthenticationMethod")]
+    method: Text,
+    #[serde(rename = "succeeded", alias = "Succeeded")]
+    succeeded: Flag,
+    #[serde(
+        rename = "authenticationStepRequirement",
+        alias = "AuthenticationStepRequirement"
+    )]
+    step: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawNetwork {
+    #[serde(rename = "networkType", alias = "NetworkType")]
+    network_type: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawSignIn {
+    #[serde(
+        rename = "createdDateTime",
+        alias = "CreatedDateTime",
+        alias = "Date (UTC)",
+        alias = "Date"
+    )]
+    created: Text,
+    #[serde(rename = "TimeGenerated", alias = "timeGenerated")]
+    time_generated: Text,
+    #[serde(rename = "userId", alias = "UserId", alias = "User ID")]
+    user_id: Text,
+    #[serde(
+        rename = "userPrincipalName",
+        alias = "UserPrincipalName",
+        alias = "Username"
+    )]
+    upn: Text,
+    #[serde(
+        rename = "appDisplayName",
+        alias = "AppDisplayName",
+        alias = "Application"
+    )]
+    app: Text,
+    #[serde(rename = "appId", alias = "AppId", alias = "Application ID")]
+    app_id: Text,
+    #[serde(
+        rename = "resourceDisplayName",
+        alias = "ResourceDisplayName",
+        alias = "Resource"
+    )]
+    resource: Text,
+    #[serde(
+        rename = "clientAppUsed",
+        alias = "ClientAppUsed",
+        alias = "Client app"
+    )]
+    client_app: Text,
+    #[serde(rename = "isInteractive", alias = "IsInteractive")]
+    is_interactive: Flag,
+    #[serde(rename = "signInEventTypes", alias = "SignInEventTypes")]
+    event_types: Nested<Vec<String>>,
+    #[serde(rename = "deviceDetail", alias = "DeviceDetail")]
+    device: Nested<RawDevice>,
+    #[serde(
+        rename = "deviceTrustType",
+        alias = "Join Type",
+        alias = "DeviceDetail_trustType",
+        alias = "DeviceDetail.trustType",
+        alias = "deviceDetail.trustType"
+    )]
+    flat_trust: Text,
+    #[serde(
+        rename = "isCompliant",
+        alias = "Compliant",
+        alias = "DeviceDetail_isCompliant",
+        alias = "DeviceDetail.isCompliant",
+        alias = "deviceDetail.isCompliant"
+    )]
+    flat_compliant: Flag,
+    #[serde(
+        rename = "Browser",
+        alias = "DeviceDetail_browser",
+        alias = "DeviceDetail.browser"
+    )]
+    flat_browser: Text,
+    #[serde(rename = "status", alias = "Status")]
+    status: Nested<RawStatus>,
+    #[serde(
+        rename = "status_errorCode",
+        alias = "Sign-in error code",
+        alias = "ResultType",
+        alias = "Status_errorCode",
+        alias = "status.errorCode"
+    )]
+    flat_error: Text,
+    #[serde(rename = "authenticationDetails", alias = "AuthenticationDetails")]
+    auth_details: Nested<Vec<RawAuthDetail>>,
+    #[serde(rename = "authenticationMethod")]
+    flat_credential: Text,
+    #[serde(
+        rename = "mfaAuthMethod",
+        alias = "Multifactor authentication auth method"
+    )]
+    flat_mfa: Text,
+    #[serde(
+        rename = "incomingTokenType",
+        alias = "IncomingTokenType",
+        alias = "Incoming token type"
+    )]
+    incoming_token: Text,
+    #[serde(rename = "networkLocationDetails", alias = "NetworkLocationDetails")]
+    networks: Nested<Vec<RawNetwork>>,
+    #[serde(rename = "networkType")]
+    flat_network: Text,
+    /// The simulator's `actor` (`user` or `attacker`).
+    actor: Text,
+}
+
+// ---------------------------------------------------------------------------------------
+// From a raw row to a sign-in.
+
+/// How Graph, Log Analytics and the admin center spell device trust, old names and new.
+pub fn parse_trust(text: &str) -> Option<DeviceTrust> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.as_str();
+    Some(match t {
+        "" | "none" | "unknown" => DeviceTrust::Unmanaged,
+        "azuread" | "azure ad joined" | "microsoft entra joined" | "entra joined" => {
+            DeviceTrust::EntraJoined
+        }
+        "serverad"
+        | "hybrid azure ad joined"
+        | "microsoft entra hybrid joined"
+        | "hybrid joined" => DeviceTrust::HybridJoined,
+        "workplace" | "azure ad registered" | "microsoft entra registered" | "registered" => {
+            DeviceTrust::Registered
+        }
+        _ => return None,
+    })
+}
+
+/// The simulator's app for a Graph app or resource name (or app id).
+pub fn classify_app(name: &str) -> Target {
+    let n = name.trim().to_ascii_lowercase();
+    if n.is_empty() {
+        return Target::Other;
+    }
+    for app in App::ALL {
+        if n == app.display_name().to_ascii_lowercase() || n == app.graph_app_id() {
+            return Target::App(app);
+        }
+    }
+    let has = |w: &str| n.contains(w);
+    if n == "windows sign in" || n == "38aa3b87-a06d-4817-b275-7a316988d93b" {
+        Target::DeviceSignIn
+    } else if has("exchange") || has("outlook") {
+        Target::App(App::Exchange)
+    } else if has("sharepoint") || has("onedrive") {
+        Target::App(App::Sharepoint)
+    } else if has("teams") || has("skype") {
+        Target::App(App::Teams)
+    } else if n == "officehome"
+        || n == "office 365"
+        || has("office home")
+        || has("microsoft 365 portal")
+        || has("office365 shell")
+    {
+        Target::App(App::OfficeWeb)
+    } else if has("azure portal") || has("azure management") || has("service management") {
+        Target::App(App::AzurePortal)
+    } else if has("graph") {
+        Target::App(App::Graph)
+    } else {
+        Target::Other
+    }
+}
+
+/// A first-factor credential as the log names it.
+pub fn parse_credential(method: &str) -> Option<Credential> {
+    let m = method.trim().to_ascii_lowercase();
+    if m.contains("windows hello") {
+        Some(Credential::WindowsHello)
+    } else if m.contains("passkey") || m.contains("fido2") {
+        Some(Credential::Passkey)
+    } else if m == "password" || m == "password hash sync" || m == "pass-through authentication" {
+        Some(Credential::Password)
+    } else {
+        None
+    }
+}
+
+/// A second-factor method as the log names it. The log does not show number matching;
+/// Microsoft has enforced it for every Authenticator push since May 2023 (docs/model.md,
+/// "Calibration"), so a push is read as a push with number matching.
+pub fn parse_mfa(method: &str) -> Option<MfaMethod> {
+    let m = method.trim().to_ascii_lowercase();
+    if m.contains("passkey") || m.contains("fido2") || m.contains("windows hello") {
+        Some(MfaMethod::Passkey)
+    } else if m.contains("mobile app notification")
+        || m.contains("authenticator")
+        || m.contains("push")
+    {
+        Some(MfaMethod::PushNumberMatch)
+    } else {
+        None
+    }
+}
+
+/// Whether a successful interactive row shows the user answering a prompt rather than a
+/// silent single sign-on: the simulator logs one interactive row per prompt; real logs
+/// also log browser single sign-on with the PRT or a session as interactive, which the
+/// incoming token type (`primaryRefreshToken`, `refreshToken`, ...) or authentication
+/// details that are all "Previously satisfied" give away.
+fn is_prompt(raw: &RawSignIn, simulator: bool, interactive: bool, error_code: u32) -> bool {
+    if simulator {
+        return interactive;
+    }
+    if !interactive || error_code != 0 {
+        return false;
+    }
+    if let Some(t) = raw.incoming_token.get() {
+        if !t.is_empty() && !t.eq_ignore_ascii_case("none") {
+            return false;
+        }
+    }
+    if let Some(details) = &raw.auth_details.0 {
+        let answered = details.iter().any(|d| {
+            d.succeeded.0 != Some(false)
+                && d.method.get().is_some_and(|m| {
+                    !m.is_empty() && !m.eq_ignore_ascii_case("Previously satisfied")
+                })
+        });
+        if !details.is_empty() && !answered {
+            return false;
+        }
+    }
+    true
+}
+
+/// FNV-1a: a stable 64-bit hash (the same user gets the same key in every file and run).
+pub fn user_key(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.trim().to_ascii_lowercase().bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Why a row was not used.
+enum Skip {
+    Bad(String),
+    Attacker,
+}
+
+fn convert(
+    raw: RawSignIn,
+    format: LogFormat,
+    group: Option<String>,
+    report: &mut ReadReport,
+) -> Result<SignIn, Skip> {
+    if raw.actor.get() == Some("attacker") {
+        return Err(Skip::Attacker);
+    }
+    let when = raw
+        .created
+        .get()
+        .filter(|t| !t.is_empty())
+        .or(raw.time_generated.get());
+    let at = match when {
+        Some(t) => parse_timestamp(t).ok_or_else(|| Skip::Bad(format!("`{t}` is not a time")))?,
+        None => return Err(Skip::Bad("no createdDateTime/TimeGenerated".into())),
+    };
+    let who = raw
+        .user_id
+        .get()
+        .filter(|u| !u.is_empty())
+        .or(raw.upn.get().filter(|u| !u.is_empty()))
+        .ok_or_else(|| Skip::Bad("no userId or userPrincipalName".into()))?;
+    let user = user_key(who);
+    let app_name = raw.app.get().unwrap_or("");
+    let mut target = classify_app(app_name);
+    if target == Target::Other {
+        let by_resource = raw.resource.get().map_or(Target::Other, classify_app);
+        let by_id = raw.app_id.get().map_or(Target::Other, classify_app);
+        target = if by_id != Target::Other {
+            by_id
+        } else {
+            by_resource
+        };
+    }
+    if target == Target::Other {
+        let name = if app_name.is_empty() {
+            "(no app name)"
+        } else {
+            app_name
+        };
+        if let Some(n) = report.other_apps.get_mut(name) {
+            *n += 1;
+        } else if report.other_apps.len() < 10_000 {
+            report
+                .other_apps
+                .insert(crate::error::clip(name, 100).into_owned(), 1);
+        }
+    }
+    let device_detail = raw.device.0.as_ref();
+    let trust_text = device_detail
+        .and_then(|d| d.trust_type.get())
+        .or(raw.flat_trust.get());
+    let device = match (
+        trust_text,
+        device_detail.is_some() || raw.flat_trust.0.is_some(),
+    ) {
+        (Some(t), _) => parse_trust(t),
+        (None, true) => Some(DeviceTrust::Unmanaged),
+        (None, false) => None,
+    };
+    let compliant = device_detail
+        .and_then(|d| d.is_compliant.0)
+        .or(raw.flat_compliant.0);
+    let client = match raw.client_app.get() {
+        Some(c) if c.to_ascii_lowercase().contains("browser") => Some(Client::Browser),
+        Some(c) if !c.is_empty() => Some(Client::Native),
+        _ => {
+            let b = device_detail
+                .and_then(|d| d.browser.get())
+                .or(raw.flat_browser.get());
+            match b {
+                Some(b) if b.to_ascii_lowercase().starts_with("rich client") => {
+                    Some(Client::Native)
+                }
+                Some(b) if !b.is_empty() => Some(Client::Browser),
+                _ => None,
+            }
+        }
+    };
+    let interactive = match (&raw.event_types.0, raw.is_interactive.0) {
+        (_, Some(i)) => i,
+        (Some(types), None) => types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("interactiveUser")),
+        // The admin center's two downloads say it by file; a row with an MFA method shown
+        // was interactive.
+        (None, None) => {
+            matches!(format, LogFormat::AdminCenterCsv)
+                && raw.flat_mfa.get().is_some_and(|m| !m.is_empty())
+        }
+    };
+    let code_text = raw
+        .status
+        .0
+        .as_ref()
+        .and_then(|s| s.error_code.get())
+        .or(raw.flat_error.get())
+        .unwrap_or("0");
+    let error_code = if code_text.is_empty() {
+        0
+    } else {
+        code_text
+            .parse::<u64>()
+            .map(|c| c.min(u32::MAX as u64) as u32)
+            .map_err(|_| Skip::Bad(format!("error code `{code_text}` is not a number")))?
+    };
+    let mut credential = raw.flat_credential.get().and_then(parse_credential);
+    let mut mfa = raw.flat_mfa.get().and_then(parse_mfa);
+    if let Some(details) = &raw.auth_details.0 {
+        for d in details.iter().filter(|d| d.succeeded.0 != Some(false)) {
+            let Some(m) = d.method.get() else { continue };
+            let secondary = d
+                .step
+                .get()
+                .is_some_and(|s| s.to_ascii_lowercase().contains("secondary"));
+            if secondary {
+                mfa = mfa.or(parse_mfa(m));
+            } else {
+                credential = credential.or(parse_credential(m));
+            }
+        }
+    }
+    let trusted_location = match (&raw.networks.0, raw.flat_network.0.is_some()) {
+        (Some(nets), _) => Some(nets.iter().any(|n| {
+            n.network_type
+                .get()
+                .is_some_and(|t| t.eq_ignore_ascii_case("trustedNamedLocation"))
+        })),
+        (None, true) => Some(raw.flat_network.get() == Some("trustedNamedLocation")),
+        (None, false) => None,
+    };
+    let simulator = format == LogFormat::SimulatorCsv;
+    Ok(SignIn {
+        user,
+        at,
+        target,
+        client,
+        interactive,
+        prompt: is_prompt(&raw, simulator, interactive, error_code),
+        device,
+        compliant,
+        credential,
+        mfa,
+        trusted_location,
+        group,
+        error_code,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Files.
+
+/// What `read_log` needs besides the file.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// A field or column whose value names the user's persona (`--group-by`); nested JSON
+    /// fields are written with dots (`deviceDetail.operatingSystem`).
+    pub group_by: Option<String>,
+}
+
+/// Reads one log file, calling `each` for every sign-in in file order.
+pub fn read_log(
+    path: &Path,
+    options: &ReadOptions,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<ReadReport, InputError> {
+    let (file, _) = open_regular(path)?;
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .strip_bom(true)
+        .build(file);
+    let mut input = BufReader::with_capacity(1 << 16, decoded);
+    let first = loop {
+        let buf = input
+            .fill_buf()
+            .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                let c = buf[i];
+                input.consume(i);
+                break Some(c);
+            }
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                input.consume(n);
+            }
+        }
+    };
+    let mut report = ReadReport::default();
+    match first {
+        None => return Err(not_a_log(path, "the file is empty")),
+        Some(b'[') => read_json_document(path, input, options, &mut report, each)?,
+        Some(b'{') => read_json_lines(path, input, options, &mut report, each)?,
+        Some(_) => read_csv(path, input, options, &mut report, each)?,
+    }
+    if report.used == 0 && report.attacker_rows == 0 {
+        let why = match report.bad_examples.first() {
+            Some(e) => format!(
+                "no row could be read as a sign-in ({} rows; first: {e})",
+                report.rows
+            ),
+            None => "no sign-in rows".to_string(),
+        };
+        return Err(not_a_log(path, &why));
+    }
+    Ok(report)
+}
+
+fn not_a_log(path: &Path, why: &str) -> InputError {
+    InputError::new(
+        path,
+        format!(
+            "not a sign-in log: {why}. calibrate reads Graph signIns JSON (pages, arrays or JSON lines), the admin center's CSV download, Log Analytics SigninLogs exports and sessionsim's signins.csv"
+        ),
+    )
+}
+
+/// The `--group-by` value of a JSON row: a dotted path, matched without regard to case.
+fn json_group(text: &str, field: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let mut v = &value;
+    for part in field.split('.') {
+        let obj = v.as_object()?;
+        v = obj
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(part))
+            .map(|(_, v)| v)?;
+    }
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn json_row(
+    text: &str,
+    format: LogFormat,
+    position: String,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+    each: &mut dyn FnMut(SignIn),
+) {
+    report.rows += 1;
+    let raw: RawSignIn = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => return report.bad_row(position, e),
+    };
+    let group = options
+        .group_by
+        .as_deref()
+        .and_then(|f| json_group(text, f));
+    match convert(raw, format, group, report) {
+        Ok(s) => {
+            report.used += 1;
+            each(s)
+        }
+        Err(Skip::Attacker) => report.attacker_rows += 1,
+        Err(Skip::Bad(why)) => report.bad_row(position, why),
+    }
+}
+
+/// Graph pages and Log Analytics exports: `{"value": [...]}` or `[...]`, streamed one
+/// element at a time.
+fn read_json_document<R: Read>(
+    path: &Path,
+    input: R,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let mut de = serde_json::Deserializer::from_reader(input);
+    let seed = Document {
+        options,
+        report,
+        each,
+        format: None,
+    };
+    seed.deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| json_error(path, &e))
+}
+
+fn json_error(path: &Path, e: &serde_json::Error) -> InputError {
+    let msg = e.to_string();
+    // serde_json appends " at line L column C"; the position goes in its own place.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    InputError::new(path, format!("broken JSON: {msg}")).position(format!(
+        "{}:{}",
+        e.line(),
+        e.column()
+    ))
+}
+
+/// The top level of a JSON document: a page, an array of rows, or an array of pages.
+struct Document<'a> {
+    options: &'a ReadOptions,
+    report: &'a mut ReadReport,
+    each: &'a mut dyn FnMut(SignIn),
+    format: Option<LogFormat>,
+}
+
+impl<'de> DeserializeSeed<'de> for Document<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Document<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Graph page ({\"value\": [...]}) or an array of sign-ins")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut saw_value = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "value" {
+                saw_value = true;
+                map.next_value_seed(Rows {
+                    options: self.options,
+                    report: self.report,
+                    each: self.each,
+                    format: self.format.unwrap_or(LogFormat::GraphJson),
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if !saw_value {
+            return Err(de::Error::custom(
+                "an object without `value`: not a Graph page",
+            ));
+        }
+        if self.report.format.is_none() {
+            self.report.format = Some(LogFormat::GraphJson);
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Rows {
+            options: self.options,
+            report: self.report,
+            each: self.each,
+            format: self.format.unwrap_or(LogFormat::GraphJson),
+        }
+        .visit_seq(seq)
+    }
+}
+
+/// The rows of a page or array; each element is kept as text until it is read, so a bad
+/// element is counted and skipped.
+struct Rows<'a> {
+    options: &'a ReadOptions,
+    report: &'a mut ReadReport,
+    each: &'a mut dyn FnMut(SignIn),
+    format: LogFormat,
+}
+
+impl<'de> DeserializeSeed<'de> for Rows<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Rows<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of sign-ins")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0u64;
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            let text = raw.get();
+            // Log Analytics writes PascalCase (`TimeGenerated`); Graph camelCase.
+            let format = if self.report.format.is_none() {
+                let f = if text.contains("\"TimeGenerated\"") {
+                    LogFormat::LogAnalyticsJson
+                } else {
+                    self.format
+                };
+                self.report.format = Some(f);
+                f
+            } else {
+                self.report.format.unwrap_or(self.format)
+            };
+            if text.contains("\"value\"") && is_page(text) {
+                // An array of pages, as some export scripts write.
+                let page: Result<PageRows, _> = serde_json::from_str(text);
+                match page {
+                    Ok(p) => {
+                        for (j, row) in p.value.iter().enumerate() {
+                            json_row(
+                                row.get(),
+                                format,
+                                format!("element {index}, row {j}"),
+                                self.options,
+                                self.report,
+                                self.each,
+                            );
+                        }
+                    }
+                    Err(e) => self.report.bad_row(format!("element {index}"), e),
+                }
+            } else {
+                json_row(
+                    text,
+                    format,
+                    format!("element {index}"),
+                    self.options,
+                    self.report,
+                    self.each,
+                );
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct PageRows {
+    value: Vec<Box<RawValue>>,
+}
+
+/// A JSON object that is a page of sign-ins rather than one sign-in.
+fn is_page(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        value: Option<IgnoredAny>,
+    }
+    serde_json::from_str::<Probe>(text).is_ok_and(|p| p.value.is_some())
+}
+
+/// One JSON object per line: a sign-in, or a whole page (one Graph response per line).
+/// A file that starts with `{` but is one document over many lines (a pretty-printed
+/// page) is read as a document.
+fn read_json_lines<R: Read>(
+    path: &Path,
+    mut input: BufReader<R>,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut first = true;
+    loop {
+        line.clear();
+        let n = (&mut input)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
+            report.rows += 1;
+            report.bad_row(format!("line {number}"), "longer than 64 MiB");
+            // Skip the rest of the line.
+            let mut sink = Vec::new();
+            let _ = input.read_until(b'\n', &mut sink);
+            continue;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => t.trim(),
+            Err(_) => {
+                report.rows += 1;
+                report.bad_row(format!("line {number}"), "not UTF-8 text");
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        if first {
+            first = false;
+            // Pretty-printed JSON: the first line alone is not a whole value. Read the
+            // line and the rest as one document.
+            if serde_json::from_str::<IgnoredAny>(text).is_err() {
+                let rest = std::io::Cursor::new(line.clone()).chain(input);
+                return read_json_document(path, rest, options, report, each);
+            }
+            report.format = Some(if text.contains("\"TimeGenerated\"") {
+                LogFormat::LogAnalyticsJson
+            } else if text.contains("\"value\"") && is_page(text) {
+                LogFormat::GraphJson
+            } else {
+                LogFormat::JsonLines
+            });
+        }
+        let format = report.format.unwrap_or(LogFormat::JsonLines);
+        if text.contains("\"value\"") && is_page(text) {
+            match serde_json::from_str::<PageRows>(text) {
+                Ok(p) => {
+                    for (j, row) in p.value.iter().enumerate() {
+                        json_row(
+                            row.get(),
+                            format,
+                            format!("line {number}, row {j}"),
+                            options,
+                            report,
+                            each,
+                        );
+                    }
+                }
+                Err(e) => report.bad_row(format!("line {number}"), e),
+            }
+        } else {
+            json_row(
+                text,
+                format,
+                format!("line {number}"),
+                options,
+                report,
+                each,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// CSV: the admin center's download, Log Analytics' export or the simulator's log, told
+/// apart by their headers.
+fn read_csv<R: Read>(
+    path: &Path,
+    input: R,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| not_a_log(path, &format!("no CSV header ({e})")))?
+        .clone();
+    let has = |name: &str| headers.iter().any(|h| h.trim() == name);
+    let format = if has("actor") && has("outcome") && has("createdDateTime") {
+        LogFormat::SimulatorCsv
+    } else if has("TimeGenerated") {
+        LogFormat::LogAnalyticsCsv
+    } else if has("Date (UTC)") || has("Date") {
+        LogFormat::AdminCenterCsv
+    } else if has("createdDateTime") || has("CreatedDateTime") {
+        LogFormat::LogAnalyticsCsv
+    } else {
+        let shown: Vec<&str> = headers.iter().take(8).collect();
+        return Err(not_a_log(
+            path,
+            &format!(
+                "no time column (createdDateTime, TimeGenerated or Date (UTC)) among its columns ({}{})",
+                crate::error::clip(&shown.join(", "), 300),
+                if headers.len() > 8 { ", ..." } else { "" }
+            ),
+        ));
+    };
+    let user_column = [
+        "userId",
+        "UserId",
+        "User ID",
+        "userPrincipalName",
+        "UserPrincipalName",
+        "Username",
+    ];
+    if !user_column.iter().any(|c| has(c)) {
+        return Err(not_a_log(
+            path,
+            "no user column (userPrincipalName, UserId, Username)",
+        ));
+    }
+    report.format = Some(format);
+    let group_index = match options.group_by.as_deref() {
+        Some(field) => {
+            let flat = field.replace('.', "_");
+            let found = headers.iter().position(|h| {
+                let h = h.trim();
+                h.eq_ignore_ascii_case(field) || h.eq_ignore_ascii_case(&flat)
+            });
+            match found {
+                Some(i) => Some(i),
+                None => {
+                    return Err(InputError::new(
+                        path,
+                        format!("--group-by `{field}`: no such column in this file"),
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    // Headers trimmed, so `Date (UTC) ` still matches its field.
+    let trimmed = csv::StringRecord::from(headers.iter().map(str::trim).collect::<Vec<_>>());
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(InputError::new(path, format!("cannot read: {e}")));
+                }
+                report.rows += 1;
+                report.bad_row(format!("line {line}"), e);
+                continue;
+            }
+        }
+        report.rows += 1;
+        let position = format!("line {}", record.position().map_or(line, |p| p.line()));
+        let raw: RawSignIn = match record.deserialize(Some(&trimmed)) {
+            Ok(r) => r,
+            Err(e) => {
+                report.bad_row(position, e);
+                continue;
+            }
+        };
+        let group = group_index
+            .and_then(|i| record.get(i))
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string);
+        match convert(raw, format, group, report) {
+            Ok(s) => {
+                report.used += 1;
+                each(s)
+            }
+            Err(Skip::Attacker) => report.attacker_rows += 1,
+            Err(Skip::Bad(why)) => report.bad_row(position, why),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_str(
+        name: &str,
+        text: &str,
+        options: &ReadOptions,
+    ) -> Result<(ReadReport, Vec<SignIn>), InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut rows = Vec::new();
+        let report = read_log(&path, options, &mut |s| rows.push(s))?;
+        Ok((report, rows))
+    }
+
+    const GRAPH_ROW: &str = r#"{"id":"1","createdDateTime":"2026-01-05T08:30:12Z","userPrincipalName":"alice@contoso.example","userId":"u-1","appId":"1fec8e78-bce4-4aaf-ab1b-5451cc387264","appDisplayName":"Microsoft Teams","clientAppUsed":"Mobile Apps and Desktop clients","isInteractive":true,"status":{"errorCode":0,"failureReason":null},"deviceDetail":{"deviceId":"d","displayName":"PC-1","operatingSystem":"Windows10","browser":"Rich Client 5.2","isCompliant":true,"isManaged":true,"trustType":"Azure AD joined"},"authenticationDetails":[{"authenticationMethod":"Windows Hello for Business","succeeded":true,"authenticationStepRequirement":"Primary authentication"}],"networkLocationDetails":[{"networkType":"trustedNamedLocation","networkNames":["HQ"]}]}"#;
+
+    #[test]
+    fn a_graph_page_a_bare_array_and_json_lines_give_the_same_rows() {
+        let o = ReadOptions::default();
+        let page = format!("{{\"@odata.context\":\"x\",\"value\":[{GRAPH_ROW},{GRAPH_ROW}],\"@odata.nextLink\":\"y\"}}");
+        let (r1, a) = read_str("page.json", &page, &o).unwrap();
+        let (r2, b) = read_str("array.json", &format!("[{GRAPH_ROW},\n{GRAPH_ROW}]"), &o).unwrap();
+        let (r3, c) = read_str("lines.jsonl", &format!("{GRAPH_ROW}\n{GRAPH_ROW}\n"), &o).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(
+            (r1.format, r2.format, r3.format),
+            (
+                Some(LogFormat::GraphJson),
+                Some(LogFormat::GraphJson),
+                Some(LogFormat::JsonLines)
+            )
+        );
+        let s = &a[0];
+        assert_eq!(s.target, Target::App(App::Teams));
+        assert_eq!(s.device, Some(DeviceTrust::EntraJoined));
+        assert_eq!(s.compliant, Some(true));
+        assert_eq!(s.client, Some(Client::Native));
+        assert_eq!(s.credential, Some(Credential::WindowsHello));
+        assert_eq!(s.trusted_location, Some(true));
+        assert!(s.interactive && s.prompt);
+    }
+
+    #[test]
+    fn bad_rows_are_counted_with_their_line_and_the_rest_are_read() {
+        let bad_time = GRAPH_ROW.replace("2026-01-05T08:30:12Z", "last tuesday");
+        let text = format!("{GRAPH_ROW}\n{{\"createdDateTime\": \n{bad_time}\n{GRAPH_ROW}\n");
+        let (r, rows) = read_str("x.jsonl", &text, &ReadOptions::default()).unwrap();
+        assert_eq!((rows.len(), r.bad), (2, 2));
+        assert!(
+            r.bad_examples[0].starts_with("line 2:"),
+            "{:?}",
+            r.bad_examples
+        );
+        assert!(
+            r.bad_examples[1].starts_with("line 3:") && r.bad_examples[1].contains("not a time")
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_sign_in_log_is_refused_by_name() {
+        let err = read_str(
+            "inventory.csv",
+            "name,owner\npc1,it\n",
+            &ReadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not a sign-in log"), "{err}");
+        let err = read_str(
+            "policy.json",
+            r#"{"displayName":"x","state":"enabled"}"#,
+            &ReadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not a sign-in log"), "{err}");
+        let err = read_str("empty.json", "  \n", &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+        let err = read_str(
+            "cut.json",
+            &format!("{{\"value\":[{GRAPH_ROW},"),
+            &ReadOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("broken JSON"), "{err}");
+    }
+
+    #[test]
+    fn log_analytics_csv_with_json_columns_and_group_by() {
+        let text = "TimeGenerated,UserPrincipalName,AppDisplayName,ClientAppUsed,IsInteractive,ResultType,DeviceDetail,AuthenticationDetails,Department\n\
+            \"1/5/2026, 8:30:12.000 AM\",bob@contoso.example,OfficeHome,Browser,True,0,\"{\"\"deviceId\"\":\"\"\"\",\"\"trustType\"\":\"\"\"\",\"\"isCompliant\"\":false}\",\"[{\"\"authenticationMethod\"\":\"\"Password\"\",\"\"succeeded\"\":true}]\",Sales\n";
+        let o = ReadOptions {
+            group_by: Some("department".into()),
+        };
+        let (r, rows) = read_str("la.csv", text, &o).unwrap();
+        assert_eq!(r.format, Some(LogFormat::LogAnalyticsCsv));
+        let s = &rows[0];
+        assert_eq!(s.target, Target::App(App::OfficeWeb));
+        assert_eq!(s.device, Some(DeviceTrust::Unmanaged));
+        assert_eq!(s.client, Some(Client::Browser));
+        assert_eq!(s.credential, Some(Credential::Password));
+        assert_eq!(s.group.as_deref(), Some("Sales"));
+        assert!(s.prompt);
+        let err = read_str(
+            "la.csv",
+            text,
+            &ReadOptions {
+                group_by: Some("costCenter".into()),
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--group-by `costCenter`"), "{err}");
+    }
+
+    #[test]
+    fn silent_browser_single_sign_on_is_not_a_prompt() {
+        let sso = GRAPH_ROW.replace(
+            r#""isInteractive":true"#,
+            r#""isInteractive":true,"incomingTokenType":"primaryRefreshToken""#,
+        );
+        let (_, rows) = read_str("sso.jsonl", &sso, &ReadOptions::default()).unwrap();
+        assert!(rows[0].interactive && !rows[0].prompt);
+        let previously = GRAPH_ROW.replace("Windows Hello for Business", "Previously satisfied");
+        let (_, rows) = read_str("prev.jsonl", &previously, &ReadOptions::default()).unwrap();
+        assert!(!rows[0].prompt);
+    }
+
+    #[test]
+    fn utf16_logs_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u16.jsonl");
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in GRAPH_ROW.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let mut n = 0;
+        read_log(&path, &ReadOptions::default(), &mut |_| n += 1).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn app_names_map_to_the_simulated_apps() {
+        assert_eq!(
+            classify_app("Office 365 Exchange Online"),
+            Target::App(App::Exchange)
+        );
+        assert_eq!(
+            classify_app("Microsoft Outlook"),
+            Target::App(App::Exchange)
+        );
+        assert_eq!(
+            classify_app("OneDrive SyncEngine"),
+            Target::App(App::Sharepoint)
+        );
+        assert_eq!(classify_app("Windows Sign In"), Target::DeviceSignIn);
+        assert_eq!(classify_app("Azure Portal"), Target::App(App::AzurePortal));
+        assert_eq!(classify_app("Salesforce"), Target::Other);
+        assert_eq!(parse_trust("ServerAd"), Some(DeviceTrust::HybridJoined));
+        assert_eq!(parse_trust("Workplace"), Some(DeviceTrust::Registered));
+        assert_eq!(
+            parse_trust("Microsoft Entra joined"),
+            Some(DeviceTrust::EntraJoined)
+        );
+    }
+}
