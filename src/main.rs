@@ -48,6 +48,55 @@ enum Command {
     },
     /// Evaluate one sign-in against a policy set, like Entra's What If tool.
     Whatif(Box<WhatifArgs>),
+    /// Fit a population to the tenant's sign-in logs; with --policies, compare simulated
+    /// and observed prompts (calibration.csv).
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Args)]
+struct CalibrateArgs {
+    /// Sign-in logs: Graph signIns JSON (pages, arrays, JSON lines), the admin center's CSV
+    /// download, Log Analytics SigninLogs exports (CSV or JSON), or sessionsim's signins.csv.
+    #[arg(required = true)]
+    logs: Vec<PathBuf>,
+    /// The population file to write (models/populations/NAME.toml).
+    #[arg(long)]
+    out: PathBuf,
+    /// The tenant's current policies (a Graph JSON file or folder): simulated while fitting,
+    /// and compared with the log (calibration.csv next to --out).
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// A field or column naming each user's persona (e.g. department); nested JSON fields
+    /// with dots. Without it, personas come from behaviour.
+    #[arg(long = "group-by")]
+    group_by: Option<String>,
+    /// The population whose values fill in what logs cannot show [default: quickstart].
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// The tenant's offset from UTC, e.g. +01:00 or -05:00: work patterns are local.
+    #[arg(
+        long = "utc-offset",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    utc_offset: String,
+    /// Rounds of simulate-and-correct.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Users simulated per persona in each round, and for the check.
+    #[arg(long = "simulated-users", default_value_t = 500)]
+    simulated_users: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Worker threads for the simulations [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Replace --out (and calibration.csv) if they exist.
+    #[arg(long)]
+    force: bool,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -211,6 +260,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Whatif(args) => whatif(*args),
         Command::Run(args) => run_experiment(args),
+        Command::Calibrate(args) => calibrate(args),
         Command::Merge { dirs, out, force } => {
             let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
             note(format_args!(
@@ -363,5 +413,162 @@ fn whatif(args: WhatifArgs) -> Result<()> {
         out.write_all(report.to_table().as_bytes())?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// `+HH:MM` / `-HH:MM` / `+H` to seconds.
+fn parse_utc_offset(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => (1, t),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let h: i64 = h.parse().ok()?;
+    let m: i64 = m.parse().ok()?;
+    ((0..=14).contains(&h) && (0..60).contains(&m)).then_some(sign * (h * 3600 + m * 60))
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<()> {
+    use sessionsim::study::calibrate::{self as cal, CalibrateOptions, Progress};
+    let offset = parse_utc_offset(&args.utc_offset).ok_or_else(|| {
+        InputError::new(
+            "command line",
+            format!(
+                "--utc-offset `{}`: give the tenant's offset from UTC, e.g. +01:00 or -05:00",
+                clip(&args.utc_offset, 40)
+            ),
+        )
+    })?;
+    if !(1..=20).contains(&args.rounds) {
+        return Err(InputError::new("command line", "--rounds: give 1 to 20").into());
+    }
+    if !(10..=1_000_000).contains(&args.simulated_users) {
+        return Err(
+            InputError::new("command line", "--simulated-users: give 10 to 1,000,000").into(),
+        );
+    }
+    let check_path = args.out.parent().map_or_else(
+        || PathBuf::from("calibration.csv"),
+        |d| d.join("calibration.csv"),
+    );
+    for path in std::iter::once(&args.out).chain(args.policies.as_ref().map(|_| &check_path)) {
+        if path.exists() && !args.force {
+            return Err(InputError::new(
+                path,
+                "exists: calibrate does not overwrite a file unless --force is given",
+            )
+            .into());
+        }
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(InputError::new(
+            "command line",
+            format!("--threads {threads}: give a number between 1 and {MAX_THREADS}"),
+        )
+        .into());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
+    let mut opts = CalibrateOptions::new(args.logs.clone(), args.out.clone());
+    opts.policies = args.policies.clone();
+    opts.group_by = args.group_by.clone();
+    opts.template = args.template.clone();
+    opts.fit.utc_offset_seconds = offset;
+    opts.rounds = args.rounds;
+    opts.simulated_users = args.simulated_users;
+    opts.seed = args.seed;
+    let spinner = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+        s
+    };
+    let started = std::time::Instant::now();
+    let result = pool.install(|| {
+        cal::calibrate(&opts, &mut |p| match p {
+            Progress::Reading(path) => spinner.set_message(format!("reading {}", path.display())),
+            Progress::Rows(n) => spinner.set_prefix(format!("{n} rows")),
+            Progress::Fitting { round, rounds } => {
+                spinner.set_prefix("");
+                spinner.set_message(format!("fitting: simulation round {round} of {rounds}"))
+            }
+            Progress::Checking => spinner.set_message("simulating the current policies"),
+        })
+    });
+    spinner.finish_and_clear();
+    let result = result?;
+    for (path, r) in &result.reports {
+        note(format_args!(
+            "{}: {} ({} rows, {} used{})",
+            path.display(),
+            r.format.map_or("?", |f| f.name()),
+            r.rows,
+            r.used,
+            if r.attacker_rows > 0 {
+                format!(", {} simulated attacker rows left out", r.attacker_rows)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for w in &result.warnings {
+        warn(w);
+    }
+    sessionsim::output::write_file_atomically(&args.out, result.population.as_bytes())
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    note(format_args!(
+        "{} personas fitted in {:.1}s: {}",
+        result.personas.len(),
+        started.elapsed().as_secs_f64(),
+        result
+            .personas
+            .iter()
+            .map(|p| format!("{} ({:.0}%)", p.name, p.share * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    note(format_args!("population written to {}", args.out.display()));
+    match &result.check {
+        Some(rows) => {
+            let csv = cal::calibration_csv(rows);
+            sessionsim::output::write_file_atomically(&check_path, csv.as_bytes())
+                .with_context(|| format!("writing {}", check_path.display()))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<8} {:<18} {:>12} {:>12} {:>9}",
+                "scope", "key", "observed", "simulated", "error"
+            )?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{:<8} {:<18} {:>12.3} {:>12} {:>9}",
+                    r.scope,
+                    r.key,
+                    r.observed,
+                    r.simulated.map_or("-".into(), |s| format!("{s:.3}")),
+                    r.relative_error()
+                        .map_or("-".into(), |e| format!("{:+.1}%", e * 100.0))
+                )?;
+            }
+            writeln!(
+                out,
+                "(interactive prompts per working user-day; written to {})",
+                check_path.display()
+            )?;
+            out.flush()?;
+        }
+        None => note(
+            "give --policies with the tenant's current policies to compare simulated and observed prompts",
+        ),
+    }
     Ok(())
 }

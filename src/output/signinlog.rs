@@ -7,7 +7,8 @@
 //! `sessionLifetimePolicy`, `authenticationRequirement`, `isCompliant`,
 //! `authenticationMethod`, `mfaAuthMethod`, `networkType`), so the same queries work on
 //! both, and `calibrate` can fit a population from a simulated log as from a real one. The
-//! simulator's own columns (`design`, `replicate`, `actor`, `outcome`, `reason`) come last.
+//! simulator's own columns (`design`, `replicate`, `persona`, `actor`, `outcome`, `reason`)
+//! come last.
 
 use std::io::Write;
 
@@ -18,7 +19,7 @@ use crate::policy::Sif;
 use crate::world::app::DeviceTrust;
 
 /// The header of `signins.csv`.
-pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,isCompliant,authenticationMethod,mfaAuthMethod,networkType,design,replicate,actor,outcome,reason\n";
+pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,isCompliant,authenticationMethod,mfaAuthMethod,networkType,design,replicate,persona,actor,outcome,reason\n";
 
 /// The header of `users.csv`.
 pub const USERS_HEADER: &str = "design,replicate,user,persona,device,compliant,credential,mfa_method,active_days,prompts,mfa_prompts,unintended_prompts,evaluations,attacks,thefts,exposure_hours,thefts_censored\n";
@@ -67,6 +68,8 @@ pub struct LogUser<'a> {
     pub trusted_location: bool,
     pub design: &'a str,
     pub replicate: u32,
+    /// The user's persona (a simulator column: `calibrate --group-by persona` reads it).
+    pub persona: &'a str,
     /// The user's own rows before this time are logged (the run's horizon; zero in the
     /// copy that follows a theft, whose user rows are another timeline).
     pub until: SimTime,
@@ -134,7 +137,7 @@ impl<O: Observer> Observer for Logging<'_, O> {
         let pick = |s: &'static str| if user_row { s } else { "" };
         let _ = writeln!(
             self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             iso8601(u.start_day, r.at),
             u.upn,
             r.app.map_or("Windows Sign In", |a| a.display_name()),
@@ -155,6 +158,7 @@ impl<O: Observer> Observer for Logging<'_, O> {
             }),
             csv_field(u.design),
             u.replicate,
+            csv_field(u.persona),
             r.actor.name(),
             r.outcome.name(),
             r.reason.name(),

@@ -252,6 +252,24 @@ impl Experiment {
     }
 
     pub fn parse(path: &Path, source: &str) -> Result<Experiment, InputError> {
+        Experiment::parse_with(path, source, None)
+    }
+
+    /// An experiment on a population already in memory (`calibrate` simulates the
+    /// population it is fitting); the source's `population` key is not read.
+    pub fn with_population(
+        path: &Path,
+        source: &str,
+        population: Population,
+    ) -> Result<Experiment, InputError> {
+        Experiment::parse_with(path, source, Some(population))
+    }
+
+    fn parse_with(
+        path: &Path,
+        source: &str,
+        given: Option<Population>,
+    ) -> Result<Experiment, InputError> {
         let raw: RawExperiment =
             toml::from_str(source).map_err(|e| InputError::from_toml(path, source, &e))?;
         let cx = Ctx { path, source };
@@ -322,19 +340,23 @@ impl Experiment {
         raw.model
             .check()
             .map_err(|(f, m)| InputError::new(path, m).field(format!("model.{f}")))?;
-        let pop_path = resolve(path, raw.population.get_ref());
-        if !pop_path.exists() {
-            return Err(cx.at(
-                &raw.population,
-                "population",
-                format!(
-                    "{} does not exist (paths are relative to the experiment file)",
-                    pop_path.display()
-                ),
-            ));
-        }
-        let mut population =
-            Population::load(&pop_path).map_err(|e| e.referenced_by(path, "population"))?;
+        let mut population = match given {
+            Some(p) => p,
+            None => {
+                let pop_path = resolve(path, raw.population.get_ref());
+                if !pop_path.exists() {
+                    return Err(cx.at(
+                        &raw.population,
+                        "population",
+                        format!(
+                            "{} does not exist (paths are relative to the experiment file)",
+                            pop_path.display()
+                        ),
+                    ));
+                }
+                Population::load(&pop_path).map_err(|e| e.referenced_by(path, "population"))?
+            }
+        };
         if let Some(t) = &raw.threat {
             population
                 .override_threat(t)

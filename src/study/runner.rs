@@ -549,6 +549,7 @@ fn simulate_user<'a>(
         trusted_location: traits.trusted_location,
         design: &env.design.name,
         replicate: rep,
+        persona: &pop.personas[traits.persona].name,
         until: horizon,
     };
     // Attacker rows of the copies, logged after the user's own.

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod draw;
+pub mod fit;
 pub mod population;
 pub mod signin_log;
 pub mod threat;

@@ -218,7 +218,9 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Nested<T> {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Nested<T>, E> {
                 let v = v.trim();
-                if v.is_empty() || v == "[]" || v == "{}" {
+                // Plain words (the admin center's `Status` column says `Success`; `az`
+                // writes `None` for null) are not JSON: nothing nested to read.
+                if !(v.starts_with('{') || v.starts_with('[')) || v == "[]" || v == "{}" {
                     return Ok(Nested(None));
                 }
                 serde_json::from_str(v)
@@ -329,12 +331,12 @@ struct RawSignIn {
     app: Text,
     #[serde(rename = "appId", alias = "AppId", alias = "Application ID")]
     app_id: Text,
-    #[serde(
-        rename = "resourceDisplayName",
-        alias = "ResourceDisplayName",
-        alias = "Resource"
-    )]
+    #[serde(rename = "resourceDisplayName", alias = "ResourceDisplayName")]
     resource: Text,
+    /// The admin center's `Resource` (Log Analytics' `Resource` is something else: the
+    /// resource provider).
+    #[serde(rename = "Resource")]
+    admin_resource: Text,
     #[serde(
         rename = "clientAppUsed",
         alias = "ClientAppUsed",
@@ -485,12 +487,29 @@ pub fn parse_mfa(method: &str) -> Option<MfaMethod> {
     } else if m.contains("mobile app notification")
         || m.contains("authenticator")
         || m.contains("push")
+        || m.contains("text message")
+        || m.contains("sms")
+        || m.contains("phone call")
+        || m.contains("voice")
+        || m.contains("oath")
+        || m.contains("verification code")
     {
+        // Codes by text, call or token are typed in like a number match and cannot be
+        // approved blindly: the simulator's nearest method.
         Some(MfaMethod::PushNumberMatch)
     } else {
         None
     }
 }
+
+/// Interrupt codes of an interactive row that asks the user to sign in (again): MFA
+/// required (50074, 50076, 50079, 50072), no session (50058), sign-in frequency (70044),
+/// remember-MFA expired (50078), password changed or reset (50133, 50142), session revoked
+/// (50173), "Stay signed in?" (50140). The success row of the same sign-in usually follows
+/// within the minute; prompts are counted once per app and 15-minute slot.
+const INTERRUPTS: [u32; 11] = [
+    50074, 50076, 50079, 50072, 50058, 70044, 50078, 50133, 50142, 50173, 50140,
+];
 
 /// Whether a successful interactive row shows the user answering a prompt rather than a
 /// silent single sign-on: the simulator logs one interactive row per prompt; real logs
@@ -498,10 +517,13 @@ pub fn parse_mfa(method: &str) -> Option<MfaMethod> {
 /// incoming token type (`primaryRefreshToken`, `refreshToken`, ...) or authentication
 /// details that are all "Previously satisfied" give away.
 fn is_prompt(raw: &RawSignIn, simulator: bool, interactive: bool, error_code: u32) -> bool {
-    if simulator {
+    if simulator || !interactive {
         return interactive;
     }
-    if !interactive || error_code != 0 {
+    if INTERRUPTS.contains(&error_code) {
+        return true;
+    }
+    if error_code != 0 {
         return false;
     }
     if let Some(t) = raw.incoming_token.get() {
@@ -543,6 +565,7 @@ fn convert(
     raw: RawSignIn,
     format: LogFormat,
     group: Option<String>,
+    interactive_file: Option<bool>,
     report: &mut ReadReport,
 ) -> Result<SignIn, Skip> {
     if raw.actor.get() == Some("attacker") {
@@ -567,7 +590,11 @@ fn convert(
     let app_name = raw.app.get().unwrap_or("");
     let mut target = classify_app(app_name);
     if target == Target::Other {
-        let by_resource = raw.resource.get().map_or(Target::Other, classify_app);
+        let by_resource = match format {
+            LogFormat::AdminCenterCsv => raw.admin_resource.get(),
+            _ => raw.resource.get(),
+        }
+        .map_or(Target::Other, classify_app);
         let by_id = raw.app_id.get().map_or(Target::Other, classify_app);
         target = if by_id != Target::Other {
             by_id
@@ -625,12 +652,16 @@ fn convert(
         (Some(types), None) => types
             .iter()
             .any(|t| t.eq_ignore_ascii_case("interactiveUser")),
-        // The admin center's two downloads say it by file; a row with an MFA method shown
-        // was interactive.
-        (None, None) => {
-            matches!(format, LogFormat::AdminCenterCsv)
-                && raw.flat_mfa.get().is_some_and(|m| !m.is_empty())
-        }
+        // The admin center's downloads say it by file (`InteractiveSignIns_...csv`,
+        // `NonInteractiveSignIns_...csv`); without that, a row with an MFA method shown was
+        // interactive.
+        (None, None) => match interactive_file {
+            Some(i) => i,
+            None => {
+                matches!(format, LogFormat::AdminCenterCsv)
+                    && raw.flat_mfa.get().is_some_and(|m| !m.is_empty())
+            }
+        },
     };
     let code_text = raw
         .status
@@ -639,7 +670,10 @@ fn convert(
         .and_then(|s| s.error_code.get())
         .or(raw.flat_error.get())
         .unwrap_or("0");
-    let error_code = if code_text.is_empty() {
+    let error_code = if code_text.is_empty()
+        || code_text.eq_ignore_ascii_case("none")
+        || code_text.eq_ignore_ascii_case("null")
+    {
         0
     } else {
         code_text
@@ -793,7 +827,7 @@ fn json_row(
         .group_by
         .as_deref()
         .and_then(|f| json_group(text, f));
-    match convert(raw, format, group, report) {
+    match convert(raw, format, group, None, report) {
         Ok(s) => {
             report.used += 1;
             each(s)
@@ -813,15 +847,21 @@ fn read_json_document<R: Read>(
     each: &mut dyn FnMut(SignIn),
 ) -> Result<(), InputError> {
     let mut de = serde_json::Deserializer::from_reader(input);
-    let seed = Document {
-        options,
-        report,
-        each,
-        format: None,
-    };
-    seed.deserialize(&mut de)
-        .and_then(|()| de.end())
-        .map_err(|e| json_error(path, &e))
+    // One value, or several one after the other: export scripts append one array per page
+    // to the same file, and a page of one sign-in as a bare object.
+    loop {
+        let seed = Document {
+            options,
+            report: &mut *report,
+            each: &mut *each,
+            format: None,
+        };
+        seed.deserialize(&mut de)
+            .map_err(|e| json_error(path, &e))?;
+        if de.end().is_ok() {
+            return Ok(());
+        }
+    }
 }
 
 fn json_error(path: &Path, e: &serde_json::Error) -> InputError {
@@ -857,8 +897,10 @@ impl<'de> Visitor<'de> for Document<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut saw_value = false;
+        // The other members: a page's `@odata` links, or the fields of a bare sign-in.
+        let mut fields = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if key == "value" {
+            if key == "value" && !saw_value {
                 saw_value = true;
                 map.next_value_seed(Rows {
                     options: self.options,
@@ -866,17 +908,28 @@ impl<'de> Visitor<'de> for Document<'_> {
                     each: self.each,
                     format: self.format.unwrap_or(LogFormat::GraphJson),
                 })?;
-            } else {
+            } else if saw_value || key.starts_with('@') {
                 map.next_value::<IgnoredAny>()?;
+            } else {
+                fields.insert(key, map.next_value()?);
             }
-        }
-        if !saw_value {
-            return Err(de::Error::custom(
-                "an object without `value`: not a Graph page",
-            ));
         }
         if self.report.format.is_none() {
             self.report.format = Some(LogFormat::GraphJson);
+        }
+        if !saw_value {
+            // One sign-in on its own.
+            let text = serde_json::Value::Object(fields).to_string();
+            let position = format!("object {}", self.report.rows + 1);
+            let format = self.report.format.unwrap_or(LogFormat::GraphJson);
+            json_row(
+                &text,
+                format,
+                position,
+                self.options,
+                self.report,
+                self.each,
+            );
         }
         Ok(())
     }
@@ -1066,6 +1119,41 @@ fn read_json_lines<R: Read>(
     Ok(())
 }
 
+/// Header names as the fields know them: trimmed (the admin center writes `Application ID `),
+/// without Log Analytics' ` [UTC]` suffix (`TimeGenerated [UTC]`), and a repeated name
+/// (the admin center has `Incoming token type` twice) numbered from its second time on, so
+/// that a row never has one field twice.
+fn normalize_headers(headers: &csv::StringRecord) -> csv::StringRecord {
+    let mut seen: Vec<String> = Vec::with_capacity(headers.len());
+    for h in headers.iter() {
+        let mut name = h.trim().to_string();
+        if let Some(stripped) = name.strip_suffix("[UTC]") {
+            name = stripped.trim_end().to_string();
+        }
+        let mut unique = name.clone();
+        let mut n = 1;
+        while seen.contains(&unique) {
+            n += 1;
+            unique = format!("{name} ({n})");
+        }
+        seen.push(unique);
+    }
+    csv::StringRecord::from(seen)
+}
+
+/// Reads CSV sign-in rows from any reader (the simulated rows `calibrate` summarises as
+/// they are produced). Unlike [`read_log`], no row at all is not an error.
+pub fn read_csv_stream<R: Read>(
+    name: &Path,
+    input: R,
+    options: &ReadOptions,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<ReadReport, InputError> {
+    let mut report = ReadReport::default();
+    read_csv(name, input, options, &mut report, each)?;
+    Ok(report)
+}
+
 /// CSV: the admin center's download, Log Analytics' export or the simulator's log, told
 /// apart by their headers.
 fn read_csv<R: Read>(
@@ -1080,7 +1168,8 @@ fn read_csv<R: Read>(
         .headers()
         .map_err(|e| not_a_log(path, &format!("no CSV header ({e})")))?
         .clone();
-    let has = |name: &str| headers.iter().any(|h| h.trim() == name);
+    let headers = normalize_headers(&headers);
+    let has = |name: &str| headers.iter().any(|h| h == name);
     let format = if has("actor") && has("outcome") && has("createdDateTime") {
         LogFormat::SimulatorCsv
     } else if has("TimeGenerated") {
@@ -1115,6 +1204,23 @@ fn read_csv<R: Read>(
         ));
     }
     report.format = Some(format);
+    let file_name = path
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .to_ascii_lowercase()
+                .replace(['_', '-', ' '], "")
+        })
+        .unwrap_or_default();
+    let interactive_file = if format != LogFormat::AdminCenterCsv {
+        None
+    } else if file_name.contains("noninteractive") {
+        Some(false)
+    } else if file_name.contains("interactive") {
+        Some(true)
+    } else {
+        None
+    };
     let group_index = match options.group_by.as_deref() {
         Some(field) => {
             let flat = field.replace('.', "_");
@@ -1134,8 +1240,7 @@ fn read_csv<R: Read>(
         }
         None => None,
     };
-    // Headers trimmed, so `Date (UTC) ` still matches its field.
-    let trimmed = csv::StringRecord::from(headers.iter().map(str::trim).collect::<Vec<_>>());
+    let trimmed = headers;
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
@@ -1165,7 +1270,7 @@ fn read_csv<R: Read>(
             .map(str::trim)
             .filter(|g| !g.is_empty())
             .map(str::to_string);
-        match convert(raw, format, group, report) {
+        match convert(raw, format, group, interactive_file, report) {
             Ok(s) => {
                 report.used += 1;
                 each(s)

@@ -1,0 +1,497 @@
+//! `sessionsim calibrate`: a population fitted to the tenant's own sign-in logs, and a
+//! check of the simulation against them.
+//!
+//! 1. The logs stream through [`LogSummary`] (per-user, per-day aggregates).
+//! 2. Users form personas (by a `--group-by` field, or by behaviour) and each persona gets
+//!    first estimates straight from the log ([`initial_fit`]).
+//! 3. What a log shows only indirectly (the working day behind the first and last sign-in,
+//!    foreground sessions behind token refreshes, days worked behind days with sign-ins) is
+//!    corrected by simulation: each persona is simulated, its simulated log summarised by
+//!    the same code, and the parameters moved by the difference (additively for times,
+//!    proportionally for rates). A few rounds suffice.
+//! 4. With the tenant's current policies, the fitted population is simulated under them and
+//!    the prompts per user-day compared with the log's, overall, by device and by app.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::InputError;
+use crate::output::signinlog::SIGNIN_HEADER;
+use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
+use crate::study::runner::{self, RowSink};
+use crate::world::app::{App, DeviceTrust};
+use crate::world::fit::{
+    cluster_personas, group_personas, initial_fit, population_toml, FitOptions, FittedPersona,
+    LogSummary, Moments, Provenance, Template, UserView,
+};
+use crate::world::population::Population;
+use crate::world::signin_log::{self, ReadOptions, ReadReport};
+
+/// What `calibrate` was asked to do.
+#[derive(Clone, Debug)]
+pub struct CalibrateOptions {
+    pub logs: Vec<PathBuf>,
+    /// The population file to write (its name, without extension, names the population).
+    pub out: PathBuf,
+    /// The tenant's current policies (file or folder): used while fitting and for the check.
+    pub policies: Option<PathBuf>,
+    pub group_by: Option<String>,
+    /// The population whose values fill in what logs cannot show.
+    pub template: Option<PathBuf>,
+    pub fit: FitOptions,
+    /// Rounds of simulate-and-correct.
+    pub rounds: u32,
+    /// Users simulated per persona in each round, and for the check.
+    pub simulated_users: u64,
+    pub seed: u64,
+}
+
+impl CalibrateOptions {
+    pub fn new(logs: Vec<PathBuf>, out: PathBuf) -> Self {
+        CalibrateOptions {
+            logs,
+            out,
+            policies: None,
+            group_by: None,
+            template: None,
+            fit: FitOptions::default(),
+            rounds: 3,
+            simulated_users: 500,
+            seed: 1,
+        }
+    }
+}
+
+/// One line of the check: observed against simulated prompts per working user-day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckRow {
+    /// `all`, `device` or `app`.
+    pub scope: &'static str,
+    pub key: String,
+    pub observed_user_days: u64,
+    pub observed: f64,
+    pub simulated_user_days: u64,
+    /// `None` where the simulator has no counterpart (apps it does not model).
+    pub simulated: Option<f64>,
+}
+
+impl CheckRow {
+    /// (simulated − observed) / observed.
+    pub fn relative_error(&self) -> Option<f64> {
+        match self.simulated {
+            Some(s) if self.observed > 0.0 => Some((s - self.observed) / self.observed),
+            _ => None,
+        }
+    }
+}
+
+/// What `calibrate` produced.
+pub struct Calibration {
+    /// The population file's text.
+    pub population: String,
+    pub reports: Vec<(PathBuf, ReadReport)>,
+    pub personas: Vec<FittedPersona>,
+    pub check: Option<Vec<CheckRow>>,
+    pub warnings: Vec<String>,
+}
+
+/// Stages, for a progress display.
+pub enum Progress<'a> {
+    Reading(&'a Path),
+    /// Rows read so far in the current file.
+    Rows(u64),
+    Fitting {
+        round: u32,
+        rounds: u32,
+    },
+    Checking,
+}
+
+/// Simulated days: the log's window, in whole weeks, 1 to 4 of them.
+fn simulated_days(window_days: u32) -> u32 {
+    window_days.div_ceil(7).clamp(1, 4) * 7
+}
+
+pub fn calibrate(
+    opts: &CalibrateOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Calibration, InputError> {
+    let template = match &opts.template {
+        Some(p) => {
+            // It must be a population that loads; then its raw values are copied.
+            Population::load(p).map_err(|e| e.field("--template"))?;
+            let text = crate::error::read_text(p)?;
+            Template::parse(&p.display().to_string(), &text).map_err(|e| InputError::new(p, e))?
+        }
+        None => Template::builtin(),
+    };
+    if let Some(p) = &opts.policies {
+        if !p.exists() {
+            return Err(InputError::new(p, "file not found").field("--policies"));
+        }
+    }
+    // 1. Read.
+    let read = ReadOptions {
+        group_by: opts.group_by.clone(),
+    };
+    let mut summary = LogSummary::new(opts.fit.utc_offset_seconds);
+    let mut reports = Vec::new();
+    let mut warnings = Vec::new();
+    for path in &opts.logs {
+        progress(Progress::Reading(path));
+        let mut n = 0u64;
+        let report = signin_log::read_log(path, &read, &mut |s| {
+            summary.add(&s);
+            n += 1;
+            if n % 65_536 == 0 {
+                progress(Progress::Rows(n));
+            }
+        })?;
+        if report.bad > 0 {
+            warnings.push(format!(
+                "{}: {} of {} rows could not be read and were skipped; {}",
+                path.display(),
+                report.bad,
+                report.rows,
+                report.bad_examples.join("; ")
+            ));
+        }
+        reports.push((path.clone(), report));
+    }
+    let other: u64 = reports
+        .iter()
+        .map(|(_, r)| r.other_apps.values().sum::<u64>())
+        .sum();
+    if other > 0 {
+        let mut names: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for (_, r) in &reports {
+            for (k, v) in &r.other_apps {
+                *names.entry(k).or_default() += v;
+            }
+        }
+        let mut top: Vec<(&str, u64)> = names.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(k, v)| format!("{k} ({v})"))
+            .collect();
+        warnings.push(format!(
+            "{other} of {} sign-ins are to apps the simulator does not model (counted as working time, not as apps): {}{}",
+            summary.rows,
+            shown.join(", "),
+            if top.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    for (what, n) in [
+        ("device trust (deviceDetail)", summary.rows_with_device),
+        (
+            "authentication methods (authenticationDetails)",
+            summary.rows_with_credential,
+        ),
+        (
+            "network locations (networkLocationDetails)",
+            summary.rows_with_location,
+        ),
+    ] {
+        if n == 0 {
+            warnings.push(format!(
+                "no row shows {what}: the population takes these values from the template"
+            ));
+        }
+    }
+    // 2. Personas and first estimates.
+    let views = summary.user_views(&opts.fit);
+    let groups = match &opts.group_by {
+        Some(field) => group_personas(&summary, &views, &opts.fit, field),
+        None => cluster_personas(&views, &opts.fit),
+    };
+    let mut personas: Vec<FittedPersona> = groups
+        .iter()
+        .map(|g| {
+            let m = summary.moments(&views, &g.members, &opts.fit);
+            initial_fit(g, m, views.len(), &opts.fit)
+        })
+        .collect();
+    let name = population_name(&opts.out);
+    let days = simulated_days(summary.window_days());
+    let provenance = Provenance {
+        files: opts.logs.iter().map(|p| p.display().to_string()).collect(),
+        rows: summary.rows,
+        users: views.len(),
+        window_days: summary.window_days(),
+        utc_offset_seconds: opts.fit.utc_offset_seconds,
+        rounds: opts.rounds,
+        simulated_users: opts.simulated_users,
+    };
+    // 3. Correct by simulation, one persona at a time.
+    for round in 1..=opts.rounds {
+        progress(Progress::Fitting {
+            round,
+            rounds: opts.rounds,
+        });
+        for (i, p) in personas.iter_mut().enumerate() {
+            let mut alone = p.clone();
+            alone.share = 1.0;
+            let text = population_toml(&name, std::slice::from_ref(&alone), &template, &provenance);
+            let population = parse_fitted(&opts.out, &text)?;
+            let (sim, sim_views) = simulate(opts, population, days, i as u64)?;
+            let all: Vec<usize> = (0..sim_views.len()).collect();
+            let m = sim.moments(&sim_views, &all, &opts.fit);
+            correct(p, &m);
+        }
+    }
+    let population = population_toml(&name, &personas, &template, &provenance);
+    let fitted = parse_fitted(&opts.out, &population)?;
+    // 4. The check.
+    let check = match &opts.policies {
+        Some(_) => {
+            progress(Progress::Checking);
+            let (sim, sim_views) = simulate(opts, fitted, days, u64::MAX)?;
+            Some(check_rows(&summary, &views, &sim, &sim_views, &opts.fit))
+        }
+        None => None,
+    };
+    Ok(Calibration {
+        population,
+        reports,
+        personas,
+        check,
+        warnings,
+    })
+}
+
+/// The population's name: the output file's stem, in the characters names allow.
+fn population_name(out: &Path) -> String {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if name.is_empty() {
+        "fitted".into()
+    } else {
+        name
+    }
+}
+
+fn parse_fitted(out: &Path, text: &str) -> Result<Population, InputError> {
+    Population::parse(out, text).map_err(|e| {
+        InputError::new(
+            out,
+            format!("calibrate wrote a population it cannot read (please report this): {e}"),
+        )
+    })
+}
+
+/// The simulated log of `population`, summarised.
+fn simulate(
+    opts: &CalibrateOptions,
+    population: Population,
+    days: u32,
+    stream: u64,
+) -> Result<(LogSummary, Vec<UserView>), InputError> {
+    let policies = match &opts.policies {
+        Some(p) => {
+            let abs = std::fs::canonicalize(p).map_err(|e| InputError::new(p, e.to_string()))?;
+            format!(
+                "policies = {}\n",
+                toml::Value::String(abs.display().to_string())
+            )
+        }
+        None => String::new(),
+    };
+    let users = opts.simulated_users.max(1);
+    let source = format!(
+        "name = \"calibration\"\npopulation = \"(fitted)\"\nusers = {users}\ndays = {days}\nreplicates = 1\nseed = {}\n\n[threat]\nenabled = false\n\n[[design]]\nname = \"current\"\n{policies}",
+        opts.seed.wrapping_add(stream)
+    );
+    let path = opts.out.with_extension("calibration.toml");
+    let exp = Experiment::with_population(&path, &source, population)?;
+    let mut summary = LogSummary::new(0);
+    summary.set_window(
+        DEFAULT_START_DAY as i32,
+        (DEFAULT_START_DAY + days as i64 - 1) as i32,
+    );
+    let mut sink = SummarySink {
+        summary: &mut summary,
+        error: None,
+    };
+    let run_opts = RunOptions {
+        signin_log: true,
+        ..RunOptions::default()
+    };
+    runner::run(&exp, &run_opts, &|_, _| {}, Some(&mut sink))
+        .map_err(|e| InputError::new(&path, format!("simulation failed: {e}")))?;
+    if let Some(e) = sink.error {
+        return Err(e);
+    }
+    let views = summary.user_views(&opts.fit);
+    Ok((summary, views))
+}
+
+/// Feeds simulated sign-in rows, as `run --signin-log` would write them, to a summary.
+struct SummarySink<'a> {
+    summary: &'a mut LogSummary,
+    error: Option<InputError>,
+}
+
+impl RowSink for SummarySink<'_> {
+    fn write(&mut self, signins: &[u8], _users: &[u8]) -> std::io::Result<()> {
+        if signins.is_empty() || self.error.is_some() {
+            return Ok(());
+        }
+        let input = SIGNIN_HEADER.as_bytes().chain(signins);
+        let summary = &mut *self.summary;
+        if let Err(e) = signin_log::read_csv_stream(
+            Path::new("(simulated signins.csv)"),
+            input,
+            &ReadOptions::default(),
+            &mut |s| summary.add(&s),
+        ) {
+            self.error = Some(e);
+        }
+        Ok(())
+    }
+}
+
+/// Moves a persona's parameters by the difference between what its simulated log shows
+/// and what the tenant's log shows.
+fn correct(p: &mut FittedPersona, sim: &Moments) {
+    let obs = &p.observed;
+    const MINUTE: f64 = 60.0;
+    p.start = (p.start + obs.first.mean() - sim.first.mean()).clamp(0.0, 86_400.0 - MINUTE);
+    p.length =
+        (p.length + obs.span.mean() - sim.span.mean()).clamp(30.0 * MINUTE, 86_400.0 - MINUTE);
+    let scale = |x: f64, o: f64, s: f64, max: f64| {
+        if s > 1e-9 {
+            (x * o / s).clamp(0.0, max)
+        } else if o > 1e-9 {
+            // The simulation shows none: start from the observed value.
+            o.min(max)
+        } else {
+            x
+        }
+    };
+    p.start_jitter = scale(p.start_jitter, obs.first.sd(), sim.first.sd(), 6.0 * 3600.0);
+    p.length_jitter = scale(p.length_jitter, obs.span.sd(), sim.span.sd(), 6.0 * 3600.0);
+    p.workday_share = scale(p.workday_share, obs.weekday_share, sim.weekday_share, 1.0);
+    p.weekend_share = scale(p.weekend_share, obs.weekend_share, sim.weekend_share, 1.0);
+    for a in p.apps.iter_mut().filter(|a| !a.background) {
+        let i = a.app.index();
+        a.sessions = scale(a.sessions, obs.slots_per_day[i], sim.slots_per_day[i], 48.0);
+    }
+}
+
+fn check_rows(
+    observed: &LogSummary,
+    views: &[UserView],
+    simulated: &LogSummary,
+    sim_views: &[UserView],
+    options: &FitOptions,
+) -> Vec<CheckRow> {
+    let all: Vec<usize> = (0..views.len()).collect();
+    let sim_all: Vec<usize> = (0..sim_views.len()).collect();
+    let o = observed.moments(views, &all, options);
+    let s = simulated.moments(sim_views, &sim_all, options);
+    let mut rows = vec![CheckRow {
+        scope: "all",
+        key: "all".into(),
+        observed_user_days: o.user_days,
+        observed: o.prompts_per_user_day(),
+        simulated_user_days: s.user_days,
+        simulated: Some(s.prompts_per_user_day()),
+    }];
+    let od = observed.prompts_by_device(views);
+    let sd = simulated.prompts_by_device(sim_views);
+    for d in DeviceTrust::ALL {
+        let (op, on) = od[d.index()];
+        let (sp, sn) = sd[d.index()];
+        if on == 0 && sn == 0 {
+            continue;
+        }
+        let per = |p: u64, n: u64| if n == 0 { 0.0 } else { p as f64 / n as f64 };
+        rows.push(CheckRow {
+            scope: "device",
+            key: d.name().into(),
+            observed_user_days: on,
+            observed: per(op, on),
+            simulated_user_days: sn,
+            simulated: (sn > 0).then(|| per(sp, sn)),
+        });
+    }
+    for app in App::ALL {
+        let (op, sp) = (
+            o.app_prompts_per_user_day(app),
+            s.app_prompts_per_user_day(app),
+        );
+        if op == 0.0 && sp == 0.0 && o.app_users[app.index()] == 0 {
+            continue;
+        }
+        rows.push(CheckRow {
+            scope: "app",
+            key: app.name().into(),
+            observed_user_days: o.user_days,
+            observed: op,
+            simulated_user_days: s.user_days,
+            simulated: Some(sp),
+        });
+    }
+    let (op, sp) = (
+        o.device_sign_in_prompts_per_user_day(),
+        s.device_sign_in_prompts_per_user_day(),
+    );
+    if op > 0.0 || sp > 0.0 {
+        rows.push(CheckRow {
+            scope: "app",
+            key: "windows_sign_in".into(),
+            observed_user_days: o.user_days,
+            observed: op,
+            simulated_user_days: s.user_days,
+            simulated: Some(sp),
+        });
+    }
+    let op = o.other_prompts_per_user_day();
+    if op > 0.0 {
+        rows.push(CheckRow {
+            scope: "app",
+            key: "unmodelled_apps".into(),
+            observed_user_days: o.user_days,
+            observed: op,
+            simulated_user_days: s.user_days,
+            simulated: None,
+        });
+    }
+    rows
+}
+
+/// `calibration.csv`.
+pub fn calibration_csv(rows: &[CheckRow]) -> String {
+    let mut out = String::from(
+        "scope,key,observed_user_days,observed_prompts_per_user_day,simulated_user_days,simulated_prompts_per_user_day,relative_error\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{:.4},{},{},{}\n",
+            r.scope,
+            r.key,
+            r.observed_user_days,
+            r.observed,
+            r.simulated_user_days,
+            r.simulated.map_or(String::new(), |s| format!("{s:.4}")),
+            r.relative_error()
+                .map_or(String::new(), |e| format!("{e:.4}")),
+        ));
+    }
+    out
+}

@@ -1,0 +1,1303 @@
+//! Fitting a population to a tenant's sign-in logs (`calibrate`).
+//!
+//! [`LogSummary`] folds sign-ins into small per-user, per-day aggregates as they stream by
+//! (first and last sign-in of the day, which 15-minute slots each app was active in,
+//! prompts), so memory grows with users × days, never with rows. [`Moments`] are the
+//! statistics of a set of users that the population model can reproduce; the same code
+//! computes them on the tenant's log and on a simulated one, which is how `calibrate`
+//! adjusts what the log shows only indirectly (`study::calibrate`).
+//!
+//! What a sign-in log cannot show (lunch, breaks, meetings, browser restarts, answers to
+//! "Stay signed in?") comes from a template population and is marked so in the output.
+//! Every threshold used here is a field of [`FitOptions`], with its default and its reason
+//! in docs/model.md ("Calibration").
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use crate::engine::calendar::weekday;
+use crate::model::{Credential, MfaMethod};
+use crate::world::app::{App, Client, DeviceTrust};
+use crate::world::population::ClientChoice;
+use crate::world::signin_log::{SignIn, Target};
+
+const APPS: usize = App::COUNT;
+/// Prompt slots: the apps, then device sign-ins, then apps the simulator does not model.
+const DEVICE_SLOT: usize = APPS;
+const OTHER_SLOT: usize = APPS + 1;
+const SLOTS: usize = APPS + 2;
+/// Activity is kept in 15-minute slots: 96 a day, one `u128` per app.
+pub const SLOT_SECONDS: i64 = 15 * 60;
+const DAY_SECONDS: i64 = 86_400;
+
+/// The thresholds of the fit. Defaults and reasons: docs/model.md, "Calibration".
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    /// Added to UTC to get the tenant's local time (work patterns are local).
+    pub utc_offset_seconds: i64,
+    /// Personas smaller than this share of users are merged into the nearest one.
+    pub min_persona_share: f64,
+    pub max_personas: usize,
+    /// An app enters a persona when at least this share of its users use it.
+    pub app_user_share: f64,
+    /// Behaviour clustering: an app is part of a user's behaviour when it is used on at
+    /// least this share of the user's working days.
+    pub cluster_app_days: f64,
+    /// An app runs in the browser (or natively) for a persona when at least this share of
+    /// its users use it so; otherwise it is `either`.
+    pub client_purity: f64,
+    /// A day of an app looks like background sync when its sign-ins cover at least half the
+    /// working day with no gap longer than this (token refreshes come every 60–90 min).
+    pub background_max_gap_seconds: i64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            utc_offset_seconds: 0,
+            min_persona_share: 0.02,
+            max_personas: 8,
+            app_user_share: 0.10,
+            cluster_app_days: 0.25,
+            client_purity: 0.90,
+            background_max_gap_seconds: 2 * 3600,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct DayAgg {
+    /// Seconds of the local day of the first and last sign-in.
+    first: u32,
+    last: u32,
+    slots: [u128; APPS],
+    /// Prompts as (prompt slot, 15-minute slot of the day), each counted once: a real log
+    /// writes an interrupt row and a success row for one prompt, a simulated log one row.
+    prompts: Vec<(u8, u8)>,
+}
+
+impl DayAgg {
+    fn prompts_in(&self, slot: usize) -> u64 {
+        self.prompts
+            .iter()
+            .filter(|(s, _)| *s as usize == slot)
+            .count() as u64
+    }
+
+    fn modelled_prompts(&self) -> u64 {
+        self.prompts
+            .iter()
+            .filter(|(s, _)| (*s as usize) < OTHER_SLOT)
+            .count() as u64
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct UserAgg {
+    group: Option<u32>,
+    /// Rows by device trust; the last entry counts rows without device columns.
+    devices: [u32; 5],
+    compliant: [u32; 2],
+    /// Rows per app and client (browser, native).
+    clients: [[u32; 2]; APPS],
+    credentials: [u32; 3],
+    mfa: [u32; 3],
+    locations: [u32; 2],
+    days: BTreeMap<i32, DayAgg>,
+}
+
+/// Sign-ins folded into per-user, per-day aggregates.
+#[derive(Debug, Default)]
+pub struct LogSummary {
+    users: HashMap<u64, UserAgg>,
+    groups: Vec<String>,
+    group_ids: HashMap<String, u32>,
+    offset: i64,
+    first_day: Option<i32>,
+    last_day: Option<i32>,
+    pub rows: u64,
+    /// Rows that carried each kind of fact.
+    pub rows_with_device: u64,
+    pub rows_with_compliance: u64,
+    pub rows_with_credential: u64,
+    pub rows_with_mfa: u64,
+    pub rows_with_location: u64,
+    pub rows_other_apps: u64,
+}
+
+/// Groups beyond this many share one name: a `--group-by` column with a value per user
+/// is not a persona key.
+const MAX_GROUPS: usize = 10_000;
+
+impl LogSummary {
+    pub fn new(utc_offset_seconds: i64) -> Self {
+        LogSummary {
+            offset: utc_offset_seconds,
+            ..LogSummary::default()
+        }
+    }
+
+    /// Sets the observation window (local days since 1970): a simulated log covers its
+    /// whole run even when its last days have no sign-in.
+    pub fn set_window(&mut self, first_day: i32, last_day: i32) {
+        self.first_day = Some(first_day);
+        self.last_day = Some(last_day);
+    }
+
+    pub fn users(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Days in the observation window.
+    pub fn window_days(&self) -> u32 {
+        match (self.first_day, self.last_day) {
+            (Some(a), Some(b)) => (b - a + 1) as u32,
+            _ => 0,
+        }
+    }
+
+    pub fn add(&mut self, s: &SignIn) {
+        self.rows += 1;
+        let local = s.at + self.offset;
+        let day = local.div_euclid(DAY_SECONDS) as i32;
+        let second = local.rem_euclid(DAY_SECONDS) as u32;
+        self.first_day = Some(self.first_day.map_or(day, |d| d.min(day)));
+        self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
+        let group = s.group.as_ref().map(|g| {
+            let next = self.group_ids.len() as u32;
+            if let Some(&id) = self.group_ids.get(g) {
+                return id;
+            }
+            if self.groups.len() >= MAX_GROUPS {
+                return u32::MAX;
+            }
+            self.group_ids.insert(g.clone(), next);
+            self.groups.push(crate::error::clip(g, 64).into_owned());
+            next
+        });
+        let u = self.users.entry(s.user).or_default();
+        if u.group.is_none() {
+            u.group = group;
+        }
+        match s.device {
+            Some(d) => {
+                u.devices[d.index()] += 1;
+                self.rows_with_device += 1;
+            }
+            None => u.devices[4] += 1,
+        }
+        if let Some(c) = s.compliant {
+            u.compliant[c as usize] += 1;
+            self.rows_with_compliance += 1;
+        }
+        if let Some(c) = s.credential {
+            u.credentials[credential_index(c)] += 1;
+            self.rows_with_credential += 1;
+        }
+        if let Some(m) = s.mfa {
+            u.mfa[mfa_index(m)] += 1;
+            self.rows_with_mfa += 1;
+        }
+        if let Some(t) = s.trusted_location {
+            u.locations[t as usize] += 1;
+            self.rows_with_location += 1;
+        }
+        let d = u.days.entry(day).or_insert_with(|| DayAgg {
+            first: second,
+            last: second,
+            ..DayAgg::default()
+        });
+        d.first = d.first.min(second);
+        d.last = d.last.max(second);
+        let slot = match s.target {
+            Target::App(app) => {
+                d.slots[app.index()] |= 1u128 << (second as i64 / SLOT_SECONDS);
+                if let Some(c) = s.client {
+                    u.clients[app.index()][(c == Client::Native) as usize] += 1;
+                }
+                app.index()
+            }
+            Target::DeviceSignIn => DEVICE_SLOT,
+            Target::Other => {
+                self.rows_other_apps += 1;
+                OTHER_SLOT
+            }
+        };
+        if s.prompt {
+            let key = (slot as u8, (second as i64 / SLOT_SECONDS) as u8);
+            if !d.prompts.contains(&key) {
+                d.prompts.push(key);
+            }
+        }
+    }
+
+    /// Each user's traits, in a fixed order (by user key).
+    pub fn user_views(&self, options: &FitOptions) -> Vec<UserView> {
+        let mut keys: Vec<&u64> = self.users.keys().collect();
+        keys.sort_unstable();
+        keys.into_iter()
+            .map(|k| UserView::of(*k, &self.users[k], options))
+            .collect()
+    }
+
+    pub fn group_name(&self, id: u32) -> &str {
+        self.groups
+            .get(id as usize)
+            .map_or("(other groups)", |g| g.as_str())
+    }
+
+    /// Weekdays and weekend days in the window.
+    fn window_weekdays(&self) -> (u32, u32) {
+        let (Some(a), Some(b)) = (self.first_day, self.last_day) else {
+            return (0, 0);
+        };
+        let weekdays = (a..=b).filter(|d| weekday(*d as i64) < 5).count() as u32;
+        (weekdays, (b - a + 1) as u32 - weekdays)
+    }
+}
+
+fn credential_index(c: Credential) -> usize {
+    Credential::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+fn mfa_index(m: MfaMethod) -> usize {
+    MfaMethod::ALL.iter().position(|x| *x == m).unwrap_or(0)
+}
+
+fn argmax<const N: usize>(counts: &[u32; N]) -> Option<usize> {
+    let (i, n) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, usize::MAX - i))?;
+    (*n > 0).then_some(i)
+}
+
+/// One user, as the population model sees a user: the device used most, the credential
+/// and method used most, and the client used most for each app.
+#[derive(Clone, Debug)]
+pub struct UserView {
+    pub key: u64,
+    pub group: Option<u32>,
+    pub device: Option<DeviceTrust>,
+    pub compliant: Option<bool>,
+    pub credential: Option<Credential>,
+    pub mfa: Option<MfaMethod>,
+    pub trusted: Option<bool>,
+    pub clients: [Option<Client>; APPS],
+    /// Days the app was used.
+    pub app_days: [u32; APPS],
+    pub worked_days: u32,
+    /// Apps used on at least `cluster_app_days` of the working days, with their client.
+    pub signature: Vec<(App, Client)>,
+}
+
+impl UserView {
+    fn of(key: u64, u: &UserAgg, options: &FitOptions) -> UserView {
+        let device = argmax(&[u.devices[0], u.devices[1], u.devices[2], u.devices[3]])
+            .map(|i| DeviceTrust::ALL[i]);
+        let mut clients = [None; APPS];
+        let mut app_days = [0u32; APPS];
+        for (a, c) in u.clients.iter().enumerate() {
+            if c[0] + c[1] > 0 {
+                clients[a] = Some(if c[0] >= c[1] {
+                    Client::Browser
+                } else {
+                    Client::Native
+                });
+            }
+        }
+        for d in u.days.values() {
+            for (a, n) in app_days.iter_mut().enumerate() {
+                *n += (d.slots[a] != 0) as u32;
+            }
+        }
+        let worked_days = u.days.len() as u32;
+        let signature = App::ALL
+            .iter()
+            .filter(|a| {
+                let days = app_days[a.index()] as f64;
+                worked_days > 0 && days / worked_days as f64 >= options.cluster_app_days
+            })
+            .map(|a| (*a, clients[a.index()].unwrap_or(Client::Native)))
+            .collect();
+        UserView {
+            key,
+            group: u.group,
+            device,
+            compliant: (u.compliant[0] + u.compliant[1] > 0)
+                .then(|| u.compliant[1] >= u.compliant[0]),
+            credential: argmax(&u.credentials).map(|i| Credential::ALL[i]),
+            mfa: argmax(&u.mfa).map(|i| MfaMethod::ALL[i]),
+            trusted: (u.locations[0] + u.locations[1] > 0)
+                .then(|| u.locations[1] >= u.locations[0]),
+            clients,
+            app_days,
+            worked_days,
+            signature,
+        }
+    }
+}
+
+/// Mean and standard deviation, accumulated.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Spread {
+    pub n: u64,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl Spread {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        self.sum_sq += x * x;
+    }
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.sum / self.n as f64
+        }
+    }
+    pub fn sd(&self) -> f64 {
+        if self.n < 2 {
+            return 0.0;
+        }
+        let m = self.mean();
+        ((self.sum_sq / self.n as f64 - m * m).max(0.0) * self.n as f64 / (self.n - 1) as f64)
+            .sqrt()
+    }
+}
+
+/// The statistics of a set of users that the population model reproduces.
+#[derive(Clone, Debug, Default)]
+pub struct Moments {
+    pub users: usize,
+    pub user_days: u64,
+    /// Users by main device; `device_known` of them had device columns.
+    pub devices: [usize; 4],
+    pub device_known: usize,
+    /// Users with an Entra device identity whose compliance is known, and how many are
+    /// compliant.
+    pub compliance_known: usize,
+    pub compliant: usize,
+    pub credentials: [usize; 3],
+    pub mfa: [usize; 3],
+    pub location_known: usize,
+    pub trusted: usize,
+    /// Users of each app, and how many of them use it in the browser.
+    pub app_users: [usize; APPS],
+    pub app_browser_users: [usize; APPS],
+    /// Active 15-minute slots of each app per working user-day (all users' days).
+    pub slots_per_day: [f64; APPS],
+    /// Share of an app's user-days that look like background sync.
+    pub background_days: [f64; APPS],
+    /// First sign-in of the day and the span to the last, seconds of the local day.
+    pub first: Spread,
+    pub span: Spread,
+    /// Share of the window's weekdays (weekend days) a user signed in on, averaged.
+    pub weekday_share: f64,
+    pub weekend_share: f64,
+    /// Prompts (one per app and 15-minute slot) by app, device sign-in and unmodelled
+    /// apps.
+    pub prompts: [u64; SLOTS],
+}
+
+impl Moments {
+    /// Prompts per working user-day on what the simulator models (apps and device
+    /// sign-ins).
+    pub fn prompts_per_user_day(&self) -> f64 {
+        ratio(
+            self.prompts[..OTHER_SLOT].iter().sum::<u64>() as f64,
+            self.user_days,
+        )
+    }
+
+    pub fn app_prompts_per_user_day(&self, app: App) -> f64 {
+        ratio(self.prompts[app.index()] as f64, self.user_days)
+    }
+
+    pub fn device_sign_in_prompts_per_user_day(&self) -> f64 {
+        ratio(self.prompts[DEVICE_SLOT] as f64, self.user_days)
+    }
+
+    pub fn other_prompts_per_user_day(&self) -> f64 {
+        ratio(self.prompts[OTHER_SLOT] as f64, self.user_days)
+    }
+}
+
+fn ratio(x: f64, n: u64) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        x / n as f64
+    }
+}
+
+/// Whether one day of an app looks like background sync.
+fn background_day(slots: u128, day_first: u32, day_last: u32, max_gap: i64) -> bool {
+    if slots == 0 {
+        return false;
+    }
+    let lo = slots.trailing_zeros() as i64;
+    let hi = 127 - slots.leading_zeros() as i64;
+    let span = (hi - lo + 1) * SLOT_SECONDS;
+    let day_span = (day_last as i64 - day_first as i64).max(SLOT_SECONDS);
+    if span * 2 < day_span {
+        return false;
+    }
+    let mut gap = 0i64;
+    for i in lo..=hi {
+        if slots >> i & 1 == 1 {
+            gap = 0;
+        } else {
+            gap += SLOT_SECONDS;
+            if gap > max_gap {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+impl LogSummary {
+    /// The moments of the given users (indexes into `views`, which `user_views` made).
+    pub fn moments(&self, views: &[UserView], members: &[usize], options: &FitOptions) -> Moments {
+        let mut m = Moments {
+            users: members.len(),
+            ..Moments::default()
+        };
+        let (weekdays, weekend) = self.window_weekdays();
+        let mut slot_sum = [0u64; APPS];
+        let mut app_day_count = [0u64; APPS];
+        let mut background = [0u64; APPS];
+        let (mut weekday_sum, mut weekend_sum) = (0.0, 0.0);
+        for &i in members {
+            let v = &views[i];
+            let u = &self.users[&v.key];
+            if let Some(d) = v.device {
+                m.devices[d.index()] += 1;
+                m.device_known += 1;
+                if d != DeviceTrust::Unmanaged {
+                    if let Some(c) = v.compliant {
+                        m.compliance_known += 1;
+                        m.compliant += c as usize;
+                    }
+                }
+            }
+            if let Some(c) = v.credential {
+                m.credentials[credential_index(c)] += 1;
+            }
+            if let Some(x) = v.mfa {
+                m.mfa[mfa_index(x)] += 1;
+            }
+            if let Some(t) = v.trusted {
+                m.location_known += 1;
+                m.trusted += t as usize;
+            }
+            for a in 0..APPS {
+                if let Some(c) = v.clients[a] {
+                    m.app_users[a] += 1;
+                    m.app_browser_users[a] += (c == Client::Browser) as usize;
+                }
+            }
+            let (mut wd, mut we) = (0u32, 0u32);
+            for (day, d) in &u.days {
+                m.user_days += 1;
+                if weekday(*day as i64) < 5 {
+                    wd += 1;
+                } else {
+                    we += 1;
+                }
+                m.first.add(d.first as f64);
+                m.span.add((d.last - d.first) as f64);
+                for a in 0..APPS {
+                    let s = d.slots[a];
+                    slot_sum[a] += s.count_ones() as u64;
+                    if s != 0 {
+                        app_day_count[a] += 1;
+                        background[a] +=
+                            background_day(s, d.first, d.last, options.background_max_gap_seconds)
+                                as u64;
+                    }
+                }
+                for (slot, p) in m.prompts.iter_mut().enumerate() {
+                    *p += d.prompts_in(slot);
+                }
+            }
+            if weekdays > 0 {
+                weekday_sum += wd as f64 / weekdays as f64;
+            }
+            if weekend > 0 {
+                weekend_sum += we as f64 / weekend as f64;
+            }
+        }
+        for a in 0..APPS {
+            m.slots_per_day[a] = ratio(slot_sum[a] as f64, m.user_days);
+            m.background_days[a] = ratio(background[a] as f64, app_day_count[a]);
+        }
+        let n = members.len().max(1) as f64;
+        m.weekday_share = weekday_sum / n;
+        m.weekend_share = weekend_sum / n;
+        m
+    }
+
+    /// Prompts per working user-day by main device, over all users.
+    pub fn prompts_by_device(&self, views: &[UserView]) -> [(u64, u64); 4] {
+        let mut out = [(0u64, 0u64); 4];
+        for v in views {
+            let Some(d) = v.device else { continue };
+            let u = &self.users[&v.key];
+            for day in u.days.values() {
+                out[d.index()].0 += day.modelled_prompts();
+                out[d.index()].1 += 1;
+            }
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Personas.
+
+/// A persona to fit: a name and its users (indexes into the views).
+#[derive(Clone, Debug)]
+pub struct PersonaGroup {
+    pub name: String,
+    pub members: Vec<usize>,
+    /// How the persona was formed, for the output's comments.
+    pub basis: String,
+}
+
+fn managed(d: Option<DeviceTrust>) -> bool {
+    matches!(
+        d,
+        Some(DeviceTrust::EntraJoined | DeviceTrust::HybridJoined)
+    )
+}
+
+/// Personas from the `--group-by` values: one per value, small ones merged into "other".
+pub fn group_personas(
+    summary: &LogSummary,
+    views: &[UserView],
+    options: &FitOptions,
+    field: &str,
+) -> Vec<PersonaGroup> {
+    let mut by_group: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, v) in views.iter().enumerate() {
+        let name = v
+            .group
+            .map_or("(none)", |g| summary.group_name(g))
+            .to_string();
+        by_group.entry(name).or_default().push(i);
+    }
+    let total = views.len().max(1) as f64;
+    let mut groups: Vec<PersonaGroup> = Vec::new();
+    let mut small: Vec<usize> = Vec::new();
+    let mut small_names = 0usize;
+    for (name, members) in by_group {
+        if (members.len() as f64) / total < options.min_persona_share {
+            small.extend(members);
+            small_names += 1;
+        } else {
+            groups.push(PersonaGroup {
+                basis: format!("users whose `{field}` is `{name}`"),
+                name,
+                members,
+            });
+        }
+    }
+    // Largest first, then by name: a fixed order.
+    groups.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.name.cmp(&b.name))
+    });
+    while groups.len() > options.max_personas.max(1) - (!small.is_empty()) as usize {
+        let g = groups.pop().expect("more groups than the limit");
+        small.extend(g.members);
+        small_names += 1;
+    }
+    if !small.is_empty() {
+        small.sort_unstable();
+        groups.push(PersonaGroup {
+            name: "other".into(),
+            basis: format!("{small_names} smaller `{field}` values together"),
+            members: small,
+        });
+    }
+    groups
+}
+
+/// Personas from behaviour: users with the same kind of device (managed: joined or hybrid
+/// joined; personal: registered or unmanaged) and the same apps in the same clients form
+/// a cluster; clusters under `min_persona_share` join the most similar larger one.
+pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<PersonaGroup> {
+    let mut clusters: BTreeMap<(bool, Vec<(usize, usize)>), Vec<usize>> = BTreeMap::new();
+    for (i, v) in views.iter().enumerate() {
+        let sig = v
+            .signature
+            .iter()
+            .map(|(a, c)| (a.index(), c.index()))
+            .collect();
+        clusters
+            .entry((!managed(v.device), sig))
+            .or_default()
+            .push(i);
+    }
+    let mut list: Vec<((bool, Vec<(usize, usize)>), Vec<usize>)> = clusters.into_iter().collect();
+    // Largest first; equal sizes keep the key order.
+    list.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    let total = views.len().max(1) as f64;
+    let limit = options.max_personas.max(1);
+    while list.len() > 1 {
+        let last = list.len() - 1;
+        let small = (list[last].1.len() as f64) / total < options.min_persona_share;
+        if !small && list.len() <= limit {
+            break;
+        }
+        let (key, members) = list.pop().expect("a cluster");
+        // The most similar remaining cluster: same kind of device first, then the largest
+        // overlap of apps and clients, then the largest.
+        let score = |k: &(bool, Vec<(usize, usize)>)| {
+            let inter = k.1.iter().filter(|x| key.1.contains(x)).count();
+            let union = k.1.len() + key.1.len() - inter;
+            let jaccard = if union == 0 {
+                1.0
+            } else {
+                inter as f64 / union as f64
+            };
+            ((k.0 == key.0) as u8, (jaccard * 1e6) as u64)
+        };
+        let best = (0..list.len())
+            .max_by(|&a, &b| score(&list[a].0).cmp(&score(&list[b].0)).then(b.cmp(&a)))
+            .expect("a cluster remains");
+        list[best].1.extend(members);
+        list[best].1.sort_unstable();
+        list.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    }
+    let mut counters = [0usize; 2];
+    list.into_iter()
+        .map(|((personal, sig), members)| {
+            let kind = if personal { "personal" } else { "managed" };
+            counters[personal as usize] += 1;
+            let apps: Vec<String> = sig
+                .iter()
+                .map(|(a, c)| format!("{} ({})", App::ALL[*a].name(), Client::ALL[*c].name()))
+                .collect();
+            PersonaGroup {
+                name: format!("{kind}_{}", counters[personal as usize]),
+                basis: format!(
+                    "behaviour: {} devices; apps used on most working days: {}",
+                    if personal {
+                        "personal (registered or unmanaged)"
+                    } else {
+                        "managed (joined or hybrid joined)"
+                    },
+                    if apps.is_empty() {
+                        "none".to_string()
+                    } else {
+                        apps.join(", ")
+                    }
+                ),
+                members,
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The fitted parameters.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FittedApp {
+    pub app: App,
+    pub client: ClientChoice,
+    pub background: bool,
+    /// Foreground sessions per working day.
+    pub sessions: f64,
+    /// Users of the persona who use the app.
+    pub user_share: f64,
+}
+
+/// One persona's fitted numbers; `None` where the log did not show the fact.
+#[derive(Clone, Debug)]
+pub struct FittedPersona {
+    pub name: String,
+    pub basis: String,
+    pub share: f64,
+    pub devices: Option<[f64; 4]>,
+    pub compliant: Option<f64>,
+    pub browser_share: f64,
+    pub credentials: Option<[f64; 3]>,
+    pub mfa: Option<[f64; 3]>,
+    pub trusted_location: Option<f64>,
+    /// Seconds of the local day.
+    pub start: f64,
+    pub start_jitter: f64,
+    pub length: f64,
+    pub length_jitter: f64,
+    pub workday_share: f64,
+    pub weekend_share: f64,
+    pub apps: Vec<FittedApp>,
+    /// What the log showed, for the comments and the simulated comparison.
+    pub observed: Moments,
+}
+
+fn shares<const N: usize>(counts: &[usize; N]) -> Option<[f64; N]> {
+    let total: usize = counts.iter().sum();
+    (total > 0).then(|| {
+        let mut out = [0.0; N];
+        for (o, c) in out.iter_mut().zip(counts) {
+            *o = *c as f64 / total as f64;
+        }
+        out
+    })
+}
+
+/// First estimates straight from the log's moments; `study::calibrate` then corrects the
+/// work pattern and the foreground sessions by simulating.
+pub fn initial_fit(
+    group: &PersonaGroup,
+    m: Moments,
+    total_users: usize,
+    options: &FitOptions,
+) -> FittedPersona {
+    let mut apps = Vec::new();
+    let mut either = (0usize, 0usize);
+    for app in App::ALL {
+        let a = app.index();
+        let users = m.app_users[a];
+        if m.users == 0 || (users as f64) / (m.users as f64) < options.app_user_share {
+            continue;
+        }
+        let browser = m.app_browser_users[a] as f64 / users as f64;
+        let client = if browser >= options.client_purity {
+            ClientChoice::Browser
+        } else if browser <= 1.0 - options.client_purity {
+            ClientChoice::Native
+        } else {
+            either.0 += m.app_browser_users[a];
+            either.1 += users;
+            ClientChoice::Either
+        };
+        let background = m.background_days[a] >= 0.5;
+        apps.push(FittedApp {
+            app,
+            client,
+            background,
+            sessions: if background { 0.0 } else { m.slots_per_day[a] },
+            user_share: users as f64 / m.users as f64,
+        });
+    }
+    let browser_share = if either.1 > 0 {
+        either.0 as f64 / either.1 as f64
+    } else {
+        0.5
+    };
+    let devices = (m.device_known > 0).then(|| shares(&m.devices).expect("known devices"));
+    let mut credentials = shares(&m.credentials);
+    if let (Some(d), Some(c)) = (devices, credentials.as_mut()) {
+        // Windows Hello needs a device with an Entra identity; on personal devices a
+        // Windows Hello sign-in (seen on a colleague's managed PC) reads as a password.
+        if d[DeviceTrust::Unmanaged.index()] >= 1.0 {
+            c[0] += c[1];
+            c[1] = 0.0;
+        }
+    }
+    FittedPersona {
+        name: group.name.clone(),
+        basis: group.basis.clone(),
+        share: m.users as f64 / total_users.max(1) as f64,
+        devices,
+        compliant: (m.compliance_known > 0).then(|| m.compliant as f64 / m.compliance_known as f64),
+        browser_share,
+        credentials,
+        mfa: shares(&m.mfa),
+        trusted_location: (m.location_known > 0)
+            .then(|| m.trusted as f64 / m.location_known as f64),
+        start: m.first.mean(),
+        start_jitter: m.first.sd(),
+        // The simulator's shortest workday is 30 minutes.
+        length: m.span.mean().max(1800.0),
+        length_jitter: m.span.sd(),
+        workday_share: m.weekday_share.clamp(0.0, 1.0),
+        weekend_share: m.weekend_share.clamp(0.0, 1.0),
+        apps,
+        observed: m,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing the population file.
+
+/// The population whose values fill in what logs cannot show.
+pub struct Template {
+    pub name: String,
+    table: toml::Table,
+}
+
+/// The quickstart population's values are the default template.
+const BUILTIN_TEMPLATE: &str = include_str!("../../models/populations/quickstart.toml");
+
+impl Template {
+    pub fn builtin() -> Template {
+        Template::parse(
+            "models/populations/quickstart.toml (built in)",
+            BUILTIN_TEMPLATE,
+        )
+        .expect("the quickstart population parses")
+    }
+
+    /// `source` must already have loaded as a population.
+    pub fn parse(name: &str, source: &str) -> Result<Template, String> {
+        let table: toml::Table = toml::from_str(source).map_err(|e| e.to_string())?;
+        Ok(Template {
+            name: name.to_string(),
+            table,
+        })
+    }
+
+    fn personas(&self) -> &[toml::Value] {
+        self.table
+            .get("persona")
+            .and_then(|p| p.as_array())
+            .map_or(&[], |a| a.as_slice())
+    }
+
+    /// The template persona of the same name, else the first.
+    fn persona(&self, name: &str) -> (Option<&toml::Table>, bool) {
+        let ps = self.personas();
+        if let Some(p) = ps
+            .iter()
+            .filter_map(|p| p.as_table())
+            .find(|p| p.get("name").and_then(|n| n.as_str()) == Some(name))
+        {
+            return (Some(p), true);
+        }
+        (ps.first().and_then(|p| p.as_table()), false)
+    }
+}
+
+/// Where the numbers came from, for the file's header.
+pub struct Provenance {
+    pub files: Vec<String>,
+    pub rows: u64,
+    pub users: usize,
+    pub window_days: u32,
+    pub utc_offset_seconds: i64,
+    pub rounds: u32,
+    pub simulated_users: u64,
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.round().clamp(0.0, 86_399.0) as i64;
+    format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
+}
+
+fn duration(seconds: f64) -> String {
+    let s = seconds.round().max(0.0) as u64;
+    // Whole minutes: the fit is not finer than that.
+    let m = ((s + 30) / 60).max(if s > 0 { 1 } else { 0 });
+    crate::engine::time::Duration::from_secs(m * 60).to_string()
+}
+
+fn num(x: f64) -> String {
+    let v = (x * 1000.0).round() / 1000.0;
+    let s = format!("{v}");
+    if s.contains('.') || s.contains('e') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+fn mix(names: &[&str], values: &[f64]) -> String {
+    // Rounded to 3 decimals, with the largest share absorbing the rounding so the shares
+    // still sum to 1.
+    let mut v: Vec<f64> = values
+        .iter()
+        .map(|x| (x * 1000.0).round() / 1000.0)
+        .collect();
+    let sum: f64 = v.iter().sum();
+    if let Some((i, _)) = v
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.partial_cmp(b.1).unwrap())
+    {
+        v[i] = ((v[i] + 1.0 - sum) * 1000.0).round() / 1000.0;
+    }
+    let parts: Vec<String> = names
+        .iter()
+        .zip(&v)
+        .filter(|(_, x)| **x > 0.0)
+        .map(|(n, x)| format!("{n} = {}", num(*x)))
+        .collect();
+    format!("{{ {} }}", parts.join(", "))
+}
+
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        "-".into()
+    } else {
+        format!("{:.0}%", 100.0 * n as f64 / d as f64)
+    }
+}
+
+/// The population file: fitted numbers with comments saying what each was fitted from and
+/// on how many rows or users; template values marked as such. No user names, IP addresses
+/// or device names.
+pub fn population_toml(
+    name: &str,
+    personas: &[FittedPersona],
+    template: &Template,
+    provenance: &Provenance,
+) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "# Fitted by `sessionsim calibrate` from the tenant's sign-in logs:"
+    );
+    for f in &provenance.files {
+        let _ = writeln!(w, "#   {f}");
+    }
+    let offset_h = provenance.utc_offset_seconds as f64 / 3600.0;
+    let _ = writeln!(
+        w,
+        "# {} sign-ins of {} users over {} days; times are local at UTC{}{}.",
+        provenance.rows,
+        provenance.users,
+        provenance.window_days,
+        if offset_h < 0.0 { "-" } else { "+" },
+        num(offset_h.abs()).trim_end_matches(".0")
+    );
+    let _ = writeln!(
+        w,
+        "# Work patterns and foreground sessions were corrected in {} rounds of simulation ({} simulated users each), so that a simulated log shows what the tenant's log shows (docs/model.md, \"Calibration\").",
+        provenance.rounds, provenance.simulated_users
+    );
+    let _ = writeln!(
+        w,
+        "# Values marked `template` are not visible in sign-in logs; they come from {}. Review them.",
+        template.name
+    );
+    let _ = writeln!(
+        w,
+        "# No user names, IP addresses or device names are copied."
+    );
+    let _ = writeln!(w, "name = {}", toml::Value::String(name.to_string()));
+    let _ = writeln!(
+        w,
+        "description = {}",
+        toml::Value::String(format!(
+            "Fitted from {} users' sign-in logs",
+            provenance.users
+        ))
+    );
+    if let Some(d) = template.table.get("domain") {
+        let _ = writeln!(w, "domain = {d}");
+    }
+    for key in ["remediation", "threat"] {
+        if let Some(toml::Value::Table(t)) = template.table.get(key) {
+            let _ = writeln!(w, "\n# template: [{key}]");
+            write_table(w, key, t);
+        }
+    }
+    for p in personas {
+        write_persona(w, p, template);
+    }
+    out
+}
+
+/// A table with its sub-tables, as TOML sections.
+fn write_table(w: &mut String, path: &str, t: &toml::Table) {
+    let _ = writeln!(w, "[{path}]");
+    for (k, v) in t {
+        if !matches!(v, toml::Value::Table(_)) {
+            let _ = writeln!(w, "{k} = {v}");
+        }
+    }
+    for (k, v) in t {
+        if let toml::Value::Table(sub) = v {
+            let _ = writeln!(w);
+            write_table(w, &format!("{path}.{k}"), sub);
+        }
+    }
+}
+
+fn write_persona(w: &mut String, p: &FittedPersona, template: &Template) {
+    let m = &p.observed;
+    let (tp, same_name) = template.persona(&p.name);
+    let get = |k: &str| tp.and_then(|t| t.get(k));
+    let _ = writeln!(w, "\n# --- {} ---", p.name);
+    let _ = writeln!(
+        w,
+        "# {} users, {} working user-days: {}",
+        m.users, m.user_days, p.basis
+    );
+    let _ = writeln!(w, "[[persona]]");
+    let _ = writeln!(w, "name = {}", toml::Value::String(p.name.clone()));
+    let _ = writeln!(w, "share = {}", num(p.share));
+    let names = ["entra_joined", "hybrid_joined", "registered", "unmanaged"];
+    match p.devices {
+        Some(d) => {
+            let _ = writeln!(
+                w,
+                "devices = {}   # main device of {} users (deviceDetail.trustType)",
+                mix(&names, &d),
+                m.device_known
+            );
+        }
+        None => {
+            let v = get("devices").map_or("{ unmanaged = 1.0 }".to_string(), |v| v.to_string());
+            let _ = writeln!(
+                w,
+                "devices = {v}   # template: the log has no device columns"
+            );
+        }
+    }
+    match p.compliant {
+        Some(c) => {
+            let _ = writeln!(
+                w,
+                "compliant = {}   # {} of {} users with an Entra device identity (deviceDetail.isCompliant)",
+                num(c),
+                m.compliant,
+                m.compliance_known
+            );
+        }
+        None => template_key(w, tp, "compliant", "the log does not show compliance"),
+    }
+    let either_users: usize = p
+        .apps
+        .iter()
+        .filter(|a| a.client == ClientChoice::Either)
+        .map(|a| m.app_users[a.app.index()])
+        .sum();
+    let _ = writeln!(
+        w,
+        "browser_share = {}   # {} (clientAppUsed of apps used both ways)",
+        num(p.browser_share),
+        if either_users > 0 {
+            format!("over {either_users} user-app pairs")
+        } else {
+            "no app is used both ways: unused".to_string()
+        }
+    );
+    match p.credentials {
+        Some(c) => {
+            let total: usize = m.credentials.iter().sum();
+            let _ = writeln!(
+                w,
+                "credentials = {}   # main first factor of {total} users (authenticationDetails)",
+                mix(&["password", "whfb", "passkey"], &c)
+            );
+        }
+        None => {
+            let unmanaged_only = p
+                .devices
+                .is_some_and(|d| d[DeviceTrust::Unmanaged.index()] >= 1.0);
+            match get("credentials").and_then(|v| v.as_table()) {
+                Some(t) if unmanaged_only && t.get("whfb").is_some() => {
+                    // Windows Hello needs a device with an Entra identity.
+                    let share = |k: &str| t.get(k).and_then(|v| v.as_float()).unwrap_or(0.0);
+                    let c = [share("password") + share("whfb"), 0.0, share("passkey")];
+                    let _ = writeln!(
+                        w,
+                        "credentials = {}   # template, with Windows Hello read as password on unmanaged devices: the log has no authentication details",
+                        mix(&["password", "whfb", "passkey"], &c)
+                    );
+                }
+                _ => template_key(
+                    w,
+                    tp,
+                    "credentials",
+                    "the log has no authentication details",
+                ),
+            }
+        }
+    }
+    match p.mfa {
+        Some(c) => {
+            let total: usize = m.mfa.iter().sum();
+            let _ = writeln!(
+                w,
+                "mfa = {}   # main second factor of {total} users; pushes read as number matching (enforced since 2023)",
+                mix(&["push", "push_number_match", "passkey"], &c)
+            );
+        }
+        None => template_key(w, tp, "mfa", "the log has no second-factor details"),
+    }
+    template_key(
+        w,
+        tp,
+        "kmsi_accept",
+        "sign-in logs do not show the answer to \"Stay signed in?\"",
+    );
+    match p.trusted_location {
+        Some(t) => {
+            let _ = writeln!(
+                w,
+                "trusted_location = {}   # {} of {} users sign in mostly from a trusted named location (networkLocationDetails)",
+                num(t),
+                m.trusted,
+                m.location_known
+            );
+        }
+        None => template_key(
+            w,
+            tp,
+            "trusted_location",
+            "the log has no network location details",
+        ),
+    }
+    if let Some(v) = get("platform") {
+        let _ = writeln!(w, "platform = {v}   # template");
+    }
+    if same_name {
+        for k in [
+            "groups",
+            "roles",
+            "guest",
+            "named_location",
+            "device_attributes",
+        ] {
+            if let Some(v) = get(k) {
+                let _ = writeln!(w, "{k} = {v}   # template persona `{}`", p.name);
+            }
+        }
+    }
+    if p.apps.is_empty() {
+        let _ = writeln!(
+            w,
+            "apps = []   # none of the apps the simulator models is used by enough of these users"
+        );
+    }
+    // Work pattern.
+    let work = get("work").and_then(|v| v.as_table());
+    let _ = writeln!(w, "\n[persona.work]");
+    let _ = writeln!(
+        w,
+        "start = \"{}\"   # first sign-in of the day: {} observed on {} user-days",
+        clock(p.start),
+        clock(m.first.mean()),
+        m.first.n
+    );
+    let _ = writeln!(
+        w,
+        "start_jitter = \"{}\"   # observed sd {}",
+        duration(p.start_jitter),
+        duration(m.first.sd())
+    );
+    let _ = writeln!(
+        w,
+        "length = \"{}\"   # first to last sign-in: {} observed",
+        duration(p.length),
+        duration(m.span.mean())
+    );
+    let _ = writeln!(
+        w,
+        "length_jitter = \"{}\"   # observed sd {}",
+        duration(p.length_jitter),
+        duration(m.span.sd())
+    );
+    let _ = writeln!(
+        w,
+        "workday_share = {}   # {} of weekdays with a sign-in, per user",
+        num(p.workday_share),
+        num(m.weekday_share)
+    );
+    let _ = writeln!(
+        w,
+        "weekend_share = {}   # {} of weekend days with a sign-in, per user",
+        num(p.weekend_share),
+        num(m.weekend_share)
+    );
+    for k in [
+        "lunch",
+        "breaks",
+        "break_length",
+        "meetings",
+        "meeting_length",
+        "meetings_in_teams",
+        "browser_restarts",
+        "browser_closed_overnight",
+        "end_of_day",
+    ] {
+        if let Some(v) = work.and_then(|t| t.get(k)) {
+            let _ = writeln!(w, "{k} = {v}   # template");
+        }
+    }
+    for a in &p.apps {
+        let _ = writeln!(w, "\n[[persona.apps]]");
+        let _ = writeln!(
+            w,
+            "# used by {} of the users ({}); {} active 15-minute slots per working day",
+            pct(m.app_users[a.app.index()], m.users),
+            pct(
+                m.app_browser_users[a.app.index()],
+                m.app_users[a.app.index()]
+            ) + " in the browser",
+            num(m.slots_per_day[a.app.index()])
+        );
+        let _ = writeln!(w, "app = \"{}\"", a.app.name());
+        let client = match a.client {
+            ClientChoice::Browser => "browser",
+            ClientChoice::Native => "native",
+            ClientChoice::Either => "either",
+        };
+        let _ = writeln!(w, "client = \"{client}\"");
+        if a.background {
+            let _ = writeln!(
+                w,
+                "background = true   # signs in all day ({} of its user-days look like background sync)",
+                pct((m.background_days[a.app.index()] * 1000.0) as usize, 1000)
+            );
+        }
+        let template_app = tp
+            .and_then(|t| t.get("apps"))
+            .and_then(|v| v.as_array())
+            .and_then(|apps| {
+                apps.iter()
+                    .filter_map(|x| x.as_table())
+                    .find(|x| x.get("app").and_then(|n| n.as_str()) == Some(a.app.name()))
+            });
+        if a.background {
+            let v = template_app
+                .and_then(|t| t.get("sessions"))
+                .map_or("0".to_string(), |v| v.to_string());
+            let _ = writeln!(
+                w,
+                "sessions = {v}   # template: an app that syncs all day hides when its window is opened"
+            );
+        } else {
+            let _ = writeln!(
+                w,
+                "sessions = {}   # foreground sessions per working day, fitted by simulation",
+                num(a.sessions)
+            );
+        }
+        match template_app.and_then(|t| t.get("session_length")) {
+            Some(v) => {
+                let _ = writeln!(w, "session_length = {v}   # template");
+            }
+            None => {
+                let _ = writeln!(w, "session_length = {{ mean = \"15m\" }}   # default: not visible in sign-in logs");
+            }
+        }
+    }
+    for k in ["sensitive", "risk"] {
+        if let Some(toml::Value::Table(t)) = get(k) {
+            let _ = writeln!(w, "\n# template");
+            write_table(w, &format!("persona.{k}"), t);
+        }
+    }
+}
+
+fn template_key(w: &mut String, tp: Option<&toml::Table>, key: &str, why: &str) {
+    if let Some(v) = tp.and_then(|t| t.get(key)) {
+        let _ = writeln!(w, "{key} = {v}   # template: {why}");
+    }
+}
