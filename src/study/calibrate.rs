@@ -243,6 +243,27 @@ pub fn calibrate(
     }
     let population = population_toml(&name, &personas, &template, &provenance);
     let fitted = parse_fitted(&opts.out, &population)?;
+    if let Some(p) = &opts.policies {
+        let (set, _) = crate::policy::PolicySet::load(p)?;
+        let targeted = set
+            .policies
+            .iter()
+            .filter(|x| {
+                let u = &x.conditions.users;
+                !u.include_all && (!u.include_roles.is_empty() || !u.include_groups.is_empty())
+            })
+            .count();
+        let members = fitted
+            .personas
+            .iter()
+            .any(|x| !x.roles.is_empty() || !x.groups.is_empty());
+        if targeted > 0 && !members {
+            warnings.push(format!(
+                "{targeted} of the policies apply to directory roles or groups, which sign-in logs do not show: no fitted persona has any, so these policies apply to no simulated user. Name personas after template personas that carry `roles`/`groups` (--group-by a column with those names, --template), or add `roles`/`groups` to {}",
+                opts.out.display()
+            ));
+        }
+    }
     // 4. The check.
     let check = match &opts.policies {
         Some(_) => {

@@ -913,21 +913,34 @@ fn num(x: f64) -> String {
     }
 }
 
-fn mix(names: &[&str], values: &[f64]) -> String {
-    // Rounded to 3 decimals, with the largest share absorbing the rounding so the shares
-    // still sum to 1.
-    let mut v: Vec<f64> = values
-        .iter()
-        .map(|x| (x * 1000.0).round() / 1000.0)
-        .collect();
-    let sum: f64 = v.iter().sum();
-    if let Some((i, _)) = v
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.partial_cmp(b.1).unwrap())
-    {
-        v[i] = ((v[i] + 1.0 - sum) * 1000.0).round() / 1000.0;
+/// Shares rounded to thousandths that still sum to exactly 1000 thousandths (the largest
+/// remainders get the spare units), so that the file's shares sum to 1.
+fn thousandths(values: &[f64]) -> Vec<u32> {
+    let total: f64 = values.iter().sum();
+    if total <= 0.0 {
+        return vec![0; values.len()];
     }
+    let exact: Vec<f64> = values.iter().map(|v| v / total * 1000.0).collect();
+    let mut out: Vec<u32> = exact.iter().map(|x| x.floor() as u32).collect();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .partial_cmp(&(exact[a] - exact[a].floor()))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
+    let spare = 1000u32.saturating_sub(out.iter().sum::<u32>());
+    for &i in order.iter().take(spare as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+fn mix(names: &[&str], values: &[f64]) -> String {
+    let v: Vec<f64> = thousandths(values)
+        .iter()
+        .map(|t| *t as f64 / 1000.0)
+        .collect();
     let parts: Vec<String> = names
         .iter()
         .zip(&v)
@@ -1005,8 +1018,9 @@ pub fn population_toml(
             write_table(w, key, t);
         }
     }
-    for p in personas {
-        write_persona(w, p, template);
+    let shares = thousandths(&personas.iter().map(|p| p.share).collect::<Vec<_>>());
+    for (p, share) in personas.iter().zip(shares) {
+        write_persona(w, p, share as f64 / 1000.0, template);
     }
     out
 }
@@ -1027,7 +1041,7 @@ fn write_table(w: &mut String, path: &str, t: &toml::Table) {
     }
 }
 
-fn write_persona(w: &mut String, p: &FittedPersona, template: &Template) {
+fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Template) {
     let m = &p.observed;
     let (tp, same_name) = template.persona(&p.name);
     let get = |k: &str| tp.and_then(|t| t.get(k));
@@ -1039,7 +1053,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, template: &Template) {
     );
     let _ = writeln!(w, "[[persona]]");
     let _ = writeln!(w, "name = {}", toml::Value::String(p.name.clone()));
-    let _ = writeln!(w, "share = {}", num(p.share));
+    let _ = writeln!(w, "share = {}", num(share));
     let names = ["entra_joined", "hybrid_joined", "registered", "unmanaged"];
     match p.devices {
         Some(d) => {

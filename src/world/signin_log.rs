@@ -66,7 +66,7 @@ pub enum Target {
 /// One sign-in, as much of it as the population model uses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignIn {
-    /// Hash of the user id (or UPN): users are told apart, never named.
+    /// Hash of the UPN (or user id): users are told apart, never named.
     pub user: u64,
     /// Seconds since 1970-01-01 UTC.
     pub at: i64,
@@ -580,11 +580,13 @@ fn convert(
         Some(t) => parse_timestamp(t).ok_or_else(|| Skip::Bad(format!("`{t}` is not a time")))?,
         None => return Err(Skip::Bad("no createdDateTime/TimeGenerated".into())),
     };
+    // The UPN first: every export has it (the simulator's has nothing else), so one user
+    // gets one key across files of different kinds.
     let who = raw
-        .user_id
+        .upn
         .get()
         .filter(|u| !u.is_empty())
-        .or(raw.upn.get().filter(|u| !u.is_empty()))
+        .or(raw.user_id.get().filter(|u| !u.is_empty()))
         .ok_or_else(|| Skip::Bad("no userId or userPrincipalName".into()))?;
     let user = user_key(who);
     let app_name = raw.app.get().unwrap_or("");
@@ -686,10 +688,12 @@ fn convert(
     if let Some(details) = &raw.auth_details.0 {
         for d in details.iter().filter(|d| d.succeeded.0 != Some(false)) {
             let Some(m) = d.method.get() else { continue };
-            let secondary = d
-                .step
-                .get()
-                .is_some_and(|s| s.to_ascii_lowercase().contains("secondary"));
+            let secondary = d.step.get().is_some_and(|s| {
+                // "Secondary authentication" in older logs, "Multifactor
+                // authentication" in newer ones.
+                let s = s.to_ascii_lowercase();
+                s.contains("secondary") || s.contains("multifactor") || s.contains("multi-factor")
+            });
             if secondary {
                 mfa = mfa.or(parse_mfa(m));
             } else {
@@ -713,7 +717,9 @@ fn convert(
         target,
         client,
         interactive,
-        prompt: is_prompt(&raw, simulator, interactive, error_code),
+        // Signing in to Windows is not an Entra prompt (the PRT comes with it).
+        prompt: is_prompt(&raw, simulator, interactive, error_code)
+            && (simulator || target != Target::DeviceSignIn),
         device,
         compliant,
         credential,
@@ -742,9 +748,20 @@ pub fn read_log(
     each: &mut dyn FnMut(SignIn),
 ) -> Result<ReadReport, InputError> {
     let (file, _) = open_regular(path)?;
+    read_stream(path, file, options, each)
+}
+
+/// Reads a sign-in log from any reader (`name` only names it in messages): the encoding
+/// and the format are recognised from its first bytes, then rows are streamed.
+pub fn read_stream<R: Read>(
+    path: &Path,
+    input: R,
+    options: &ReadOptions,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<ReadReport, InputError> {
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .strip_bom(true)
-        .build(file);
+        .build(input);
     let mut input = BufReader::with_capacity(1 << 16, decoded);
     let first = loop {
         let buf = input
