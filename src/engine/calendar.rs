@@ -67,7 +67,8 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
 /// Parses a sign-in log timestamp into seconds since 1970-01-01 UTC. Accepts what tenants'
 /// exports write: ISO 8601 with or without fractions and with `Z`, an offset or none
 /// (`2026-01-05T08:30:12.1234567Z`, `2026-01-05 08:30:12`), and the US form of the
-/// portal's Log Analytics CSV export (`1/5/2026, 8:30:12.123 AM`). Fractions of a second
+/// portal's Log Analytics CSV export (`1/5/2026, 8:30:12.123 AM`; a first number above 12
+/// is a day: `21/04/2025, 09:45:54`). Fractions of a second
 /// are dropped: simulated time counts whole seconds.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let t = text.trim();
@@ -103,9 +104,13 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     // M/D/YYYY[,] h:mm:ss[.fff] [AM|PM]
     let (date, clock) = t.split_once([',', ' '])?;
     let mut parts = date.split('/');
-    let m: u32 = parts.next()?.parse().ok()?;
-    let d: u32 = parts.next()?.parse().ok()?;
+    let mut m: u32 = parts.next()?.parse().ok()?;
+    let mut d: u32 = parts.next()?.parse().ok()?;
     let y: i64 = parts.next()?.parse().ok()?;
+    if m > 12 && d <= 12 {
+        // A day first (`21/04/2025`): the exporter's locale was not the US one.
+        std::mem::swap(&mut m, &mut d);
+    }
     if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -175,6 +180,10 @@ mod tests {
             Some(t - 8 * 3600 - 25 * 60 - 12)
         );
         assert_eq!(parse_timestamp("1/5/2026, 1:30:12 PM"), Some(t + 5 * 3600));
+        assert_eq!(
+            parse_timestamp("21/04/2025, 09:45:54.000"),
+            parse_timestamp("2025-04-21T09:45:54Z")
+        );
         for bad in [
             "",
             "yesterday",
