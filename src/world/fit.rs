@@ -630,11 +630,15 @@ pub fn group_personas(
     groups
 }
 
+/// A behaviour cluster's key: personal device (not managed), and the (app, client) indexes
+/// used on most working days.
+type ClusterKey = (bool, Vec<(usize, usize)>);
+
 /// Personas from behaviour: users with the same kind of device (managed: joined or hybrid
 /// joined; personal: registered or unmanaged) and the same apps in the same clients form
 /// a cluster; clusters under `min_persona_share` join the most similar larger one.
 pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<PersonaGroup> {
-    let mut clusters: BTreeMap<(bool, Vec<(usize, usize)>), Vec<usize>> = BTreeMap::new();
+    let mut clusters: BTreeMap<ClusterKey, Vec<usize>> = BTreeMap::new();
     for (i, v) in views.iter().enumerate() {
         let sig = v
             .signature
@@ -646,9 +650,9 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
             .or_default()
             .push(i);
     }
-    let mut list: Vec<((bool, Vec<(usize, usize)>), Vec<usize>)> = clusters.into_iter().collect();
+    let mut list: Vec<(ClusterKey, Vec<usize>)> = clusters.into_iter().collect();
     // Largest first; equal sizes keep the key order.
-    list.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    list.sort_by_key(|c| std::cmp::Reverse(c.1.len()));
     let total = views.len().max(1) as f64;
     let limit = options.max_personas.max(1);
     while list.len() > 1 {
@@ -660,7 +664,7 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
         let (key, members) = list.pop().expect("a cluster");
         // The most similar remaining cluster: same kind of device first, then the largest
         // overlap of apps and clients, then the largest.
-        let score = |k: &(bool, Vec<(usize, usize)>)| {
+        let score = |k: &ClusterKey| {
             let inter = k.1.iter().filter(|x| key.1.contains(x)).count();
             let union = k.1.len() + key.1.len() - inter;
             let jaccard = if union == 0 {
@@ -675,7 +679,7 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
             .expect("a cluster remains");
         list[best].1.extend(members);
         list[best].1.sort_unstable();
-        list.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        list.sort_by_key(|c| std::cmp::Reverse(c.1.len()));
     }
     let mut counters = [0usize; 2];
     list.into_iter()
@@ -1313,5 +1317,82 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
 fn template_key(w: &mut String, tp: Option<&toml::Table>, key: &str, why: &str) {
     if let Some(v) = tp.and_then(|t| t.get(key)) {
         let _ = writeln!(w, "{key} = {v}   # template: {why}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounded_shares_still_sum_to_one() {
+        for values in [
+            vec![1.0, 1.0, 1.0],
+            vec![0.3734, 0.2601, 0.0899, 0.0766, 0.2],
+            vec![0.0, 5.0],
+            vec![1e-9, 1.0, 1.0],
+        ] {
+            let t = thousandths(&values);
+            assert_eq!(t.iter().sum::<u32>(), 1000, "{values:?} -> {t:?}");
+        }
+        assert_eq!(thousandths(&[1.0, 1.0, 1.0]), vec![334, 333, 333]);
+    }
+
+    #[test]
+    fn background_sync_is_told_from_a_few_foreground_sessions() {
+        // Rows every hour from 08:00 to 17:00.
+        let hourly: u128 = (32..=68).step_by(4).fold(0, |b, s| b | 1 << s);
+        assert!(background_day(hourly, 8 * 3600, 17 * 3600, 2 * 3600));
+        // Three sessions: 09:00, 12:00, 16:00 (gaps of 3 h and 4 h).
+        let three: u128 = (1 << 36) | (1 << 48) | (1 << 64);
+        assert!(!background_day(three, 8 * 3600, 17 * 3600, 2 * 3600));
+        // Dense but only an hour of a nine-hour day.
+        let hour: u128 = 0b1111 << 40;
+        assert!(!background_day(hour, 8 * 3600, 17 * 3600, 2 * 3600));
+    }
+
+    fn view(key: u64, device: DeviceTrust, apps: &[(App, Client)]) -> UserView {
+        UserView {
+            key,
+            group: None,
+            device: Some(device),
+            compliant: None,
+            credential: None,
+            mfa: None,
+            trusted: None,
+            clients: [None; APPS],
+            app_days: [0; APPS],
+            worked_days: 10,
+            signature: apps.to_vec(),
+        }
+    }
+
+    #[test]
+    fn small_behaviour_clusters_join_the_most_similar_one_of_their_device_kind() {
+        let mail = [
+            (App::Exchange, Client::Native),
+            (App::Teams, Client::Native),
+        ];
+        let web = [(App::OfficeWeb, Client::Browser)];
+        let mut views = Vec::new();
+        for i in 0..60 {
+            views.push(view(i, DeviceTrust::EntraJoined, &mail));
+        }
+        for i in 60..99 {
+            views.push(view(i, DeviceTrust::Unmanaged, &web));
+        }
+        // One managed user with mail and the portal: 1% of users, joins the mail users.
+        views.push(view(
+            99,
+            DeviceTrust::HybridJoined,
+            &[mail[0], mail[1], (App::AzurePortal, Client::Browser)],
+        ));
+        let groups = cluster_personas(&views, &FitOptions::default());
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].name, "managed_1");
+        assert_eq!(groups[0].members.len(), 61);
+        assert!(groups[0].members.contains(&99));
+        assert_eq!(groups[1].name, "personal_1");
+        assert_eq!(groups[1].members.len(), 39);
     }
 }
