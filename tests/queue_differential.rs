@@ -49,7 +49,30 @@ fn queue_matches_a_btreemap_shadow_over_200k_operations() {
                 queue.cancel(id);
                 shadow.remove(&key);
             }
-            65..=69 => {
+            // A batch (a day plan): same order as scheduling each in turn; events in
+            // the past are dropped.
+            65..=67 => {
+                let n = rng.random_range(0..6u64);
+                let mut batch = Vec::new();
+                let mut past = 0;
+                for k in 0..n {
+                    let at = if now > 0 && rng.random_range(0..8) == 0 {
+                        past += 1;
+                        now - 1
+                    } else {
+                        now + rng.random_range(0..20u64)
+                    };
+                    batch.push((SimTime::from_secs(at), op * 8 + k));
+                }
+                for (at, p) in &batch {
+                    if at.as_secs() >= now {
+                        shadow.insert((at.as_secs(), seq), *p);
+                        seq += 1;
+                    }
+                }
+                assert_eq!(queue.schedule_batch(batch), past, "dropped at op {op}");
+            }
+            68..=69 => {
                 let expect = shadow.keys().next().map(|(t, _)| SimTime::from_secs(*t));
                 assert_eq!(queue.peek_time(), expect, "peek at op {op}");
             }

@@ -62,6 +62,11 @@ impl<E> Ord for Entry<E> {
 #[derive(Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// Events scheduled together ([`EventQueue::schedule_batch`], a user's day plan), kept
+    /// sorted latest first so the earliest pops from the end in O(1). The heap then holds
+    /// only the few events scheduled one by one while the day runs, which makes its pops
+    /// cheap; both sources pop in the same (time, sequence) order as one heap would.
+    batch: Vec<Entry<E>>,
     next_seq: u64,
     now: SimTime,
     /// Tombstones of cancelled events still in the heap. Few at a time, so a Vec beats a set.
@@ -78,6 +83,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            batch: Vec::new(),
             next_seq: 0,
             now: SimTime::ZERO,
             cancelled: Vec::new(),
@@ -88,6 +94,7 @@ impl<E> EventQueue<E> {
     /// user.
     pub fn clear(&mut self) {
         self.heap.clear();
+        self.batch.clear();
         self.cancelled.clear();
         self.next_seq = 0;
         self.now = SimTime::ZERO;
@@ -112,6 +119,54 @@ impl<E> EventQueue<E> {
         Ok(EventId(seq))
     }
 
+    /// Schedules many events at once, in the order given: the same sequence numbers, and so
+    /// the same order among equal times, as calling [`EventQueue::schedule_at`] for each.
+    /// Events in the past or at the end of time are dropped (as `schedule_at` refuses
+    /// them); returns how many were dropped.
+    pub fn schedule_batch(&mut self, events: impl IntoIterator<Item = (SimTime, E)>) -> usize {
+        let before = self.batch.len();
+        let mut dropped = 0;
+        for (at, event) in events {
+            if at < self.now || at == SimTime::NEVER {
+                dropped += 1;
+                continue;
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.batch.push(Entry { at, seq, event });
+        }
+        if self.batch.len() > before {
+            // Keys are unique (the sequence), so an unstable sort is deterministic.
+            self.batch
+                .sort_unstable_by(|a, b| (b.at, b.seq).cmp(&(a.at, a.seq)));
+        }
+        dropped
+    }
+
+    /// Whether the earliest entry is the batch's (else the heap's, if any).
+    fn batch_first(&self) -> Option<bool> {
+        match (self.heap.peek(), self.batch.last()) {
+            (Some(h), Some(b)) => Some((b.at, b.seq) < (h.at, h.seq)),
+            (Some(_), None) => Some(false),
+            (None, Some(_)) => Some(true),
+            (None, None) => None,
+        }
+    }
+
+    fn take_first(&mut self) -> Option<Entry<E>> {
+        match self.batch_first()? {
+            true => self.batch.pop(),
+            false => self.heap.pop(),
+        }
+    }
+
+    fn first(&self) -> Option<&Entry<E>> {
+        match self.batch_first()? {
+            true => self.batch.last(),
+            false => self.heap.peek(),
+        }
+    }
+
     /// Schedules `event` a duration after the current time.
     pub fn schedule_in(&mut self, delay: Duration, event: E) -> Result<EventId, ScheduleError> {
         self.schedule_at(self.now + delay, event)
@@ -122,7 +177,7 @@ impl<E> EventQueue<E> {
     pub fn cancel(&mut self, id: EventId) {
         if id.0 < self.next_seq && !self.cancelled.contains(&id.0) {
             // Only remember tombstones for events that may still be queued.
-            if self.heap.iter().any(|e| e.seq == id.0) {
+            if self.heap.iter().chain(&self.batch).any(|e| e.seq == id.0) {
                 self.cancelled.push(id.0);
             }
         }
@@ -130,7 +185,7 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the next live event, advancing the current time to it.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        while let Some(entry) = self.heap.pop() {
+        while let Some(entry) = self.take_first() {
             if !self.cancelled.is_empty() {
                 if let Some(i) = self.cancelled.iter().position(|s| *s == entry.seq) {
                     self.cancelled.swap_remove(i);
@@ -146,10 +201,10 @@ impl<E> EventQueue<E> {
     /// The time of the next live event, without removing it.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         // Drop dead entries at the front so the answer is a live event's time.
-        while let Some(top) = self.heap.peek() {
+        while let Some(top) = self.first() {
             if let Some(i) = self.cancelled.iter().position(|s| *s == top.seq) {
                 self.cancelled.swap_remove(i);
-                self.heap.pop();
+                self.take_first();
             } else {
                 return Some(top.at);
             }
@@ -159,7 +214,7 @@ impl<E> EventQueue<E> {
 
     /// Number of live events.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.cancelled.len()
+        self.heap.len() + self.batch.len() - self.cancelled.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -356,6 +356,14 @@ impl<'a> UserSim<'a> {
             .map(|_| ())
     }
 
+    /// Schedules a day's plan at once, draining it (actions in the past are dropped, as
+    /// [`UserSim::schedule`] refuses them). The same order as scheduling them one by one,
+    /// at a fraction of the cost: the plan is sorted once instead of heaped.
+    pub fn schedule_plan(&mut self, plan: &mut Vec<(SimTime, Action)>) {
+        self.queue
+            .schedule_batch(plan.drain(..).map(|(at, a)| (at, Event::Action(a))));
+    }
+
     /// Processes every event before `end` (all of them with [`SimTime::NEVER`]), or until
     /// an attack succeeds in [`TheftMode::Report`].
     pub fn run_until<O: Observer>(&mut self, end: SimTime, obs: &mut O) -> Stop {

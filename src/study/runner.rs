@@ -7,6 +7,8 @@
 //! (access-token lifetimes) use a stream keyed by the design index. Results are integer
 //! accumulators merged in any order, so the output never depends on the thread count.
 
+use std::sync::OnceLock;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -125,8 +127,10 @@ pub struct DesignEnv<'a> {
     exp: &'a Experiment,
     design: &'a Design,
     design_index: usize,
-    /// Rule tables by profile index (see [`profile_index`]).
-    tables: Vec<RuleTable>,
+    /// Rule tables by profile index (see [`profile_index`]), each built the first time a
+    /// user with that profile is simulated: a table is about 250 KB and most of the 144
+    /// profiles per persona never occur, so building all of them cost ~200 MB of RSS.
+    tables: Vec<OnceLock<RuleTable>>,
     susceptibility: Susceptibility,
     /// Oversampling factor of each attack mechanism ([`crate::world::threat::Threat::sampling`]).
     sampling: [f64; Mechanism::COUNT],
@@ -149,10 +153,18 @@ impl<'a> DesignEnv<'a> {
             exp,
             design,
             design_index,
-            tables: build_tables(exp, &design.policies),
+            tables: (0..exp.population.personas.len() * PROFILES_PER_PERSONA)
+                .map(|_| OnceLock::new())
+                .collect(),
             susceptibility: exp.population.threat.susceptibility(),
             sampling: exp.sampling(),
         }
+    }
+
+    /// The rule table of profile `index`, built on first use.
+    fn rules(&self, index: usize) -> &RuleTable {
+        self.tables[index]
+            .get_or_init(|| profile_table(self.exp, &self.design.policies, &profile_traits(index)))
     }
 
     /// Simulates the given users of one replicate on this thread (benchmarks, tests).
@@ -186,35 +198,34 @@ fn profile_index(persona: usize, t: &UserTraits) -> usize {
         + c
 }
 
-fn build_tables(exp: &Experiment, policies: &PolicySet) -> Vec<RuleTable> {
-    let personas = exp.population.personas.len();
-    (0..personas * PROFILES_PER_PERSONA)
-        .into_par_iter()
-        .map(|i| {
-            let c = i % CREDENTIALS;
-            let rest = i / CREDENTIALS;
-            let trusted = rest % 2 == 1;
-            let m = (rest / 2) % MFA_METHODS;
-            let compliant = (rest / (2 * MFA_METHODS)) % 2 == 1;
-            let device = DeviceTrust::ALL[(rest / (4 * MFA_METHODS)) % 4];
-            let persona = rest / (16 * MFA_METHODS);
-            let traits = UserTraits {
-                persona,
-                device,
-                compliant,
-                credential: Credential::ALL[c],
-                mfa_method: MfaMethod::ALL[m],
-                kmsi_accept: false,
-                trusted_location: trusted,
-                clients: Vec::new(),
-            };
-            debug_assert_eq!(profile_index(persona, &traits), i);
-            let mut t = RuleTable::new(exp.population.profile(&traits));
-            // Population runs only produce no risk or high risk.
-            t.fill(policies, &[RiskLevel::None, RiskLevel::High]);
-            t
-        })
-        .collect()
+/// The traits that profile `i` stands for (the inverse of [`profile_index`]).
+fn profile_traits(i: usize) -> UserTraits {
+    let c = i % CREDENTIALS;
+    let rest = i / CREDENTIALS;
+    let trusted = rest % 2 == 1;
+    let m = (rest / 2) % MFA_METHODS;
+    let compliant = (rest / (2 * MFA_METHODS)) % 2 == 1;
+    let device = DeviceTrust::ALL[(rest / (4 * MFA_METHODS)) % 4];
+    let persona = rest / (16 * MFA_METHODS);
+    let traits = UserTraits {
+        persona,
+        device,
+        compliant,
+        credential: Credential::ALL[c],
+        mfa_method: MfaMethod::ALL[m],
+        kmsi_accept: false,
+        trusted_location: trusted,
+        clients: Vec::new(),
+    };
+    debug_assert_eq!(profile_index(persona, &traits), i);
+    traits
+}
+
+fn profile_table(exp: &Experiment, policies: &PolicySet, traits: &UserTraits) -> RuleTable {
+    let mut t = RuleTable::new(exp.population.profile(traits));
+    // Population runs only produce no risk or high risk.
+    t.fill(policies, &[RiskLevel::None, RiskLevel::High]);
+    t
 }
 
 /// Reusable per-thread buffers.
@@ -405,7 +416,7 @@ fn simulate_chunk(
         tenant: env.design.tenant.clone(),
         tokens: env.design.tokens,
     };
-    let mut sim = UserSim::new(&exp.params, &env.tables[0], setup, user_stream(0, 0, 0, 0));
+    let mut sim = UserSim::new(&exp.params, env.rules(0), setup, user_stream(0, 0, 0, 0));
     for u in users {
         if u % shards != shard {
             continue;
@@ -514,15 +525,13 @@ fn simulate_user<'a>(
         tokens: env.design.tokens,
     };
     sim.reset(
-        &env.tables[table],
+        env.rules(table),
         setup,
         user_stream(exp.seed, env.design_index as u64, rep as u64, user),
     );
     sim.set_threat(Some(&env.susceptibility), TheftMode::Report);
     sim.set_attacker_apps(&s.apps);
-    for (at, a) in s.plan.drain(..) {
-        let _ = sim.schedule(at, a);
-    }
+    sim.schedule_plan(&mut s.plan);
     let horizon = SimTime::from_secs(exp.days as u64 * DAY);
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
     let mut outcome = UserOutcome {
@@ -700,9 +709,7 @@ impl Driver<'_, '_> {
         let w = self.workdays.get(day)?;
         if let Some(w) = w {
             plan_day(&mut self.brng, self.pop, self.traits, *w, plan);
-            for (at, a) in plan.drain(..) {
-                let _ = sim.schedule(at, a);
-            }
+            sim.schedule_plan(plan);
         }
         self.next_day += 1;
         Some(SimTime::from_secs((day as u64 + 1) * DAY))
