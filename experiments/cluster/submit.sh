@@ -12,6 +12,7 @@ experiment=${1:?usage: submit.sh EXPERIMENT.toml SHARDS [extra run flags]}
 shards=${2:?usage: submit.sh EXPERIMENT.toml SHARDS [extra run flags]}
 shift 2
 here=$(dirname "$0")
+export SESSIONSIM_SHARDS=$shards # for both jobs (sbatch passes the environment on)
 # shellcheck disable=SC2086 # word splitting of SESSIONSIM_SHARD_SBATCH_ARGS is intended
 array=$(sbatch --parsable --array="1-${shards}" ${SESSIONSIM_SHARD_SBATCH_ARGS:-} \
   "$here/shard.sbatch" "$experiment" "$@")
