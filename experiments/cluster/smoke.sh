@@ -97,7 +97,8 @@ fi
 
 # --- a one-node Slurm ----------------------------------------------------------------------
 mkdir -p "$tmp"/{munge,ctld,slurmd,work}
-host=$(hostname -s)
+host=$(uname -n) # hostname -s, without needing the hostname package
+host=${host%%.*}
 cpus=$(nproc)
 ((cpus > 2)) && cpus=2
 mem_mb=$(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024 * 9 / 10))
