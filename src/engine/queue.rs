@@ -136,9 +136,14 @@ impl<E> EventQueue<E> {
             self.batch.push(Entry { at, seq, event });
         }
         if self.batch.len() > before {
-            // Keys are unique (the sequence), so an unstable sort is deterministic.
-            self.batch
-                .sort_unstable_by(|a, b| (b.at, b.seq).cmp(&(a.at, a.seq)));
+            // Keys are unique (the sequence), so either sort is deterministic. The new
+            // events are sorted alone, then the stable sort merges the two sorted runs in
+            // one pass (it detects runs), instead of re-sorting what was already in order.
+            let latest_first = |a: &Entry<E>, b: &Entry<E>| (b.at, b.seq).cmp(&(a.at, a.seq));
+            self.batch[before..].sort_unstable_by(latest_first);
+            if before > 0 {
+                self.batch.sort_by(latest_first);
+            }
         }
         dropped
     }

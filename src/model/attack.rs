@@ -263,22 +263,25 @@ impl UserSim<'_> {
                 self.attacker_deadline(now, i, app)
             };
         }
-        let mut t = self.attacker_deadline(now, i, app);
         if realistic && tok.valid_at(now) {
-            t = t.min(tok.expires);
-            if let Some(cut) = cae::pending_rejection(
+            // A held token the resource accepts answers by itself (`attacker_holds`): only
+            // its expiry or a CAE cut can change that. The session's deadline and idle
+            // expiry matter once it is gone, and the check at its expiry sees them.
+            // (Checking at a deadline already passed re-ran the check every second until
+            // the token expired: two thirds of all events, for no change of outcome.)
+            let cut = cae::pending_rejection(
                 &tok,
                 app,
                 &self.state.revocations,
                 self.state.risk_event,
                 now,
                 self.params,
-            ) {
-                t = t.min(cut);
-            }
+            );
+            return cut.map_or(tok.expires, |c| c.min(tok.expires));
         }
         let idle = revocation::idle_lifetime(s.artefact, s.session.persistent, self.params);
-        t.min(s.session.last_used + idle)
+        self.attacker_deadline(now, i, app)
+            .min(s.session.last_used + idle)
     }
 
     /// One replay of stolen artefact `i` against `app`.
