@@ -67,6 +67,8 @@ pub struct EventQueue<E> {
     /// only the few events scheduled one by one while the day runs, which makes its pops
     /// cheap; both sources pop in the same (time, sequence) order as one heap would.
     batch: Vec<Entry<E>>,
+    /// Reused buffer of [`EventQueue::schedule_batch`]'s merge.
+    merge_scratch: Vec<Entry<E>>,
     next_seq: u64,
     now: SimTime,
     /// Tombstones of cancelled events still in the heap. Few at a time, so a Vec beats a set.
@@ -84,6 +86,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::new(),
             batch: Vec::new(),
+            merge_scratch: Vec::new(),
             next_seq: 0,
             now: SimTime::ZERO,
             cancelled: Vec::new(),
@@ -123,7 +126,10 @@ impl<E> EventQueue<E> {
     /// the same order among equal times, as calling [`EventQueue::schedule_at`] for each.
     /// Events in the past or at the end of time are dropped (as `schedule_at` refuses
     /// them); returns how many were dropped.
-    pub fn schedule_batch(&mut self, events: impl IntoIterator<Item = (SimTime, E)>) -> usize {
+    pub fn schedule_batch(&mut self, events: impl IntoIterator<Item = (SimTime, E)>) -> usize
+    where
+        E: Clone,
+    {
         let before = self.batch.len();
         let mut dropped = 0;
         for (at, event) in events {
@@ -136,16 +142,39 @@ impl<E> EventQueue<E> {
             self.batch.push(Entry { at, seq, event });
         }
         if self.batch.len() > before {
-            // Keys are unique (the sequence), so either sort is deterministic. The new
-            // events are sorted alone, then the stable sort merges the two sorted runs in
-            // one pass (it detects runs), instead of re-sorting what was already in order.
-            let latest_first = |a: &Entry<E>, b: &Entry<E>| (b.at, b.seq).cmp(&(a.at, a.seq));
-            self.batch[before..].sort_unstable_by(latest_first);
-            if before > 0 {
-                self.batch.sort_by(latest_first);
-            }
+            // Keys are unique (the sequence), so an unstable sort is deterministic. Only the
+            // new events are sorted; they are then merged with the events already waiting.
+            self.batch[before..].sort_unstable_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
+            self.merge_batch_tail(before);
         }
         dropped
+    }
+
+    /// Merges the two latest-first runs `batch[..mid]` and `batch[mid..]` into one, in
+    /// place, from the earliest end.
+    fn merge_batch_tail(&mut self, mid: usize)
+    where
+        E: Clone,
+    {
+        if mid == 0 {
+            return;
+        }
+        self.merge_scratch.clear();
+        self.merge_scratch.extend_from_slice(&self.batch[mid..]);
+        let (mut old, mut new) = (mid, self.merge_scratch.len());
+        // Each step fills slot `old + new - 1` with the earliest of what is left, so it
+        // never overwrites an old entry not yet moved.
+        while new > 0 {
+            let k = old + new - 1;
+            let n = &self.merge_scratch[new - 1];
+            if old > 0 && (self.batch[old - 1].at, self.batch[old - 1].seq) < (n.at, n.seq) {
+                self.batch[k] = self.batch[old - 1].clone();
+                old -= 1;
+            } else {
+                self.batch[k] = n.clone();
+                new -= 1;
+            }
+        }
     }
 
     /// Whether the earliest entry is the batch's (else the heap's, if any).

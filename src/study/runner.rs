@@ -547,7 +547,12 @@ fn simulate_user<'a>(
         group.thefts[a.mechanism.index()].attempts += 1;
     }
     let mut stats = UserStats::new(&exp.params, traits.device);
-    let upn = format!("user{user}@{}", pop.domain);
+    // Only the sign-in log names the user.
+    let upn = if log.is_some() {
+        format!("user{user}@{}", pop.domain)
+    } else {
+        String::new()
+    };
     let log_user = LogUser {
         start_day: exp.start_day,
         upn: &upn,
