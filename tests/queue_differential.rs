@@ -76,6 +76,24 @@ fn queue_matches_a_btreemap_shadow_over_200k_operations() {
                 let expect = shadow.keys().next().map(|(t, _)| SimTime::from_secs(*t));
                 assert_eq!(queue.peek_time(), expect, "peek at op {op}");
             }
+            // Pop only before a horizon, as a run does.
+            70..=77 => {
+                let end = now + rng.random_range(0..10u64);
+                let expect = match shadow.first_key_value() {
+                    Some((&(t, _), _)) if t < end => shadow.pop_first(),
+                    _ => None,
+                };
+                let got = queue.pop_before(SimTime::from_secs(end));
+                match (expect, got) {
+                    (None, None) => {}
+                    (Some(((t, _), payload)), Some((at, p))) => {
+                        assert_eq!((at.as_secs(), p), (t, payload), "pop_before at op {op}");
+                        now = t;
+                        pops += 1;
+                    }
+                    (e, g) => panic!("op {op}: shadow {e:?} vs queue {g:?} before {end}"),
+                }
+            }
             _ => {
                 let expect = shadow.pop_first();
                 let got = queue.pop();

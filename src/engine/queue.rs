@@ -232,6 +232,36 @@ impl<E> EventQueue<E> {
         None
     }
 
+    /// Removes and returns the next live event if it is before `end` (a run's horizon),
+    /// advancing the current time to it: [`EventQueue::peek_time`] and
+    /// [`EventQueue::pop`] in one look at the front.
+    pub fn pop_before(&mut self, end: SimTime) -> Option<(SimTime, E)> {
+        loop {
+            let from_batch = self.batch_first()?;
+            let front = if from_batch {
+                self.batch.last()
+            } else {
+                self.heap.peek()
+            }?;
+            if front.at >= end {
+                return None;
+            }
+            let entry = if from_batch {
+                self.batch.pop()
+            } else {
+                self.heap.pop()
+            }?;
+            if !self.cancelled.is_empty() {
+                if let Some(i) = self.cancelled.iter().position(|s| *s == entry.seq) {
+                    self.cancelled.swap_remove(i);
+                    continue;
+                }
+            }
+            self.now = entry.at;
+            return Some((entry.at, entry.event));
+        }
+    }
+
     /// The time of the next live event, without removing it.
     pub fn peek_time(&mut self) -> Option<SimTime> {
         // Drop dead entries at the front so the answer is a live event's time.

@@ -367,13 +367,7 @@ impl<'a> UserSim<'a> {
     /// Processes every event before `end` (all of them with [`SimTime::NEVER`]), or until
     /// an attack succeeds in [`TheftMode::Report`].
     pub fn run_until<O: Observer>(&mut self, end: SimTime, obs: &mut O) -> Stop {
-        while let Some(t) = self.queue.peek_time() {
-            if t >= end {
-                break;
-            }
-            let Some((now, event)) = self.queue.pop() else {
-                break;
-            };
+        while let Some((now, event)) = self.queue.pop_before(end) {
             self.events += 1;
             match event {
                 Event::Action(a) => self.on_action(now, a, obs),
