@@ -36,6 +36,15 @@ struct Entry<E> {
     event: E,
 }
 
+impl<E> Entry<E> {
+    /// The order key `(time, sequence)` as one integer: one wide compare instead of two
+    /// branches, on the queue's hottest path.
+    #[inline]
+    fn key(&self) -> u128 {
+        (u128::from(self.at.as_secs()) << 64) | u128::from(self.seq)
+    }
+}
+
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
         self.at == other.at && self.seq == other.seq
@@ -50,7 +59,7 @@ impl<E> PartialOrd for Entry<E> {
 impl<E> Ord for Entry<E> {
     /// Reversed, because `BinaryHeap` is a max-heap and we pop the smallest key.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -144,7 +153,7 @@ impl<E> EventQueue<E> {
         if self.batch.len() > before {
             // Keys are unique (the sequence), so an unstable sort is deterministic. Only the
             // new events are sorted; they are then merged with the events already waiting.
-            self.batch[before..].sort_unstable_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
+            self.batch[before..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
             self.merge_batch_tail(before);
         }
         dropped
@@ -167,7 +176,7 @@ impl<E> EventQueue<E> {
         while new > 0 {
             let k = old + new - 1;
             let n = &self.merge_scratch[new - 1];
-            if old > 0 && (self.batch[old - 1].at, self.batch[old - 1].seq) < (n.at, n.seq) {
+            if old > 0 && self.batch[old - 1].key() < n.key() {
                 self.batch[k] = self.batch[old - 1].clone();
                 old -= 1;
             } else {
@@ -180,7 +189,7 @@ impl<E> EventQueue<E> {
     /// Whether the earliest entry is the batch's (else the heap's, if any).
     fn batch_first(&self) -> Option<bool> {
         match (self.heap.peek(), self.batch.last()) {
-            (Some(h), Some(b)) => Some((b.at, b.seq) < (h.at, h.seq)),
+            (Some(h), Some(b)) => Some(b.key() < h.key()),
             (Some(_), None) => Some(false),
             (None, Some(_)) => Some(true),
             (None, None) => None,
