@@ -11,6 +11,7 @@ pub mod files;
 pub mod metrics;
 pub mod report;
 pub mod signinlog;
+pub mod stream;
 pub mod tables;
 
 pub use files::{

@@ -9,14 +9,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::output::signinlog::{SIGNIN_HEADER, USERS_HEADER};
+use crate::output::stream::Writeback;
 use crate::output::{OutputDir, RunInfo};
 use crate::study::experiment::{Experiment, RunOptions};
 use crate::study::runner::{self, RowSink, RunResult};
 
 /// Streams `signins.csv` and `users.csv` into the staged output folder.
 struct FileSink {
-    signins: Option<BufWriter<File>>,
-    users: Option<BufWriter<File>>,
+    signins: Option<BufWriter<Writeback>>,
+    users: Option<BufWriter<Writeback>>,
 }
 
 impl RowSink for FileSink {
@@ -31,8 +32,13 @@ impl RowSink for FileSink {
     }
 }
 
-fn open_with_header(out: &OutputDir, name: &str, header: &str) -> std::io::Result<BufWriter<File>> {
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(out.staged(name))?);
+fn open_with_header(
+    out: &OutputDir,
+    name: &str,
+    header: &str,
+) -> std::io::Result<BufWriter<Writeback>> {
+    let file = Writeback::new(File::create(out.staged(name))?);
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     w.write_all(header.as_bytes())?;
     Ok(w)
 }
@@ -78,7 +84,10 @@ pub fn run_to_dir(
         .into_iter()
         .flatten()
     {
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        w.into_inner()
+            .map_err(|e| e.into_error())?
+            .into_inner()
+            .sync_all()?;
     }
     let wall = started.elapsed().as_secs_f64();
     let run = RunInfo {
