@@ -19,6 +19,42 @@ use crate::world::app::DeviceTrust;
 /// The header of `signins.csv`.
 pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,isCompliant,authenticationMethod,mfaAuthMethod,networkType,design,replicate,persona,actor,outcome,reason\n";
 
+/// The file format of the sign-in log (`--signin-log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigninLogFormat {
+    /// `signins.csv`.
+    #[default]
+    Csv,
+    /// `signins.parquet` ([`crate::output::signin_parquet`]).
+    Parquet,
+}
+
+impl SigninLogFormat {
+    /// Reads `csv` or `parquet`.
+    pub fn parse(text: &str) -> Result<SigninLogFormat, crate::error::InputError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(SigninLogFormat::Csv),
+            "parquet" => Ok(SigninLogFormat::Parquet),
+            _ => Err(crate::error::InputError::new(
+                "<command line>",
+                format!(
+                    "`{}` is not a sign-in log format: give csv or parquet",
+                    crate::error::clip(text, 40)
+                ),
+            )
+            .field("--signin-log-format")),
+        }
+    }
+
+    /// The log's file name in the output folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            SigninLogFormat::Csv => "signins.csv",
+            SigninLogFormat::Parquet => "signins.parquet",
+        }
+    }
+}
+
 /// The header of `users.csv`.
 pub const USERS_HEADER: &str = "design,replicate,user,persona,device,compliant,credential,mfa_method,active_days,prompts,mfa_prompts,unintended_prompts,evaluations,attacks,thefts,exposure_hours,thefts_censored\n";
 
@@ -208,8 +244,7 @@ fn push_timestamp(out: &mut Vec<u8>, start_day: i64, t: SimTime) {
     let [n1, n2] = two((s % 3600) / 60);
     let [s1, s2] = two(s % 60);
     out.extend_from_slice(&[
-        y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2,
-        b'Z',
+        y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2, b'Z',
     ]);
 }
 
@@ -261,7 +296,15 @@ mod tests {
     #[test]
     fn direct_formatting_matches_format_macro() {
         for start_day in [-719_468, 0, 20_458, 2_932_896, 2_932_897] {
-            for secs in [0, 59, 3_599, 86_399, 86_400, 31 * 86_400 + 45_296, 400 * 86_400 + 1] {
+            for secs in [
+                0,
+                59,
+                3_599,
+                86_399,
+                86_400,
+                31 * 86_400 + 45_296,
+                400 * 86_400 + 1,
+            ] {
                 let t = SimTime::from_secs(secs);
                 let mut out = Vec::new();
                 push_timestamp(&mut out, start_day, t);
