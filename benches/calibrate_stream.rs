@@ -73,7 +73,7 @@ impl Generator {
         let trust = TRUST[(user % 4) as usize];
         let days = 20_458 + day; // 2026-01-05
         let (y, m, d) = sessionsim::engine::calendar::civil_from_days(days as i64);
-        let interactive = k % 7 == 0;
+        let interactive = k.is_multiple_of(7);
         let policies: String = (0..12)
             .map(|i| {
                 format!(
@@ -91,7 +91,7 @@ impl Generator {
                 (second / 60) % 60,
                 second % 60,
                 user % 250,
-                user % 3 != 0,
+                !user.is_multiple_of(3),
             ),
         );
         self.buf.push(b'\n');

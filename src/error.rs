@@ -179,7 +179,7 @@ impl InputError {
 /// Decodes file bytes by their byte-order mark (UTF-8 when there is none).
 pub fn decode_text(bytes: &[u8]) -> Result<String, String> {
     let utf16 = |body: &[u8], le: bool| -> Result<String, String> {
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err("UTF-16 text with an odd number of bytes".into());
         }
         let units = body.chunks_exact(2).map(|c| {

@@ -120,9 +120,13 @@ struct RunArgs {
     /// Simulate only shard K of N (e.g. 2/3); combine shards with `merge`.
     #[arg(long)]
     shard: Option<String>,
-    /// Also write signins.csv, one row per Entra evaluation.
+    /// Also write the sign-in log, one row per Entra evaluation (signins.csv).
     #[arg(long = "signin-log")]
     signin_log: bool,
+    /// The sign-in log's format: csv (signins.csv) or parquet (signins.parquet, typed
+    /// columns, zstd). Implies --signin-log.
+    #[arg(long = "signin-log-format", value_name = "csv|parquet")]
+    signin_log_format: Option<String>,
     /// Also write users.csv, one row per simulated user.
     #[arg(long = "per-user")]
     per_user: bool,
@@ -295,13 +299,19 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     sessionsim::policy::set_skip_invalid(args.skip_invalid);
     let mut exp = Experiment::load(&args.experiment)?;
     let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
+    let format = args
+        .signin_log_format
+        .as_deref()
+        .map(sessionsim::output::signinlog::SigninLogFormat::parse)
+        .transpose()?;
     let opts = RunOptions {
         users: args.users,
         days: args.days,
         replicates: args.replicates,
         seed: args.seed,
         shard,
-        signin_log: args.signin_log,
+        signin_log: args.signin_log || format.is_some(),
+        signin_log_format: format.unwrap_or_default(),
         per_user: args.per_user,
         force: args.force,
     };

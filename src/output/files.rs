@@ -133,6 +133,7 @@ pub const OWN_FILES: &[&str] = &[
     "exposure.svg",
     "report.md",
     "signins.csv",
+    "signins.parquet",
     "users.csv",
     "accumulators.json",
 ];

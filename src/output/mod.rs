@@ -10,7 +10,9 @@
 pub mod files;
 pub mod metrics;
 pub mod report;
+pub mod signin_parquet;
 pub mod signinlog;
+pub mod stream;
 pub mod tables;
 
 pub use files::{

@@ -10,16 +10,50 @@
 //! simulator's own columns (`design`, `replicate`, `persona`, `actor`, `outcome`, `reason`)
 //! come last.
 
-use std::io::Write;
-
-use crate::engine::calendar::iso8601;
-use crate::engine::time::SimTime;
+use crate::engine::calendar::{civil_from_days, iso8601};
+use crate::engine::time::{SimTime, DAY};
 use crate::model::{Access, Actor, Credential, MfaMethod, Observer, Outcome, Reason, Record};
 use crate::policy::Sif;
 use crate::world::app::DeviceTrust;
 
 /// The header of `signins.csv`.
 pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,isCompliant,authenticationMethod,mfaAuthMethod,networkType,design,replicate,persona,actor,outcome,reason\n";
+
+/// The file format of the sign-in log (`--signin-log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigninLogFormat {
+    /// `signins.csv`.
+    #[default]
+    Csv,
+    /// `signins.parquet` ([`crate::output::signin_parquet`]).
+    Parquet,
+}
+
+impl SigninLogFormat {
+    /// Reads `csv` or `parquet`.
+    pub fn parse(text: &str) -> Result<SigninLogFormat, crate::error::InputError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(SigninLogFormat::Csv),
+            "parquet" => Ok(SigninLogFormat::Parquet),
+            _ => Err(crate::error::InputError::new(
+                "<command line>",
+                format!(
+                    "`{}` is not a sign-in log format: give csv or parquet",
+                    crate::error::clip(text, 40)
+                ),
+            )
+            .field("--signin-log-format")),
+        }
+    }
+
+    /// The log's file name in the output folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            SigninLogFormat::Csv => "signins.csv",
+            SigninLogFormat::Parquet => "signins.parquet",
+        }
+    }
+}
 
 /// The header of `users.csv`.
 pub const USERS_HEADER: &str = "design,replicate,user,persona,device,compliant,credential,mfa_method,active_days,prompts,mfa_prompts,unintended_prompts,evaluations,attacks,thefts,exposure_hours,thefts_censored\n";
@@ -126,46 +160,114 @@ impl<O: Observer> Observer for Logging<'_, O> {
         if !r.entra || (r.actor == Actor::User && r.at >= self.user.until) {
             return;
         }
-        let u = &self.user;
-        let interactive = r.outcome == Outcome::Prompt;
-        let requirement = match r.requirement {
-            Some(q) if q.mfa => "multiFactorAuthentication",
-            _ => "singleFactorAuthentication",
-        };
-        // The user's device, credential and place; the attacker's are not the user's.
-        let user_row = r.actor == Actor::User;
-        let pick = |s: &'static str| if user_row { s } else { "" };
-        let _ = writeln!(
-            self.out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            iso8601(u.start_day, r.at),
-            u.upn,
-            r.app.map_or("Windows Sign In", |a| a.display_name()),
-            r.client.client_app_used(),
-            interactive,
-            pick(u.device.sign_in_log_name()),
-            error_code(r.outcome, r.reason),
-            ca_status(r),
-            session_policy(r),
-            requirement,
-            pick(if u.compliant { "true" } else { "false" }),
-            pick(credential_log_name(u.credential)),
-            pick(mfa_log_name(u.mfa_method)),
-            pick(if u.trusted_location {
-                "trustedNamedLocation"
-            } else {
-                ""
-            }),
-            csv_field(u.design),
-            u.replicate,
-            csv_field(u.persona),
-            r.actor.name(),
-            r.outcome.name(),
-            r.reason.name(),
-        );
+        write_row(self.out, &self.user, r);
         if r.actor == Actor::User {
             self.rows += 1;
         }
+    }
+}
+
+/// Appends one `signins.csv` row. Bytes are pushed directly rather than through
+/// `write!`: formatting machinery cost ~7,000 instructions a row, a quarter of a run
+/// with `--signin-log` (see `docs/performance.md`, "Sign-in log").
+fn write_row(out: &mut Vec<u8>, u: &LogUser, r: &Record) {
+    let interactive = r.outcome == Outcome::Prompt;
+    let requirement = match r.requirement {
+        Some(q) if q.mfa => "multiFactorAuthentication",
+        _ => "singleFactorAuthentication",
+    };
+    // The user's device, credential and place; the attacker's are not the user's.
+    let user_row = r.actor == Actor::User;
+    let pick = |s: &'static str| if user_row { s } else { "" };
+    out.reserve(320);
+    push_timestamp(out, u.start_day, r.at);
+    let fields: [&str; 5] = [
+        u.upn,
+        r.app.map_or("Windows Sign In", |a| a.display_name()),
+        r.client.client_app_used(),
+        if interactive { "true" } else { "false" },
+        pick(u.device.sign_in_log_name()),
+    ];
+    for f in fields {
+        out.push(b',');
+        out.extend_from_slice(f.as_bytes());
+    }
+    out.push(b',');
+    push_u32(out, error_code(r.outcome, r.reason));
+    let fields: [&str; 7] = [
+        ca_status(r),
+        session_policy(r),
+        requirement,
+        pick(if u.compliant { "true" } else { "false" }),
+        pick(credential_log_name(u.credential)),
+        pick(mfa_log_name(u.mfa_method)),
+        pick(if u.trusted_location {
+            "trustedNamedLocation"
+        } else {
+            ""
+        }),
+    ];
+    for f in fields {
+        out.push(b',');
+        out.extend_from_slice(f.as_bytes());
+    }
+    out.push(b',');
+    push_csv_field(out, u.design);
+    out.push(b',');
+    push_u32(out, u.replicate);
+    out.push(b',');
+    push_csv_field(out, u.persona);
+    for f in [r.actor.name(), r.outcome.name(), r.reason.name()] {
+        out.push(b',');
+        out.extend_from_slice(f.as_bytes());
+    }
+    out.push(b'\n');
+}
+
+/// Appends [`iso8601`] of `t` (`YYYY-MM-DDTHH:MM:SSZ`).
+fn push_timestamp(out: &mut Vec<u8>, start_day: i64, t: SimTime) {
+    let day = start_day + (t.as_secs() / DAY) as i64;
+    let (y, m, d) = civil_from_days(day);
+    if !(0..=9999).contains(&y) {
+        // Never in a run (dates are parsed as four digits), but stay exact.
+        out.extend_from_slice(iso8601(start_day, t).as_bytes());
+        return;
+    }
+    let s = t.second_of_day() as u32;
+    let y = y as u32;
+    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    let [y1, y2] = two(y / 100);
+    let [y3, y4] = two(y % 100);
+    let [m1, m2] = two(m);
+    let [d1, d2] = two(d);
+    let [h1, h2] = two(s / 3600);
+    let [n1, n2] = two((s % 3600) / 60);
+    let [s1, s2] = two(s % 60);
+    out.extend_from_slice(&[
+        y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2, b'Z',
+    ]);
+}
+
+/// Appends the decimal digits of `n`.
+fn push_u32(out: &mut Vec<u8>, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends [`csv_field`] of `text`.
+fn push_csv_field(out: &mut Vec<u8>, text: &str) {
+    match csv_field(text) {
+        std::borrow::Cow::Borrowed(t) => out.extend_from_slice(t.as_bytes()),
+        std::borrow::Cow::Owned(t) => out.extend_from_slice(t.as_bytes()),
     }
 }
 
@@ -189,5 +291,33 @@ mod tests {
             csv_field("sif=4h,persist=never"),
             "\"sif=4h,persist=never\""
         );
+    }
+
+    #[test]
+    fn direct_formatting_matches_format_macro() {
+        for start_day in [-719_468, 0, 20_458, 2_932_896, 2_932_897] {
+            for secs in [
+                0,
+                59,
+                3_599,
+                86_399,
+                86_400,
+                31 * 86_400 + 45_296,
+                400 * 86_400 + 1,
+            ] {
+                let t = SimTime::from_secs(secs);
+                let mut out = Vec::new();
+                push_timestamp(&mut out, start_day, t);
+                assert_eq!(String::from_utf8(out).unwrap(), iso8601(start_day, t));
+            }
+        }
+        for n in [0, 7, 10, 53_003, 700_082, u32::MAX] {
+            let mut out = Vec::new();
+            push_u32(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+        let mut out = Vec::new();
+        push_csv_field(&mut out, "a,\"b\"");
+        assert_eq!(out, b"\"a,\"\"b\"\"\"");
     }
 }

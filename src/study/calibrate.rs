@@ -143,7 +143,7 @@ pub fn calibrate(
         let report = signin_log::read_log(path, &read, &mut |s| {
             summary.add(&s);
             n += 1;
-            if n % 65_536 == 0 {
+            if n.is_multiple_of(65_536) {
                 progress(Progress::Rows(n));
             }
         })?;

@@ -821,6 +821,8 @@ pub struct RunOptions {
     pub shard: Option<(u32, u32)>,
     /// Write the simulated sign-in log (`signins.csv`).
     pub signin_log: bool,
+    /// The sign-in log's format: `signins.csv` or `signins.parquet`.
+    pub signin_log_format: crate::output::signinlog::SigninLogFormat,
     /// Write one row per simulated user (`users.csv`).
     pub per_user: bool,
     /// Replace an earlier output folder of this tool even if it holds other files.

@@ -8,21 +8,27 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::output::signinlog::{SIGNIN_HEADER, USERS_HEADER};
+use crate::output::signin_parquet::ParquetLog;
+use crate::output::signinlog::{SigninLogFormat, SIGNIN_HEADER, USERS_HEADER};
+use crate::output::stream::Writeback;
 use crate::output::{OutputDir, RunInfo};
 use crate::study::experiment::{Experiment, RunOptions};
 use crate::study::runner::{self, RowSink, RunResult};
 
-/// Streams `signins.csv` and `users.csv` into the staged output folder.
+/// Streams the sign-in log and `users.csv` into the staged output folder.
 struct FileSink {
-    signins: Option<BufWriter<File>>,
-    users: Option<BufWriter<File>>,
+    signins: Option<BufWriter<Writeback>>,
+    parquet: Option<ParquetLog>,
+    users: Option<BufWriter<Writeback>>,
 }
 
 impl RowSink for FileSink {
     fn write(&mut self, signins: &[u8], users: &[u8]) -> std::io::Result<()> {
         if let Some(w) = &mut self.signins {
             w.write_all(signins)?;
+        }
+        if let Some(w) = &mut self.parquet {
+            w.write(signins)?;
         }
         if let Some(w) = &mut self.users {
             w.write_all(users)?;
@@ -31,8 +37,13 @@ impl RowSink for FileSink {
     }
 }
 
-fn open_with_header(out: &OutputDir, name: &str, header: &str) -> std::io::Result<BufWriter<File>> {
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(out.staged(name))?);
+fn open_with_header(
+    out: &OutputDir,
+    name: &str,
+    header: &str,
+) -> std::io::Result<BufWriter<Writeback>> {
+    let file = Writeback::new(File::create(out.staged(name))?);
+    let mut w = BufWriter::with_capacity(1 << 20, file);
     w.write_all(header.as_bytes())?;
     Ok(w)
 }
@@ -56,10 +67,13 @@ pub fn run_to_dir(
     let started = Instant::now();
     let out = OutputDir::create(dir, opts.force)
         .with_context(|| format!("creating the output folder {}", dir.display()))?;
+    let format = opts.signin_log_format;
     let mut sink = FileSink {
-        signins: opts
-            .signin_log
-            .then(|| open_with_header(&out, "signins.csv", SIGNIN_HEADER))
+        signins: (opts.signin_log && format == SigninLogFormat::Csv)
+            .then(|| open_with_header(&out, format.file_name(), SIGNIN_HEADER))
+            .transpose()?,
+        parquet: (opts.signin_log && format == SigninLogFormat::Parquet)
+            .then(|| ParquetLog::create(&out.staged(format.file_name())))
             .transpose()?,
         users: opts
             .per_user
@@ -74,11 +88,18 @@ pub fn run_to_dir(
         if wants_rows { Some(&mut sink) } else { None },
     )
     .with_context(|| format!("writing rows into {}", dir.display()))?;
+    if let Some(p) = sink.parquet.take() {
+        p.finish()
+            .with_context(|| format!("writing signins.parquet into {}", dir.display()))?;
+    }
     for w in [sink.signins.take(), sink.users.take()]
         .into_iter()
         .flatten()
     {
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        w.into_inner()
+            .map_err(|e| e.into_error())?
+            .into_inner()
+            .sync_all()?;
     }
     let wall = started.elapsed().as_secs_f64();
     let run = RunInfo {
