@@ -8,7 +8,7 @@
 //! - durations: `30s`, `5m`, `1h`, `1h30m`, `7d` (units may be combined, largest first);
 //! - scenario times: `HH:MM` or `HH:MM:SS`, optionally prefixed by a day, `2d 04:45`.
 //!
-//! Sign-in frequency additionally accepts `every_time`; that is [`Sif`], in the policy layer.
+//! Sign-in frequency additionally accepts `every_time`; that is `policy::Sif`, in the policy layer.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};

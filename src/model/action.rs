@@ -57,7 +57,7 @@ impl Credential {
     }
 
     /// Windows Hello and passkeys are bound to the genuine sign-in origin: they do not work
-    /// on an attacker's reverse proxy (MODEL.md §1, [AiTM]).
+    /// on an attacker's reverse proxy (MODEL.md §1, \[AiTM\]).
     pub fn phishing_resistant(self) -> bool {
         self != Credential::Password
     }

@@ -10,7 +10,7 @@ use crate::world::app::{App, Client};
 
 /// Whether a new browser session cookie is persistent: the persistent-browser control when
 /// a policy sets it (it overrides KMSI), else the answer to "Stay signed in?" when the
-/// tenant shows it ([KMSI], seed 001).
+/// tenant shows it (\[KMSI\], seed 001).
 pub fn persistent(control: Option<Persistence>, kmsi_shown: bool, accepts_kmsi: bool) -> bool {
     match control {
         Some(Persistence::Always) => true,

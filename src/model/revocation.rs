@@ -22,7 +22,7 @@ pub struct Revocations {
     pub password_changed_at: Option<SimTime>,
     /// An administrator reset the password in the Entra admin center: besides
     /// password-based artefacts, refresh tokens obtained without a password end too
-    /// (cookies obtained without one survive; [RT] token revocation table).
+    /// (cookies obtained without one survive; \[RT\] token revocation table).
     pub admin_reset_at: Option<SimTime>,
     /// Revoke MFA sessions: MFA claims of app sessions older than this no longer count.
     pub mfa_valid_from: Option<SimTime>,
@@ -36,13 +36,13 @@ impl Revocations {
     /// Why an artefact of `kind` issued at `issued` is revoked, if it is.
     ///
     /// - Revoke sessions ends every refresh token and session cookie issued before it
-    ///   (seed 004, [Revoke]); it ends the PRT only when `revoke_sessions_invalidates_prt`.
+    ///   (seed 004, \[Revoke\]); it ends the PRT only when `revoke_sessions_invalidates_prt`.
     /// - A password change ends password-based artefacts only: Windows Hello and passkey
-    ///   sessions survive it ([RT] token revocation table). An administrator's reset in the
+    ///   sessions survive it (\[RT\] token revocation table). An administrator's reset in the
     ///   Entra admin center also ends refresh tokens obtained without a password, but not
     ///   such cookies (same table); the PRT follows its own page: only a password-based PRT
-    ///   ends ([PRT] "How is a PRT invalidated?").
-    /// - Disabling the device ends its PRT ([PRT] "invalid device").
+    ///   ends (\[PRT\] "How is a PRT invalidated?").
+    /// - Disabling the device ends its PRT (\[PRT\] "invalid device").
     pub fn check(
         &self,
         kind: Artefact,

@@ -115,13 +115,13 @@ pub struct Stolen {
     pub artefact: Artefact,
     pub session: Session,
     /// Bound to the victim's device key (a TPM-held session key): refused when replayed
-    /// from any other device ([PRT]).
+    /// from any other device (\[PRT\]).
     pub device_bound: bool,
     /// Presents the victim's device identity (a PRT with its key, or tokens minted from
     /// it), so device-based policies see the victim's device until it is disabled.
     pub as_victim_device: bool,
     /// One of the device's own tokens (the broker's refresh token): disabling the device
-    /// ends it ([PRT]: "all tokens on the device are invalidated"). Tokens the attacker
+    /// ends it (\[PRT\]: "all tokens on the device are invalidated"). Tokens the attacker
     /// minted for itself are not the device's.
     pub device_token: bool,
     /// The attacker's access tokens, per app.

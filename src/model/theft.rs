@@ -8,7 +8,7 @@
 //!   or Entra refuses that sign-in.
 //! - **Infostealer**: copies what is on disk (persistent cookies, refresh tokens of apps
 //!   without a broker) and a non-persistent cookie only while the browser runs; artefacts
-//!   bound to a TPM-held session key cannot be replayed elsewhere ([PRT]).
+//!   bound to a TPM-held session key cannot be replayed elsewhere (\[PRT\]).
 //! - **Push bombing**: one push at a time, approved or not; the password alone suffices
 //!   where no MFA is asked.
 //! - **Device compromise**: the attacker mints refresh tokens from the PRT on the device

@@ -1,7 +1,7 @@
 //! The access-token rule (MODEL.md §3, §4): how long a token lives, whoever it is issued
 //! to. Ordinary tokens live 60–90 minutes; CAE tokens are long-lived (20–28 h) but do not
 //! carry a session past its sign-in frequency deadline ("Sign-in Frequency will be honored
-//! with or without CAE", [CAE] FAQ).
+//! with or without CAE", \[CAE\] FAQ).
 //!
 //! This module owns: the lifetime range of a token and its expiry. Drawing the lifetime
 //! (randomness) is the caller's.

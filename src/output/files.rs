@@ -273,7 +273,7 @@ impl OutputDir {
     /// exchange two folders in one step (Linux `renameat2`), no moment exists at which
     /// neither version is in place; elsewhere a kill between the two renames leaves the
     /// previous version under a hidden name, which the next run into the same parent puts
-    /// back ([`recover_abandoned`]).
+    /// back (`recover_abandoned`).
     pub fn commit(mut self) -> std::io::Result<()> {
         for entry in std::fs::read_dir(&self.tmp)? {
             std::fs::File::open(entry?.path())?.sync_all()?;

@@ -4,7 +4,7 @@
 //! The runner hands the log over as the CSV rows it makes for `signins.csv`, in user order;
 //! a writer thread parses them back into columns and encodes row groups of
 //! [`ROW_GROUP_ROWS`] rows, so encoding overlaps the simulation and memory stays bounded
-//! (a row group's columns, and at most [`IN_FLIGHT`] chunks of rows waiting). Row groups
+//! (a row group's columns, and at most `IN_FLIGHT` chunks of rows waiting). Row groups
 //! are cut by row count, never by chunk or thread, and the file holds no time, host or
 //! random value: the bytes depend only on the rows.
 

@@ -14,7 +14,7 @@ use std::io::Write;
 const WRITEBACK_EVERY: u64 = 16 << 20;
 
 /// A file that starts writing its data back to disk (asynchronously) every
-/// [`WRITEBACK_EVERY`] bytes. The bytes of the file are those written, nothing else.
+/// `WRITEBACK_EVERY` bytes. The bytes of the file are those written, nothing else.
 pub struct Writeback {
     file: File,
     written: u64,

@@ -73,7 +73,7 @@ pub struct SignIn {
     pub target: Target,
     pub client: Option<Client>,
     pub interactive: bool,
-    /// The user was asked for credentials and answered (see [`is_prompt`]).
+    /// The user was asked for credentials and answered (see `is_prompt`).
     pub prompt: bool,
     /// `None` when the log has no device columns.
     pub device: Option<DeviceTrust>,
