@@ -319,22 +319,8 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     for w in &exp.warnings {
         warn(w);
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // Far more threads than cores only costs memory and start-up time (regression:
-    // --threads 100000 failed after 20 s).
-    if !(1..=MAX_THREADS).contains(&threads) {
-        return Err(InputError::new(
-            "<command line>",
-            format!("--threads {threads}: give a number between 1 and {MAX_THREADS}"),
-        )
-        .into());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
+    let pool = worker_pool(args.threads)?;
+    let threads = pool.current_num_threads();
     let out_dir = args
         .out
         .clone()
@@ -472,20 +458,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
             .into());
         }
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if !(1..=MAX_THREADS).contains(&threads) {
-        return Err(InputError::new(
-            "command line",
-            format!("--threads {threads}: give a number between 1 and {MAX_THREADS}"),
-        )
-        .into());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("starting worker threads")?;
+    let pool = worker_pool(args.threads)?;
     let mut opts = CalibrateOptions::new(args.logs.clone(), args.out.clone());
     opts.policies = args.policies.clone();
     opts.group_by = args.group_by.clone();
@@ -581,4 +554,23 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// The worker threads of `run` and `calibrate`: `--threads`, or one per core.
+fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Far more threads than cores only costs memory and start-up time (regression:
+    // --threads 100000 failed after 20 s).
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(InputError::new(
+            "<command line>",
+            format!("--threads {threads}: give a number between 1 and {MAX_THREADS}"),
+        )
+        .into());
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")
 }

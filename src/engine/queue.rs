@@ -268,23 +268,13 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the next live event, advancing the current time to it.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        while let Some(entry) = self.take_first() {
-            if !self.cancelled.is_empty() {
-                if let Some(i) = self.cancelled.iter().position(|s| *s == entry.seq()) {
-                    self.cancelled.swap_remove(i);
-                    continue;
-                }
-            }
-            let at = entry.at();
-            self.now = at;
-            return Some((at, entry.event));
-        }
-        None
+        // No entry is at the end of time (`schedule_at` refuses it).
+        self.pop_before(SimTime::NEVER)
     }
 
     /// Removes and returns the next live event if it is before `end` (a run's horizon),
-    /// advancing the current time to it: [`EventQueue::peek_time`] and
-    /// [`EventQueue::pop`] in one look at the front.
+    /// advancing the current time to it: [`EventQueue::peek_time`] and a pop in one look
+    /// at the front.
     pub fn pop_before(&mut self, end: SimTime) -> Option<(SimTime, E)> {
         loop {
             let from_batch = self.batch_first()?;

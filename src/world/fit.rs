@@ -615,7 +615,7 @@ pub fn group_personas(
             .then(a.name.cmp(&b.name))
     });
     while groups.len() > options.max_personas.max(1) - (!small.is_empty()) as usize {
-        let g = groups.pop().expect("more groups than the limit");
+        let Some(g) = groups.pop() else { break };
         small.extend(g.members);
         small_names += 1;
     }
@@ -661,7 +661,9 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
         if !small && list.len() <= limit {
             break;
         }
-        let (key, members) = list.pop().expect("a cluster");
+        let Some((key, members)) = list.pop() else {
+            break;
+        };
         // The most similar remaining cluster: same kind of device first, then the largest
         // overlap of apps and clients, then the largest.
         let score = |k: &ClusterKey| {
@@ -676,7 +678,8 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
         };
         let best = (0..list.len())
             .max_by(|&a, &b| score(&list[a].0).cmp(&score(&list[b].0)).then(b.cmp(&a)))
-            .expect("a cluster remains");
+            // At least one cluster remains: there were two before the pop.
+            .unwrap_or(0);
         list[best].1.extend(members);
         list[best].1.sort_unstable();
         list.sort_by_key(|c| std::cmp::Reverse(c.1.len()));
@@ -800,7 +803,7 @@ pub fn initial_fit(
     } else {
         0.5
     };
-    let devices = (m.device_known > 0).then(|| shares(&m.devices).expect("known devices"));
+    let devices = (m.device_known > 0).then(|| shares(&m.devices)).flatten();
     let mut credentials = shares(&m.credentials);
     if let (Some(d), Some(c)) = (devices, credentials.as_mut()) {
         // Windows Hello needs a device with an Entra identity; on personal devices a
