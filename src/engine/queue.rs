@@ -25,6 +25,32 @@ use crate::engine::time::{Duration, SimTime};
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(u64);
 
+/// Where an event stands in the queue's order: its time, then its insertion sequence.
+/// [`EventQueue::reserve`] hands one out for an event the caller keeps aside (and applies
+/// itself when the queue's front passes it), so that it is ordered exactly as if it had
+/// been queued.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OrderKey(u64);
+
+impl OrderKey {
+    /// After every event.
+    pub const LAST: OrderKey = OrderKey(u64::MAX);
+
+    /// The time of the event this key orders.
+    pub fn at(self) -> SimTime {
+        SimTime::from_secs(self.0 >> 32)
+    }
+
+    /// A key before every event at `at` or later, and after every earlier event.
+    pub fn first_at(at: SimTime) -> OrderKey {
+        if at.as_secs() > MAX_AT {
+            OrderKey::LAST
+        } else {
+            OrderKey(at.as_secs() << 32)
+        }
+    }
+}
+
 /// Misuse of the queue, reported as a value rather than a panic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
@@ -155,6 +181,14 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at absolute time `at`, which must not be before [`Self::now`].
     pub fn schedule_at(&mut self, at: SimTime, event: E) -> Result<EventId, ScheduleError> {
+        let seq = self.next_seq_for(at)?;
+        self.heap.push(Entry::new(at, seq, event));
+        Ok(EventId(seq))
+    }
+
+    /// Takes the next insertion sequence for an event at `at`, or says why it cannot be
+    /// scheduled (then no sequence is used).
+    fn next_seq_for(&mut self, at: SimTime) -> Result<u64, ScheduleError> {
         if at < self.now {
             return Err(ScheduleError::InPast { at, now: self.now });
         }
@@ -166,8 +200,16 @@ impl<E> EventQueue<E> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry::new(at, seq, event));
-        Ok(EventId(seq))
+        Ok(seq)
+    }
+
+    /// The place an event at `at` would take if it were scheduled now, without queueing it:
+    /// for events the caller keeps aside and applies once [`EventQueue::pop_keyed_before`]
+    /// returns a later key (or a run ends past it). The same checks as
+    /// [`EventQueue::schedule_at`].
+    pub fn reserve(&mut self, at: SimTime) -> Result<OrderKey, ScheduleError> {
+        let seq = self.next_seq_for(at)?;
+        Ok(OrderKey((at.as_secs() << 32) | seq))
     }
 
     /// Schedules many events at once, in the order given: the same sequence numbers, and so
@@ -276,6 +318,13 @@ impl<E> EventQueue<E> {
     /// advancing the current time to it: [`EventQueue::peek_time`] and a pop in one look
     /// at the front.
     pub fn pop_before(&mut self, end: SimTime) -> Option<(SimTime, E)> {
+        self.pop_keyed_before(end)
+            .map(|(key, event)| (key.at(), event))
+    }
+
+    /// [`EventQueue::pop_before`], returning the event's place in the order (to apply the
+    /// events reserved with [`EventQueue::reserve`] that come before it).
+    pub fn pop_keyed_before(&mut self, end: SimTime) -> Option<(OrderKey, E)> {
         loop {
             let from_batch = self.batch_first()?;
             let front = if from_batch {
@@ -297,9 +346,8 @@ impl<E> EventQueue<E> {
                     continue;
                 }
             }
-            let at = entry.at();
-            self.now = at;
-            return Some((at, entry.event));
+            self.now = entry.at();
+            return Some((OrderKey(entry.key), entry.event));
         }
     }
 
@@ -396,5 +444,34 @@ mod tests {
         assert_eq!(q.pop(), Some((SimTime::from_secs(3), 'c')));
         q.cancel(c);
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn a_reserved_key_orders_like_a_scheduled_event() {
+        let mut q = EventQueue::new();
+        let t = SimTime::from_secs(5);
+        q.schedule_at(t, 'a').unwrap();
+        let reserved = q.reserve(t).unwrap();
+        q.schedule_at(t, 'b').unwrap();
+        q.schedule_at(SimTime::from_secs(4), 'c').unwrap();
+        let keys: Vec<(OrderKey, char)> =
+            std::iter::from_fn(|| q.pop_keyed_before(SimTime::NEVER)).collect();
+        assert_eq!(keys.iter().map(|k| k.1).collect::<String>(), "cab");
+        assert!(keys[0].0 < reserved && keys[1].0 < reserved && reserved < keys[2].0);
+        assert_eq!(reserved.at(), t);
+        // A key at a time comes before every event at that time and after every earlier one.
+        assert!(keys[0].0 < OrderKey::first_at(t) && OrderKey::first_at(t) <= keys[1].0);
+        assert!(keys[2].0 < OrderKey::first_at(SimTime::NEVER));
+        // A reservation that cannot be scheduled uses no sequence number.
+        assert_eq!(
+            q.reserve(SimTime::from_secs(1)),
+            Err(ScheduleError::InPast {
+                at: SimTime::from_secs(1),
+                now: t
+            })
+        );
+        assert_eq!(q.reserve(SimTime::NEVER), Err(ScheduleError::AtNever));
+        let next = q.reserve(t).unwrap();
+        assert_eq!(next.0 & MAX_SEQ, (reserved.0 & MAX_SEQ) + 3);
     }
 }

@@ -14,7 +14,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::queue::{EventQueue, ScheduleError};
+use crate::engine::queue::{EventQueue, OrderKey, ScheduleError};
 use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Action, Artefact, Mechanism, Observer, UserSetup};
 use crate::model::params::{ModelParams, TokenMode};
@@ -64,9 +64,6 @@ pub(super) enum Event {
     Check {
         activity: u16,
         gen: u32,
-    },
-    End {
-        activity: u16,
     },
 }
 
@@ -257,6 +254,12 @@ pub struct UserSim<'a> {
     pub(super) queue: EventQueue<Event>,
     pub(super) state: State,
     pub(super) activities: Vec<Activity>,
+    /// Activity ends, latest first. They are kept beside the queue, where a third of all
+    /// events would be these, and applied in the queue's order: each holds the place
+    /// ([`OrderKey`]) it would have had there.
+    pub(super) pending_ends: Vec<(OrderKey, u16)>,
+    /// The first of `pending_ends` (or past every event): one comparison per event.
+    pub(super) next_end: OrderKey,
     pub(super) events: u64,
     /// Set by the prompt being recorded: a per-app prompt on a device without a broker.
     pub(super) per_app_prompt: bool,
@@ -288,6 +291,8 @@ impl<'a> UserSim<'a> {
             queue: EventQueue::new(),
             state: State::new(),
             activities: Vec::new(),
+            pending_ends: Vec::new(),
+            next_end: OrderKey::LAST,
             events: 0,
             per_app_prompt: false,
             susceptibility: None,
@@ -310,6 +315,8 @@ impl<'a> UserSim<'a> {
         self.queue.clear();
         self.state = State::new();
         self.activities.clear();
+        self.pending_ends.clear();
+        self.next_end = OrderKey::LAST;
         self.events = 0;
         self.pending_theft = None;
         self.attacker_apps = 0;
@@ -367,18 +374,39 @@ impl<'a> UserSim<'a> {
     /// Processes every event before `end` (all of them with [`SimTime::NEVER`]), or until
     /// an attack succeeds in [`TheftMode::Report`].
     pub fn run_until<O: Observer>(&mut self, end: SimTime, obs: &mut O) -> Stop {
-        while let Some((now, event)) = self.queue.pop_before(end) {
+        while let Some((key, event)) = self.queue.pop_keyed_before(end) {
+            if self.next_end < key {
+                self.end_activities_before(key);
+            }
+            let now = key.at();
             self.events += 1;
             match event {
                 Event::Action(a) => self.on_action(now, a, obs),
                 Event::Check { activity, gen } => self.on_check(now, activity as usize, gen, obs),
-                Event::End { activity } => self.on_end(now, activity as usize),
             }
             if self.pending_theft.is_some() {
                 return Stop::Theft;
             }
         }
+        let end = OrderKey::first_at(end);
+        if self.next_end < end {
+            self.end_activities_before(end);
+        }
         Stop::Reached
+    }
+
+    /// Applies the activity ends that come before `key` in the queue's order.
+    fn end_activities_before(&mut self, key: OrderKey) {
+        while let Some(&(end, activity)) = self.pending_ends.last() {
+            if end >= key {
+                break;
+            }
+            self.pending_ends.pop();
+            // Counted as the queue events they stand for.
+            self.events += 1;
+            self.on_end(end.at(), activity as usize);
+        }
+        self.next_end = self.pending_ends.last().map_or(OrderKey::LAST, |e| e.0);
     }
 
     pub(super) fn limits(&self) -> Limits {
@@ -755,12 +783,12 @@ impl<'a> UserSim<'a> {
                 self.activities.len() - 1
             }
         };
-        let _ = self.queue.schedule_at(
-            until,
-            Event::End {
-                activity: index as u16,
-            },
-        );
+        // An end the queue would refuse (beyond its range) is never reached.
+        if let Ok(key) = self.queue.reserve(until) {
+            let at = self.pending_ends.partition_point(|&(k, _)| k > key);
+            self.pending_ends.insert(at, (key, index as u16));
+            self.next_end = self.next_end.min(key);
+        }
         if kind == Kind::Foreground && self.state.locked {
             // Paused until the unlock, which evaluates it.
             return;
