@@ -138,8 +138,10 @@ pub struct EventQueue<E> {
     /// only the few events scheduled one by one while the day runs, which makes its pops
     /// cheap; both sources pop in the same (time, sequence) order as one heap would.
     batch: Vec<Entry<E>>,
-    /// Reused buffer of [`EventQueue::schedule_batch`]'s merge.
+    /// Reused buffers of [`EventQueue::schedule_batch`]: the new events as given, and
+    /// their keys sorted.
     merge_scratch: Vec<Entry<E>>,
+    key_scratch: Vec<u64>,
     next_seq: u64,
     now: SimTime,
     /// Tombstones of cancelled events still in the heap. Few at a time, so a Vec beats a set.
@@ -158,6 +160,7 @@ impl<E> EventQueue<E> {
             heap: BinaryHeap::new(),
             batch: Vec::new(),
             merge_scratch: Vec::new(),
+            key_scratch: Vec::new(),
             next_seq: 0,
             now: SimTime::ZERO,
             cancelled: Vec::new(),
@@ -220,8 +223,9 @@ impl<E> EventQueue<E> {
     where
         E: Clone,
     {
-        let before = self.batch.len();
+        let first_seq = self.next_seq;
         let mut dropped = 0;
+        self.merge_scratch.clear();
         for (at, event) in events {
             if at < self.now || at.as_secs() > MAX_AT || self.next_seq > MAX_SEQ {
                 // In the past, at the end of time or beyond the key's range.
@@ -230,42 +234,37 @@ impl<E> EventQueue<E> {
             }
             let seq = self.next_seq;
             self.next_seq += 1;
-            self.batch.push(Entry::new(at, seq, event));
+            self.merge_scratch.push(Entry::new(at, seq, event));
         }
-        if self.batch.len() > before {
-            // Keys are unique (the sequence), so an unstable sort is deterministic. Only the
-            // new events are sorted; they are then merged with the events already waiting.
-            self.batch[before..].sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
-            self.merge_batch_tail(before);
+        let staged = self.merge_scratch.len();
+        if staged == 0 {
+            return dropped;
         }
-        dropped
-    }
-
-    /// Merges the two latest-first runs `batch[..mid]` and `batch[mid..]` into one, in
-    /// place, from the earliest end.
-    fn merge_batch_tail(&mut self, mid: usize)
-    where
-        E: Clone,
-    {
-        if mid == 0 {
-            return;
-        }
-        self.merge_scratch.clear();
-        self.merge_scratch.extend_from_slice(&self.batch[mid..]);
-        let (mut old, mut new) = (mid, self.merge_scratch.len());
-        // Each step fills slot `old + new - 1` with the earliest of what is left, so it
-        // never overwrites an old entry not yet moved.
-        while new > 0 {
-            let k = old + new - 1;
-            let n = &self.merge_scratch[new - 1];
-            if old > 0 && self.batch[old - 1].key() < n.key() {
-                self.batch[k] = self.batch[old - 1].clone();
-                old -= 1;
-            } else {
-                self.batch[k] = n.clone();
-                new -= 1;
+        // Sort the bare keys, not the entries: a u64 sort is several times cheaper, and a
+        // key's sequence says where its entry is staged (the batch's sequences are
+        // consecutive). Keys are unique, so an unstable sort is deterministic.
+        self.key_scratch.clear();
+        self.key_scratch
+            .extend(self.merge_scratch.iter().map(|e| e.key()));
+        self.key_scratch.sort_unstable();
+        // Merge the new events, earliest first, with the waiting ones (latest first): each
+        // step fills the last free slot with the earliest of what is left, so no waiting
+        // entry is overwritten before it has moved.
+        let mut waiting = self.batch.len();
+        self.batch.extend_from_slice(&self.merge_scratch);
+        let mut slot = self.batch.len();
+        for &key in &self.key_scratch {
+            while waiting > 0 && self.batch[waiting - 1].key() < key {
+                slot -= 1;
+                waiting -= 1;
+                self.batch[slot] = self.batch[waiting].clone();
             }
+            slot -= 1;
+            self.batch[slot] = self.merge_scratch[((key & MAX_SEQ) - first_seq) as usize].clone();
         }
+        // What is still waiting is already in place, before the new events.
+        debug_assert_eq!(slot, waiting);
+        dropped
     }
 
     /// Whether the earliest entry is the batch's (else the heap's, if any).
