@@ -167,6 +167,13 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Keeps only the events `keep` accepts; the others never pop. The kept events keep
+    /// their order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        self.heap.retain(|e| keep(&e.event));
+        self.batch.retain(|e| keep(&e.event));
+    }
+
     /// Empties the queue and resets the clock to zero, keeping the allocation for the next
     /// user.
     pub fn clear(&mut self) {

@@ -256,6 +256,27 @@ pub enum Action {
     AttackerBrowserClosed,
 }
 
+impl Action {
+    /// The user's own work with the device, browser and apps (what a day plan holds). It
+    /// changes only the user's sessions, tokens and activities: nothing an attacker's
+    /// copy is judged by (the account's revocations, risk and state come from the other
+    /// actions), which is why a theft's copy can leave it out.
+    pub fn is_user_work(&self) -> bool {
+        matches!(
+            self,
+            Action::SignIn { .. }
+                | Action::Use { .. }
+                | Action::Background { .. }
+                | Action::Open { .. }
+                | Action::Lock
+                | Action::Unlock
+                | Action::SignOut
+                | Action::OpenBrowser
+                | Action::CloseBrowser
+        )
+    }
+}
+
 /// Receives every evaluation.
 pub trait Observer {
     fn record(&mut self, record: &Record);

@@ -343,6 +343,33 @@ impl<'a> UserSim<'a> {
         self.state.stolen.extend_from_slice(&theft.stolen);
     }
 
+    /// Makes this copy the attacker's timeline alone: the user's own work still queued or
+    /// under way (its actions, activities, their checks and ends) is dropped, and the copy
+    /// draws from `rng` from now on. What the attacker holds is judged only by the account's
+    /// state, which the user's work never changes ([`Action::is_user_work`]); so the copy
+    /// follows the theft at the cost of the attacker's own events, and its draws (the
+    /// attacker's token lifetimes) do not depend on how much the user did.
+    pub fn keep_attacker_only(&mut self, rng: ChaCha8Rng) {
+        self.rng = rng;
+        for a in &mut self.activities {
+            if !matches!(a.kind, Kind::Attacker { .. }) {
+                a.live = false;
+            }
+        }
+        let activities = &self.activities;
+        let is_attackers = |i: u16| {
+            activities
+                .get(i as usize)
+                .is_some_and(|a| a.live && matches!(a.kind, Kind::Attacker { .. }))
+        };
+        self.queue.retain(|e| match e {
+            Event::Action(a) => !a.is_user_work(),
+            Event::Check { activity, .. } => is_attackers(*activity),
+        });
+        self.pending_ends.retain(|&(_, i)| is_attackers(i));
+        self.next_end = self.pending_ends.last().map_or(OrderKey::LAST, |e| e.0);
+    }
+
     pub fn now(&self) -> SimTime {
         self.queue.now()
     }

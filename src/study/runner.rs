@@ -577,15 +577,13 @@ fn simulate_user<'a>(
     };
     let mut plan = std::mem::take(&mut s.plan);
     let logging_wanted = log.is_some();
-    let mut on_theft = |sim: &UserSim<'a>, run: &Driver, theft: Theft, plan: &mut Vec<_>| {
+    let mut on_theft = |sim: &UserSim<'a>, theft: Theft| {
         let (exposure, events) = follow(
             env,
             sim,
-            run,
             &theft,
             &s.attacks,
             &s.apps,
-            plan,
             logging_wanted.then_some((&log_user, &mut attacker_log)),
         );
         group.thefts[theft.mechanism.index()].add(&exposure);
@@ -632,16 +630,14 @@ fn simulate_user<'a>(
 /// Follows one theft in a copy of the user's simulation, from the theft to the end of the
 /// attacker's window (or until every stolen artefact has lost access), and returns its
 /// exposure and the events the copy took. With `log`, the copy's attacker rows are appended
-/// to it.
-#[allow(clippy::too_many_arguments)]
+/// to it. The copy holds the attacker's timeline alone ([`UserSim::keep_attacker_only`]):
+/// the user's work cannot change what the attacker's copies can do.
 fn follow<'a>(
     env: &'a DesignEnv<'a>,
     sim: &UserSim<'a>,
-    run: &Driver<'a, '_>,
     theft: &Theft,
     attacks: &[AttackPlan],
     apps: &[App],
-    plan: &mut Vec<(SimTime, Action)>,
     log: Option<(&LogUser, &mut Vec<u8>)>,
 ) -> (Exposure, u64) {
     let exp = env.exp;
@@ -657,7 +653,8 @@ fn follow<'a>(
         exp.population.remediation.user_risk_duration,
     );
     let mut copy = sim.clone();
-    let mut copy_run = run.clone();
+    // The copy's draws continue the attack's own stream.
+    copy.keep_attacker_only(arng);
     copy.set_threat(None, TheftMode::Ignore);
     let mut theft = theft.clone();
     if f.risky_sign_ins {
@@ -673,7 +670,7 @@ fn follow<'a>(
     let mut watch = AttackWatch::new(&kinds, apps);
     let events_before = copy.events();
     match log {
-        None => copy_run.follow(&mut copy, f.ends, plan, &mut watch),
+        None => follow_copy(&mut copy, f.ends, &mut watch),
         Some((user, out)) => {
             let mut logging = Logging {
                 inner: watch,
@@ -685,7 +682,7 @@ fn follow<'a>(
                 out,
                 rows: 0,
             };
-            copy_run.follow(&mut copy, f.ends, plan, &mut logging);
+            follow_copy(&mut copy, f.ends, &mut logging);
             watch = logging.inner;
         }
     }
@@ -727,7 +724,7 @@ impl Driver<'_, '_> {
         end: SimTime,
         plan: &mut Vec<(SimTime, Action)>,
         obs: &mut O,
-        on_theft: &mut impl FnMut(&UserSim<'a>, &Self, Theft, &mut Vec<(SimTime, Action)>),
+        on_theft: &mut impl FnMut(&UserSim<'a>, Theft),
     ) {
         loop {
             let until = match self.plan_next(sim, plan) {
@@ -736,7 +733,7 @@ impl Driver<'_, '_> {
             };
             while sim.run_until(until, obs) == Stop::Theft {
                 if let Some(theft) = sim.take_theft() {
-                    on_theft(sim, self, theft, plan);
+                    on_theft(sim, theft);
                 }
             }
             if until >= end {
@@ -744,27 +741,18 @@ impl Driver<'_, '_> {
             }
         }
     }
+}
 
-    /// Runs a copy that follows a theft to `end`, a day at a time, stopping early once
-    /// every stolen artefact has lost access.
-    fn follow(
-        &mut self,
-        sim: &mut UserSim,
-        end: SimTime,
-        plan: &mut Vec<(SimTime, Action)>,
-        watch: &mut impl Watch,
-    ) {
-        let mut reached = sim.now();
-        loop {
-            let until = match self.plan_next(sim, plan) {
-                Some(t) => t.min(end),
-                None => end.min(reached + Duration::from_secs(DAY)),
-            };
-            sim.run_until(until, watch);
-            reached = until;
-            if until >= end || watch.done() {
-                break;
-            }
+/// Runs a theft's copy to `end`, a day at a time, stopping early once every stolen
+/// artefact has lost access.
+fn follow_copy(sim: &mut UserSim, end: SimTime, watch: &mut impl Watch) {
+    let mut reached = sim.now();
+    loop {
+        let until = end.min(reached + Duration::from_secs(DAY));
+        sim.run_until(until, watch);
+        reached = until;
+        if until >= end || watch.done() {
+            break;
         }
     }
 }
