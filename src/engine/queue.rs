@@ -81,12 +81,18 @@ struct Entry<E> {
     event: E,
 }
 
+/// The packed order key of an event at `at` with sequence `seq` (both within range).
+#[inline]
+fn pack(at: SimTime, seq: u64) -> u64 {
+    debug_assert!(at.as_secs() <= MAX_AT && seq <= MAX_SEQ);
+    (at.as_secs() << 32) | seq
+}
+
 impl<E> Entry<E> {
     #[inline]
     fn new(at: SimTime, seq: u64, event: E) -> Self {
-        debug_assert!(at.as_secs() <= MAX_AT && seq <= MAX_SEQ);
         Entry {
-            key: (at.as_secs() << 32) | seq,
+            key: pack(at, seq),
             event,
         }
     }
@@ -219,7 +225,7 @@ impl<E> EventQueue<E> {
     /// [`EventQueue::schedule_at`].
     pub fn reserve(&mut self, at: SimTime) -> Result<OrderKey, ScheduleError> {
         let seq = self.next_seq_for(at)?;
-        Ok(OrderKey((at.as_secs() << 32) | seq))
+        Ok(OrderKey(pack(at, seq)))
     }
 
     /// Schedules many events at once, in the order given: the same sequence numbers, and so
@@ -234,17 +240,12 @@ impl<E> EventQueue<E> {
         let mut dropped = 0;
         self.merge_scratch.clear();
         for (at, event) in events {
-            if at < self.now || at.as_secs() > MAX_AT || self.next_seq > MAX_SEQ {
-                // In the past, at the end of time or beyond the key's range.
-                dropped += 1;
-                continue;
+            match self.next_seq_for(at) {
+                Ok(seq) => self.merge_scratch.push(Entry::new(at, seq, event)),
+                Err(_) => dropped += 1,
             }
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            self.merge_scratch.push(Entry::new(at, seq, event));
         }
-        let staged = self.merge_scratch.len();
-        if staged == 0 {
+        if self.merge_scratch.is_empty() {
             return dropped;
         }
         // Sort the bare keys, not the entries: a u64 sort is several times cheaper, and a

@@ -367,7 +367,7 @@ impl<'a> UserSim<'a> {
             Event::Check { activity, .. } => is_attackers(*activity),
         });
         self.pending_ends.retain(|&(_, i)| is_attackers(i));
-        self.next_end = self.pending_ends.last().map_or(OrderKey::LAST, |e| e.0);
+        self.update_next_end();
     }
 
     pub fn now(&self) -> SimTime {
@@ -433,6 +433,10 @@ impl<'a> UserSim<'a> {
             self.events += 1;
             self.on_end(end.at(), activity as usize);
         }
+        self.update_next_end();
+    }
+
+    fn update_next_end(&mut self) {
         self.next_end = self.pending_ends.last().map_or(OrderKey::LAST, |e| e.0);
     }
 

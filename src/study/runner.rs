@@ -690,7 +690,6 @@ fn follow<'a>(
 }
 
 /// Plans a user's workdays just before they start and runs their simulation.
-#[derive(Clone)]
 struct Driver<'a, 's> {
     pop: &'a Population,
     traits: &'s UserTraits,
@@ -746,11 +745,10 @@ impl Driver<'_, '_> {
 /// Runs a theft's copy to `end`, a day at a time, stopping early once every stolen
 /// artefact has lost access.
 fn follow_copy(sim: &mut UserSim, end: SimTime, watch: &mut impl Watch) {
-    let mut reached = sim.now();
+    let mut until = sim.now();
     loop {
-        let until = end.min(reached + Duration::from_secs(DAY));
+        until = end.min(until + Duration::from_secs(DAY));
         sim.run_until(until, watch);
-        reached = until;
         if until >= end || watch.done() {
             break;
         }
