@@ -655,7 +655,6 @@ fn follow<'a>(
     let mut copy = sim.clone();
     // The copy's draws continue the attack's own stream.
     copy.keep_attacker_only(arng);
-    copy.set_threat(None, TheftMode::Ignore);
     let mut theft = theft.clone();
     if f.risky_sign_ins {
         for st in &mut theft.stolen {
