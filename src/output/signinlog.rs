@@ -94,26 +94,122 @@ pub fn error_code(outcome: Outcome, reason: Reason) -> u32 {
 /// What identifies the user's rows in the log.
 pub struct LogUser<'a> {
     pub start_day: i64,
+    /// The user's number, and its name in the log ([`user_principal_name`]; only CSV rows
+    /// carry the text).
+    pub user: u64,
     pub upn: &'a str,
     pub device: DeviceTrust,
     pub compliant: bool,
     pub credential: Credential,
     pub mfa_method: MfaMethod,
     pub trusted_location: bool,
+    /// The design's name, and its place in the experiment (what typed rows carry).
     pub design: &'a str,
+    pub design_index: u32,
     pub replicate: u32,
-    /// The user's persona (a simulator column: `calibrate --group-by persona` reads it).
+    /// The user's persona (a simulator column: `calibrate --group-by persona` reads it),
+    /// and its place in the population.
     pub persona: &'a str,
+    pub persona_index: u32,
     /// The user's own rows before this time are logged (the run's horizon; zero in the
     /// copy that follows a theft, whose user rows are another timeline).
     pub until: SimTime,
+}
+
+/// The log's name for user number `user`.
+pub fn user_principal_name(user: u64, domain: &str) -> String {
+    format!("user{user}@{domain}")
+}
+
+/// The text columns of a [`LogRow`], in `signins.csv`'s order.
+pub const TEXT_COLUMNS: [&str; 12] = [
+    "appDisplayName",
+    "clientAppUsed",
+    "deviceTrustType",
+    "conditionalAccessStatus",
+    "sessionLifetimePolicy",
+    "authenticationRequirement",
+    "authenticationMethod",
+    "mfaAuthMethod",
+    "networkType",
+    "actor",
+    "outcome",
+    "reason",
+];
+
+/// One row of the sign-in log with its values typed: what a writer other than CSV
+/// (Parquet) takes, so it need not parse text back. The user, design and persona are
+/// numbers; the writer knows their names ([`LogNames`]).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct LogRow {
+    pub at: SimTime,
+    pub user: u64,
+    pub design: u32,
+    pub replicate: u32,
+    pub persona: u32,
+    pub interactive: bool,
+    pub error_code: u32,
+    /// Empty in attacker rows.
+    pub compliant: Option<bool>,
+    /// The columns named in [`TEXT_COLUMNS`].
+    pub text: [&'static str; TEXT_COLUMNS.len()],
+}
+
+/// What a typed row's numbers stand for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogNames {
+    /// The run's first day (days since 1970-01-01).
+    pub start_day: i64,
+    /// The users' domain ([`user_principal_name`]).
+    pub domain: String,
+    pub designs: Vec<String>,
+    pub personas: Vec<String>,
+}
+
+/// The sign-in log rows of some users, as the chosen writer takes them: CSV text
+/// (`signins.csv`, and `calibrate`'s own simulations) or typed rows (`signins.parquet`).
+#[derive(Debug, PartialEq)]
+pub enum LogBuffer {
+    Csv(Vec<u8>),
+    Typed(Vec<LogRow>),
+}
+
+impl LogBuffer {
+    pub fn new(format: SigninLogFormat) -> LogBuffer {
+        match format {
+            SigninLogFormat::Csv => LogBuffer::Csv(Vec::new()),
+            SigninLogFormat::Parquet => LogBuffer::Typed(Vec::new()),
+        }
+    }
+
+    /// Moves `other`'s rows after this buffer's (both must have the same form).
+    pub fn append(&mut self, other: &mut LogBuffer) {
+        match (self, other) {
+            (LogBuffer::Csv(a), LogBuffer::Csv(b)) => a.append(b),
+            (LogBuffer::Typed(a), LogBuffer::Typed(b)) => a.append(b),
+            _ => debug_assert!(false, "sign-in log buffers of two forms"),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            LogBuffer::Csv(b) => b.is_empty(),
+            LogBuffer::Typed(r) => r.is_empty(),
+        }
+    }
+}
+
+impl Default for LogBuffer {
+    fn default() -> Self {
+        LogBuffer::Csv(Vec::new())
+    }
 }
 
 /// An observer that forwards to an inner observer and appends log rows.
 pub struct Logging<'a, O> {
     pub inner: O,
     pub user: LogUser<'a>,
-    pub out: &'a mut Vec<u8>,
+    pub out: &'a mut LogBuffer,
     pub rows: u64,
 }
 
@@ -160,9 +256,54 @@ impl<O: Observer> Observer for Logging<'_, O> {
         if !r.entra || (r.actor == Actor::User && r.at >= self.user.until) {
             return;
         }
-        write_row(self.out, &self.user, r);
+        let row = LogRow::of(&self.user, r);
+        match self.out {
+            LogBuffer::Csv(out) => write_row(out, &self.user, &row),
+            LogBuffer::Typed(rows) => rows.push(row),
+        }
         if r.actor == Actor::User {
             self.rows += 1;
+        }
+    }
+}
+
+impl LogRow {
+    /// The row an evaluation makes in the log of `u`.
+    pub fn of(u: &LogUser, r: &Record) -> LogRow {
+        let requirement = match r.requirement {
+            Some(q) if q.mfa => "multiFactorAuthentication",
+            _ => "singleFactorAuthentication",
+        };
+        // The user's device, credential and place; the attacker's are not the user's.
+        let user_row = r.actor == Actor::User;
+        let pick = |s: &'static str| if user_row { s } else { "" };
+        LogRow {
+            at: r.at,
+            user: u.user,
+            design: u.design_index,
+            replicate: u.replicate,
+            persona: u.persona_index,
+            interactive: r.outcome == Outcome::Prompt,
+            error_code: error_code(r.outcome, r.reason),
+            compliant: user_row.then_some(u.compliant),
+            text: [
+                r.app.map_or("Windows Sign In", |a| a.display_name()),
+                r.client.client_app_used(),
+                pick(u.device.sign_in_log_name()),
+                ca_status(r),
+                session_policy(r),
+                requirement,
+                pick(credential_log_name(u.credential)),
+                pick(mfa_log_name(u.mfa_method)),
+                pick(if u.trusted_location {
+                    "trustedNamedLocation"
+                } else {
+                    ""
+                }),
+                r.actor.name(),
+                r.outcome.name(),
+                r.reason.name(),
+            ],
         }
     }
 }
@@ -170,44 +311,23 @@ impl<O: Observer> Observer for Logging<'_, O> {
 /// Appends one `signins.csv` row. Bytes are pushed directly rather than through
 /// `write!`: formatting machinery cost ~7,000 instructions a row, a quarter of a run
 /// with `--signin-log` (see `docs/performance.md`, "Sign-in log").
-fn write_row(out: &mut Vec<u8>, u: &LogUser, r: &Record) {
-    let interactive = r.outcome == Outcome::Prompt;
-    let requirement = match r.requirement {
-        Some(q) if q.mfa => "multiFactorAuthentication",
-        _ => "singleFactorAuthentication",
-    };
-    // The user's device, credential and place; the attacker's are not the user's.
-    let user_row = r.actor == Actor::User;
-    let pick = |s: &'static str| if user_row { s } else { "" };
+fn write_row(out: &mut Vec<u8>, u: &LogUser, row: &LogRow) {
+    let t = &row.text;
     out.reserve(320);
-    push_timestamp(out, u.start_day, r.at);
-    let fields: [&str; 5] = [
-        u.upn,
-        r.app.map_or("Windows Sign In", |a| a.display_name()),
-        r.client.client_app_used(),
-        if interactive { "true" } else { "false" },
-        pick(u.device.sign_in_log_name()),
-    ];
-    for f in fields {
+    push_timestamp(out, u.start_day, row.at);
+    let interactive = if row.interactive { "true" } else { "false" };
+    for f in [u.upn, t[0], t[1], interactive, t[2]] {
         out.push(b',');
         out.extend_from_slice(f.as_bytes());
     }
     out.push(b',');
-    push_u32(out, error_code(r.outcome, r.reason));
-    let fields: [&str; 7] = [
-        ca_status(r),
-        session_policy(r),
-        requirement,
-        pick(if u.compliant { "true" } else { "false" }),
-        pick(credential_log_name(u.credential)),
-        pick(mfa_log_name(u.mfa_method)),
-        pick(if u.trusted_location {
-            "trustedNamedLocation"
-        } else {
-            ""
-        }),
-    ];
-    for f in fields {
+    push_u32(out, row.error_code);
+    let compliant = match row.compliant {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    };
+    for f in [t[3], t[4], t[5], compliant, t[6], t[7], t[8]] {
         out.push(b',');
         out.extend_from_slice(f.as_bytes());
     }
@@ -217,7 +337,7 @@ fn write_row(out: &mut Vec<u8>, u: &LogUser, r: &Record) {
     push_u32(out, u.replicate);
     out.push(b',');
     push_csv_field(out, u.persona);
-    for f in [r.actor.name(), r.outcome.name(), r.reason.name()] {
+    for f in [t[9], t[10], t[11]] {
         out.push(b',');
         out.extend_from_slice(f.as_bytes());
     }

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
-use crate::output::signinlog::SIGNIN_HEADER;
+use crate::output::signinlog::{LogBuffer, SIGNIN_HEADER};
 use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
 use crate::study::runner::{self, RowSink};
 use crate::world::app::{App, DeviceTrust};
@@ -368,11 +368,15 @@ struct SummarySink<'a> {
 }
 
 impl RowSink for SummarySink<'_> {
-    fn write(&mut self, signins: &[u8], _users: &[u8]) -> std::io::Result<()> {
+    fn write(&mut self, signins: &mut LogBuffer, _users: &[u8]) -> std::io::Result<()> {
+        // The calibration's runs ask for CSV rows (the default format).
+        let LogBuffer::Csv(signins) = signins else {
+            return Err(std::io::Error::other("calibration reads CSV sign-in rows"));
+        };
         if signins.is_empty() || self.error.is_some() {
             return Ok(());
         }
-        let input = SIGNIN_HEADER.as_bytes().chain(signins);
+        let input = SIGNIN_HEADER.as_bytes().chain(signins.as_slice());
         let summary = &mut *self.summary;
         if let Err(e) = signin_log::read_csv_stream(
             Path::new("(simulated signins.csv)"),

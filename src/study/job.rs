@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::output::signin_parquet::ParquetLog;
-use crate::output::signinlog::{SigninLogFormat, SIGNIN_HEADER, USERS_HEADER};
+use crate::output::signinlog::{LogBuffer, LogNames, SigninLogFormat, SIGNIN_HEADER, USERS_HEADER};
 use crate::output::stream::Writeback;
 use crate::output::{OutputDir, RunInfo};
 use crate::study::experiment::{Experiment, RunOptions};
@@ -23,12 +23,18 @@ struct FileSink {
 }
 
 impl RowSink for FileSink {
-    fn write(&mut self, signins: &[u8], users: &[u8]) -> std::io::Result<()> {
-        if let Some(w) = &mut self.signins {
-            w.write_all(signins)?;
-        }
-        if let Some(w) = &mut self.parquet {
-            w.write(signins)?;
+    fn write(&mut self, signins: &mut LogBuffer, users: &[u8]) -> std::io::Result<()> {
+        match signins {
+            LogBuffer::Csv(rows) => {
+                if let Some(w) = &mut self.signins {
+                    w.write_all(rows)?;
+                }
+            }
+            LogBuffer::Typed(rows) => {
+                if let Some(w) = &mut self.parquet {
+                    w.write(std::mem::take(rows))?;
+                }
+            }
         }
         if let Some(w) = &mut self.users {
             w.write_all(users)?;
@@ -46,6 +52,21 @@ fn open_with_header(
     let mut w = BufWriter::with_capacity(1 << 20, file);
     w.write_all(header.as_bytes())?;
     Ok(w)
+}
+
+/// The names behind the numbers of typed sign-in rows.
+fn log_names(exp: &Experiment) -> LogNames {
+    LogNames {
+        start_day: exp.start_day,
+        domain: exp.population.domain.clone(),
+        designs: exp.designs.iter().map(|d| d.name.clone()).collect(),
+        personas: exp
+            .population
+            .personas
+            .iter()
+            .map(|p| p.name.clone())
+            .collect(),
+    }
 }
 
 /// What a finished run reports.
@@ -73,7 +94,7 @@ pub fn run_to_dir(
             .then(|| open_with_header(&out, format.file_name(), SIGNIN_HEADER))
             .transpose()?,
         parquet: (opts.signin_log && format == SigninLogFormat::Parquet)
-            .then(|| ParquetLog::create(&out.staged(format.file_name())))
+            .then(|| ParquetLog::create(&out.staged(format.file_name()), log_names(exp)))
             .transpose()?,
         users: opts
             .per_user

@@ -20,7 +20,9 @@ use crate::model::{
     Theft, TheftMode, UserSetup, UserSim,
 };
 use crate::output::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
-use crate::output::signinlog::{csv_field, LogUser, Logging};
+use crate::output::signinlog::{
+    csv_field, user_principal_name, LogBuffer, LogUser, Logging, SigninLogFormat,
+};
 use crate::policy::{PolicySet, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
 use crate::world::app::{App, DeviceTrust};
@@ -236,9 +238,11 @@ struct Scratch {
     attacks: Vec<AttackPlan>,
 }
 
-/// Receives the optional per-row outputs, in (design, replicate, user) order.
+/// Receives the optional per-row outputs, in (design, replicate, user) order: sign-in log
+/// rows in the form [`RunOptions::signin_log_format`] asks for (the sink may take them),
+/// and `users.csv` rows.
 pub trait RowSink {
-    fn write(&mut self, signins: &[u8], users: &[u8]) -> std::io::Result<()>;
+    fn write(&mut self, signins: &mut LogBuffer, users: &[u8]) -> std::io::Result<()>;
 }
 
 /// What one chunk of users produced.
@@ -247,7 +251,7 @@ struct ChunkOut {
     cell: Cell,
     users: u64,
     days: u64,
-    signins: Vec<u8>,
+    signins: LogBuffer,
     user_rows: Vec<u8>,
     log_rows: u64,
 }
@@ -370,8 +374,8 @@ fn run_design(
                 while start < chunks {
                     let end = (start + batch).min(chunks);
                     let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
-                    for out in outs {
-                        sink.write(&out.signins, &out.user_rows)?;
+                    for mut out in outs {
+                        sink.write(&mut out.signins, &out.user_rows)?;
                         total.absorb(out);
                     }
                     start = end;
@@ -403,6 +407,7 @@ fn simulate_chunk(
     let exp = env.exp;
     let (shard, shards) = opts.shard.map_or((0, 1), |(k, n)| (k as u64 - 1, n as u64));
     let mut out = ChunkOut::new(exp.population.personas.len());
+    out.signins = LogBuffer::new(opts.signin_log_format);
     let mut scratch = Scratch {
         workdays: Vec::new(),
         plan: Vec::new(),
@@ -485,7 +490,7 @@ fn simulate_user<'a>(
     sim: &mut UserSim<'a>,
     s: &mut Scratch,
     cell: &mut Cell,
-    mut log: Option<&mut Vec<u8>>,
+    mut log: Option<&mut LogBuffer>,
 ) -> UserOutcome {
     let exp = env.exp;
     let pop = &exp.population;
@@ -548,13 +553,14 @@ fn simulate_user<'a>(
     }
     let mut stats = UserStats::new(&exp.params, traits.device);
     // Only the sign-in log names the user.
-    let upn = if log.is_some() {
-        format!("user{user}@{}", pop.domain)
+    let upn = if let Some(LogBuffer::Csv(_)) = log {
+        user_principal_name(user, &pop.domain)
     } else {
         String::new()
     };
     let log_user = LogUser {
         start_day: exp.start_day,
+        user,
         upn: &upn,
         device: traits.device,
         compliant: traits.compliant,
@@ -562,12 +568,17 @@ fn simulate_user<'a>(
         mfa_method: traits.mfa_method,
         trusted_location: traits.trusted_location,
         design: &env.design.name,
+        design_index: env.design_index as u32,
         replicate: rep,
         persona: &pop.personas[traits.persona].name,
+        persona_index: traits.persona as u32,
         until: horizon,
     };
     // Attacker rows of the copies, logged after the user's own.
-    let mut attacker_log = Vec::new();
+    let mut attacker_log = LogBuffer::new(match log {
+        Some(LogBuffer::Typed(_)) => SigninLogFormat::Parquet,
+        _ => SigninLogFormat::Csv,
+    });
     let mut run = Driver {
         pop,
         traits: &traits,
@@ -611,7 +622,7 @@ fn simulate_user<'a>(
     };
     s.plan = plan;
     if let Some(out) = log {
-        out.extend_from_slice(&attacker_log);
+        out.append(&mut attacker_log);
     }
     let active_days = s.workdays.iter().filter(|w| w.is_some()).count() as u64;
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
@@ -638,7 +649,7 @@ fn follow<'a>(
     theft: &Theft,
     attacks: &[AttackPlan],
     apps: &[App],
-    log: Option<(&LogUser, &mut Vec<u8>)>,
+    log: Option<(&LogUser, &mut LogBuffer)>,
 ) -> (Exposure, u64) {
     let exp = env.exp;
     let seed = attacks
