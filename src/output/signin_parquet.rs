@@ -13,16 +13,19 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int32Type, Int64Type};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::writer::SerializedFileWriter;
+use parquet::column::writer::{get_column_writer, get_typed_column_writer, ColumnCloseResult};
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DataType, Int32Type, Int64Type};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesPtr};
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::parser::parse_message_type;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 
 use crate::engine::time::DAY;
 use crate::output::signinlog::{user_principal_name, LogNames, LogRow, TEXT_COLUMNS};
@@ -100,15 +103,15 @@ pub struct ParquetLog {
 
 impl ParquetLog {
     /// Creates `path` and starts its writer thread; `names` says what the rows' numbers
-    /// stand for.
-    pub fn create(path: &Path, names: LogNames) -> std::io::Result<ParquetLog> {
+    /// stand for. A row group's columns are encoded on up to `threads` threads.
+    pub fn create(path: &Path, names: LogNames, threads: usize) -> std::io::Result<ParquetLog> {
         let file = File::create(path)?;
         let (tx, rx) = sync_channel::<Vec<LogRow>>(IN_FLIGHT);
         let thread = std::thread::Builder::new()
             .name("signins.parquet".into())
             .spawn(move || -> std::io::Result<File> {
                 let out = BufWriter::with_capacity(1 << 20, Writeback::new(file));
-                let mut enc = Encoder::new(out, names)?;
+                let mut enc = Encoder::new(out, names, threads)?;
                 for rows in rx {
                     enc.add_rows(&rows)?;
                 }
@@ -250,10 +253,9 @@ impl NumberedColumn {
     }
 }
 
-/// Buffers one row group's columns and writes them.
-struct Encoder {
-    writer: SerializedFileWriter<BufWriter<Writeback>>,
-    names: LogNames,
+/// One row group's rows, column by column.
+#[derive(Default)]
+struct Columns {
     created: Vec<i64>,
     upn: NumberedColumn,
     text: [NameColumn; TEXT_COLUMNS.len()],
@@ -265,29 +267,105 @@ struct Encoder {
     replicate: Vec<i32>,
     persona: NumberedColumn,
     rows: usize,
+}
+
+impl Columns {
+    /// The string column at place `i` of the file.
+    fn strings(&self, i: usize) -> Option<&StrColumn> {
+        match i {
+            1 => Some(&self.upn.col),
+            14 => Some(&self.design.col),
+            16 => Some(&self.persona.col),
+            _ => TEXT_AT
+                .iter()
+                .position(|&at| at == i)
+                .map(|k| &self.text[k].col),
+        }
+    }
+
+    /// Encodes column `i` as a column chunk of its own, in memory: the chunks of a row
+    /// group are independent, so they can be encoded in parallel and then appended in
+    /// order, and the bytes do not depend on which thread encoded which.
+    fn encode(
+        &self,
+        i: usize,
+        descr: ColumnDescPtr,
+        props: WriterPropertiesPtr,
+    ) -> parquet::errors::Result<(Bytes, ColumnCloseResult)> {
+        fn write<T: DataType>(
+            w: parquet::column::writer::ColumnWriter<'_>,
+            values: &[T::T],
+            def: Option<&[i16]>,
+        ) -> parquet::errors::Result<ColumnCloseResult> {
+            let mut w = get_typed_column_writer::<T>(w);
+            w.write_batch(values, def, None)?;
+            w.close()
+        }
+        let mut buf = TrackedWrite::new(Vec::new());
+        let close = {
+            let w = get_column_writer(descr, props, Box::new(SerializedPageWriter::new(&mut buf)));
+            match i {
+                0 => write::<Int64Type>(w, &self.created, None)?,
+                4 => write::<BoolType>(w, &self.interactive, None)?,
+                6 => write::<Int32Type>(w, &self.error_code, None)?,
+                10 => write::<BoolType>(w, &self.compliant, Some(&self.compliant_def))?,
+                15 => write::<Int32Type>(w, &self.replicate, None)?,
+                _ => {
+                    let s = self.strings(i).ok_or_else(|| {
+                        parquet::errors::ParquetError::General("column mismatch".into())
+                    })?;
+                    let mut w = get_typed_column_writer::<ByteArrayType>(w);
+                    let mut batch: Vec<ByteArray> = Vec::with_capacity(4096);
+                    for ids in s.ids.chunks(4096) {
+                        batch.clear();
+                        batch.extend(ids.iter().map(|id| s.values[*id as usize].clone()));
+                        w.write_batch(&batch, None, None)?;
+                    }
+                    w.close()?
+                }
+            }
+        };
+        Ok((Bytes::from(buf.into_inner()?), close))
+    }
+
+    fn clear(&mut self) {
+        self.created.clear();
+        self.upn.clear();
+        self.text.iter_mut().for_each(NameColumn::clear);
+        self.interactive.clear();
+        self.error_code.clear();
+        self.compliant.clear();
+        self.compliant_def.clear();
+        self.design.clear();
+        self.replicate.clear();
+        self.persona.clear();
+        self.rows = 0;
+    }
+}
+
+/// Buffers one row group's columns and writes them.
+struct Encoder {
+    writer: SerializedFileWriter<BufWriter<Writeback>>,
+    props: WriterPropertiesPtr,
+    names: LogNames,
+    cols: Columns,
+    /// Threads that encode a row group's columns.
+    threads: usize,
     /// Rows per row group ([`ROW_GROUP_ROWS`]; fewer in tests).
     group_rows: usize,
 }
 
 impl Encoder {
-    fn new(out: BufWriter<Writeback>, names: LogNames) -> std::io::Result<Encoder> {
+    fn new(out: BufWriter<Writeback>, names: LogNames, threads: usize) -> std::io::Result<Encoder> {
         let schema = Arc::new(parse_message_type(SIGNIN_PARQUET_SCHEMA).map_err(pq_err)?);
-        let writer =
-            SerializedFileWriter::new(out, schema, Arc::new(properties())).map_err(pq_err)?;
+        let props = Arc::new(properties());
+        let writer = SerializedFileWriter::new(out, schema, props.clone()).map_err(pq_err)?;
         Ok(Encoder {
             writer,
+            props,
             names,
-            created: Vec::new(),
-            upn: NumberedColumn::default(),
-            text: Default::default(),
-            interactive: Vec::new(),
-            error_code: Vec::new(),
-            compliant: Vec::new(),
-            compliant_def: Vec::new(),
-            design: NumberedColumn::default(),
-            replicate: Vec::new(),
-            persona: NumberedColumn::default(),
-            rows: 0,
+            cols: Columns::default(),
+            threads: threads.clamp(1, COLUMNS),
             group_rows: ROW_GROUP_ROWS,
         })
     }
@@ -296,7 +374,7 @@ impl Encoder {
     fn add_rows(&mut self, rows: &[LogRow]) -> std::io::Result<()> {
         for row in rows {
             self.add_row(row)?;
-            if self.rows >= self.group_rows {
+            if self.cols.rows >= self.group_rows {
                 self.flush()?;
             }
         }
@@ -322,104 +400,84 @@ impl Encoder {
         {
             return Err(out_of_range("design or persona"));
         }
-        self.created.push(micros);
+        let error_code =
+            i32::try_from(row.error_code).map_err(|_| out_of_range("status_errorCode"))?;
+        let replicate = i32::try_from(row.replicate).map_err(|_| out_of_range("replicate"))?;
+        let c = &mut self.cols;
+        c.created.push(micros);
         let domain = &self.names.domain;
-        self.upn
+        c.upn
             .push(row.user, |u| user_principal_name(u, domain).into_bytes());
-        for (col, v) in self.text.iter_mut().zip(row.text) {
+        for (col, v) in c.text.iter_mut().zip(row.text) {
             col.push(v);
         }
-        self.interactive.push(row.interactive);
-        self.error_code
-            .push(i32::try_from(row.error_code).map_err(|_| out_of_range("status_errorCode"))?);
+        c.interactive.push(row.interactive);
+        c.error_code.push(error_code);
         match row.compliant {
-            Some(c) => {
-                self.compliant.push(c);
-                self.compliant_def.push(1);
+            Some(v) => {
+                c.compliant.push(v);
+                c.compliant_def.push(1);
             }
-            None => self.compliant_def.push(0),
+            None => c.compliant_def.push(0),
         }
         let designs = &self.names.designs;
-        self.design.push(row.design.into(), |n| name_of(designs, n));
-        self.replicate
-            .push(i32::try_from(row.replicate).map_err(|_| out_of_range("replicate"))?);
+        c.design.push(row.design.into(), |n| name_of(designs, n));
+        c.replicate.push(replicate);
         let personas = &self.names.personas;
-        self.persona
-            .push(row.persona.into(), |n| name_of(personas, n));
-        self.rows += 1;
+        c.persona.push(row.persona.into(), |n| name_of(personas, n));
+        c.rows += 1;
         Ok(())
     }
 
-    /// Writes the buffered rows as one row group.
+    /// Writes the buffered rows as one row group, its columns encoded in parallel.
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.rows == 0 {
+        if self.cols.rows == 0 {
             return Ok(());
         }
-        // The string column at place `i` of the file.
-        let (upn, design, persona, text) = (&self.upn, &self.design, &self.persona, &self.text);
-        let strings = |i: usize| match i {
-            1 => Some(&upn.col),
-            14 => Some(&design.col),
-            16 => Some(&persona.col),
-            _ => TEXT_AT.iter().position(|&at| at == i).map(|k| &text[k].col),
+        let descr: Vec<ColumnDescPtr> = (0..COLUMNS)
+            .map(|i| self.writer.schema_descr().column(i))
+            .collect();
+        let (cols, props) = (&self.cols, &self.props);
+        let encode = |i: usize| cols.encode(i, descr[i].clone(), props.clone());
+        let chunks: Vec<parquet::errors::Result<(Bytes, ColumnCloseResult)>> = if self.threads == 1
+        {
+            (0..COLUMNS).map(encode).collect()
+        } else {
+            // Each thread takes the next column not yet taken; results keep their place.
+            let next = AtomicUsize::new(0);
+            let slots: Vec<Mutex<Option<_>>> = (0..COLUMNS).map(|_| Mutex::new(None)).collect();
+            std::thread::scope(|scope| {
+                for _ in 0..self.threads {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= COLUMNS {
+                            break;
+                        }
+                        let chunk = encode(i);
+                        if let Ok(mut slot) = slots[i].lock() {
+                            *slot = Some(chunk);
+                        }
+                    });
+                }
+            });
+            slots
+                .into_iter()
+                .map(|m| {
+                    m.into_inner().ok().flatten().unwrap_or_else(|| {
+                        Err(parquet::errors::ParquetError::General(
+                            "a column encoder stopped".into(),
+                        ))
+                    })
+                })
+                .collect()
         };
         let mut rg = self.writer.next_row_group().map_err(pq_err)?;
-        let mut batch: Vec<ByteArray> = Vec::with_capacity(4096);
-        for i in 0..COLUMNS {
-            let mut col = rg.next_column().map_err(pq_err)?.ok_or_else(|| {
-                std::io::Error::other("signins.parquet: schema has too few columns")
-            })?;
-            match i {
-                0 => {
-                    col.typed::<Int64Type>()
-                        .write_batch(&self.created, None, None)
-                        .map_err(pq_err)?;
-                }
-                4 => {
-                    col.typed::<BoolType>()
-                        .write_batch(&self.interactive, None, None)
-                        .map_err(pq_err)?;
-                }
-                6 => {
-                    col.typed::<Int32Type>()
-                        .write_batch(&self.error_code, None, None)
-                        .map_err(pq_err)?;
-                }
-                10 => {
-                    col.typed::<BoolType>()
-                        .write_batch(&self.compliant, Some(&self.compliant_def), None)
-                        .map_err(pq_err)?;
-                }
-                15 => {
-                    col.typed::<Int32Type>()
-                        .write_batch(&self.replicate, None, None)
-                        .map_err(pq_err)?;
-                }
-                _ => {
-                    let s = strings(i)
-                        .ok_or_else(|| std::io::Error::other("signins.parquet: column mismatch"))?;
-                    let w = col.typed::<ByteArrayType>();
-                    for ids in s.ids.chunks(4096) {
-                        batch.clear();
-                        batch.extend(ids.iter().map(|id| s.values[*id as usize].clone()));
-                        w.write_batch(&batch, None, None).map_err(pq_err)?;
-                    }
-                }
-            }
-            col.close().map_err(pq_err)?;
+        for chunk in chunks {
+            let (bytes, close) = chunk.map_err(pq_err)?;
+            rg.append_column(&bytes, close).map_err(pq_err)?;
         }
         rg.close().map_err(pq_err)?;
-        self.created.clear();
-        self.upn.clear();
-        self.text.iter_mut().for_each(NameColumn::clear);
-        self.interactive.clear();
-        self.error_code.clear();
-        self.compliant.clear();
-        self.compliant_def.clear();
-        self.design.clear();
-        self.replicate.clear();
-        self.persona.clear();
-        self.rows = 0;
+        self.cols.clear();
         Ok(())
     }
 
@@ -487,7 +545,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("signins.parquet");
         let out = BufWriter::new(Writeback::new(File::create(&path).unwrap()));
-        let mut enc = Encoder::new(out, names()).unwrap();
+        let mut enc = Encoder::new(out, names(), 2).unwrap();
         enc.group_rows = 2;
         let rows = [
             row(3 * 3600 + 56 * 60 + 16, 0, 0, 0, Some(true)),
@@ -536,7 +594,7 @@ mod tests {
     fn a_row_naming_an_unknown_design_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let file = File::create(dir.path().join("x")).unwrap();
-        let mut enc = Encoder::new(BufWriter::new(Writeback::new(file)), names()).unwrap();
+        let mut enc = Encoder::new(BufWriter::new(Writeback::new(file)), names(), 1).unwrap();
         assert!(enc.add_rows(&[row(0, 0, 2, 0, None)]).is_err());
         assert!(enc.add_rows(&[row(0, 0, 0, 7, None)]).is_err());
         assert!(enc.add_rows(&[row(0, 0, 1, 1, None)]).is_ok());

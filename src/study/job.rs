@@ -94,7 +94,7 @@ pub fn run_to_dir(
             .then(|| open_with_header(&out, format.file_name(), SIGNIN_HEADER))
             .transpose()?,
         parquet: (opts.signin_log && format == SigninLogFormat::Parquet)
-            .then(|| ParquetLog::create(&out.staged(format.file_name()), log_names(exp)))
+            .then(|| ParquetLog::create(&out.staged(format.file_name()), log_names(exp), threads))
             .transpose()?,
         users: opts
             .per_user
