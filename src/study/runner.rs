@@ -23,7 +23,7 @@ use crate::output::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
 use crate::output::signinlog::{
     csv_field, user_principal_name, LogBuffer, LogUser, Logging, SigninLogFormat,
 };
-use crate::policy::{PolicySet, RiskLevel};
+use crate::policy::{GrantControl, PolicySet, PolicyState, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
 use crate::world::app::{App, DeviceTrust};
 use crate::world::population::{
@@ -136,6 +136,32 @@ pub struct DesignEnv<'a> {
     susceptibility: Susceptibility,
     /// Oversampling factor of each attack mechanism ([`crate::world::threat::Threat::sampling`]).
     sampling: [f64; Mechanism::COUNT],
+    copies: CopyScope,
+}
+
+/// What a theft's copy keeps of the user's timeline.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum CopyScope {
+    /// The attacker's timeline alone ([`UserSim::keep_attacker_only`]), when nothing the
+    /// user does can change what the attacker holds.
+    AttackerOnly,
+    /// The user's timeline too, its days planned as the user's own: where the design can
+    /// make the user change the password at a sign-in ([`user_sign_in_can_change_password`]).
+    /// That change ends the attacker's password-based artefacts and remediates the user's
+    /// risk, which can let the attacker's other artefacts back in.
+    WithUserWork,
+}
+
+/// Whether a user's own sign-in can change the account's password under `policies`: an
+/// enabled policy grants with a password change (Microsoft's risky-user template). Then a
+/// theft's copy must keep the user's work ([`CopyScope::WithUserWork`]).
+fn user_sign_in_can_change_password(policies: &PolicySet) -> bool {
+    policies.policies.iter().any(|p| {
+        p.state == PolicyState::Enabled
+            && p.grant
+                .as_ref()
+                .is_some_and(|g| g.controls.contains(GrantControl::PasswordChange))
+    })
 }
 
 impl<'a> DesignEnv<'a> {
@@ -160,6 +186,11 @@ impl<'a> DesignEnv<'a> {
                 .collect(),
             susceptibility: exp.population.threat.susceptibility(),
             sampling: exp.sampling(),
+            copies: if user_sign_in_can_change_password(&design.policies) {
+                CopyScope::WithUserWork
+            } else {
+                CopyScope::AttackerOnly
+            },
         }
     }
 
@@ -588,10 +619,12 @@ fn simulate_user<'a>(
     };
     let mut plan = std::mem::take(&mut s.plan);
     let logging_wanted = log.is_some();
-    let mut on_theft = |sim: &UserSim<'a>, theft: Theft| {
+    let mut on_theft = |sim: &UserSim<'a>, run: &Driver, theft: Theft, plan: &mut Vec<_>| {
         let (exposure, events) = follow(
             env,
             sim,
+            run,
+            plan,
             &theft,
             &s.attacks,
             &s.apps,
@@ -643,9 +676,12 @@ fn simulate_user<'a>(
 /// exposure and the events the copy took. With `log`, the copy's attacker rows are appended
 /// to it. The copy holds the attacker's timeline alone ([`UserSim::keep_attacker_only`]):
 /// the user's work cannot change what the attacker's copies can do.
+#[allow(clippy::too_many_arguments)]
 fn follow<'a>(
     env: &'a DesignEnv<'a>,
     sim: &UserSim<'a>,
+    run: &Driver<'a, '_>,
+    plan: &mut Vec<(SimTime, Action)>,
     theft: &Theft,
     attacks: &[AttackPlan],
     apps: &[App],
@@ -665,7 +701,18 @@ fn follow<'a>(
     );
     let mut copy = sim.clone();
     // The copy's draws continue the attack's own stream.
-    copy.keep_attacker_only(arng);
+    let mut days = match env.copies {
+        CopyScope::AttackerOnly => {
+            copy.keep_attacker_only(arng);
+            None
+        }
+        CopyScope::WithUserWork => {
+            *copy.rng() = arng;
+            copy.set_threat(None, TheftMode::Ignore);
+            Some(run.clone())
+        }
+    };
+    let days = days.as_mut().map(|d| (d, plan));
     let mut theft = theft.clone();
     if f.risky_sign_ins {
         for st in &mut theft.stolen {
@@ -680,7 +727,7 @@ fn follow<'a>(
     let mut watch = AttackWatch::new(&kinds, apps);
     let events_before = copy.events();
     match log {
-        None => follow_copy(&mut copy, f.ends, &mut watch),
+        None => follow_copy(&mut copy, f.ends, &mut watch, days),
         Some((user, out)) => {
             let mut logging = Logging {
                 inner: watch,
@@ -692,14 +739,16 @@ fn follow<'a>(
                 out,
                 rows: 0,
             };
-            follow_copy(&mut copy, f.ends, &mut logging);
+            follow_copy(&mut copy, f.ends, &mut logging, days);
             watch = logging.inner;
         }
     }
     (watch.exposure(f.ends), copy.events() - events_before)
 }
 
-/// Plans a user's workdays just before they start and runs their simulation.
+/// Plans a user's workdays just before they start and runs their simulation. A theft's
+/// copy that keeps the user's work clones it, to plan the same days.
+#[derive(Clone)]
 struct Driver<'a, 's> {
     pop: &'a Population,
     traits: &'s UserTraits,
@@ -733,7 +782,7 @@ impl Driver<'_, '_> {
         end: SimTime,
         plan: &mut Vec<(SimTime, Action)>,
         obs: &mut O,
-        on_theft: &mut impl FnMut(&UserSim<'a>, Theft),
+        on_theft: &mut impl FnMut(&UserSim<'a>, &Self, Theft, &mut Vec<(SimTime, Action)>),
     ) {
         loop {
             let until = match self.plan_next(sim, plan) {
@@ -742,7 +791,7 @@ impl Driver<'_, '_> {
             };
             while sim.run_until(until, obs) == Stop::Theft {
                 if let Some(theft) = sim.take_theft() {
-                    on_theft(sim, theft);
+                    on_theft(sim, self, theft, plan);
                 }
             }
             if until >= end {
@@ -754,11 +803,24 @@ impl Driver<'_, '_> {
 
 /// Runs a theft's copy to `end`, a day at a time, stopping early once every stolen
 /// artefact has lost access.
-fn follow_copy(sim: &mut UserSim, end: SimTime, watch: &mut impl Watch) {
-    let mut until = sim.now();
+/// With `days`, the user's days go on being planned as in the user's own timeline.
+fn follow_copy(
+    sim: &mut UserSim,
+    end: SimTime,
+    watch: &mut impl Watch,
+    mut days: Option<(&mut Driver, &mut Vec<(SimTime, Action)>)>,
+) {
+    let mut reached = sim.now();
     loop {
-        until = end.min(until + Duration::from_secs(DAY));
+        let planned = days
+            .as_mut()
+            .and_then(|(run, plan)| run.plan_next(sim, plan));
+        let until = match planned {
+            Some(day_end) => day_end.min(end),
+            None => end.min(reached + Duration::from_secs(DAY)),
+        };
         sim.run_until(until, watch);
+        reached = until;
         if until >= end || watch.done() {
             break;
         }
@@ -812,7 +874,7 @@ pub fn parse_shard(text: &str) -> Result<(u32, u32), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::metrics::Group;
+    use crate::output::metrics::{Group, TheftAcc};
 
     fn result(groups: usize, users: u64) -> RunResult {
         let mut cell = Cell::new(1);
@@ -826,6 +888,111 @@ mod tests {
             users_simulated: users,
             ..RunResult::default()
         }
+    }
+
+    /// Writes an experiment of 400 enterprise users over `policies` (a JSON value), with
+    /// fixed token lifetimes, so that a theft's copy draws nothing.
+    fn copies_experiment(
+        dir: &std::path::Path,
+        policies: &serde_json::Value,
+        cae: bool,
+    ) -> Experiment {
+        let root = env!("CARGO_MANIFEST_DIR");
+        std::fs::write(dir.join("policies.json"), policies.to_string()).unwrap();
+        let path = dir.join("copies.toml");
+        // CAE tokens' lifetimes are drawn even with fixed tokens: fix them too.
+        std::fs::write(
+            &path,
+            format!(
+                r#"
+name = "copies"
+population = "{root}/models/populations/enterprise.toml"
+users = 400
+days = 21
+seed = 7
+access_tokens = "75m"
+
+[model]
+cae_token_min = "24h"
+cae_token_max = "24h"
+
+[[design]]
+name = "d"
+policies = "policies.json"
+tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
+"#
+            ),
+        )
+        .unwrap();
+        Experiment::load(&path).unwrap()
+    }
+
+    /// The baseline policy set, with or without its risky-user password-change policy.
+    fn baseline(with_password_change: bool) -> serde_json::Value {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text =
+            std::fs::read_to_string(format!("{root}/models/policies/baseline.json")).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if !with_password_change {
+            let list = v["value"].as_array_mut().unwrap();
+            let before = list.len();
+            list.retain(|p| !p.to_string().contains("passwordChange"));
+            assert_eq!(list.len(), before - 1);
+        }
+        v
+    }
+
+    fn thefts(c: &Cell) -> Vec<TheftAcc> {
+        c.groups.iter().flat_map(|g| g.thefts.clone()).collect()
+    }
+
+    /// Where no sign-in of the user can change the password, a theft's copy leaves out the
+    /// user's work: nothing in it can change what the attacker holds. Keeping the work must
+    /// then give the same exposure, theft by theft, where the copy draws nothing (fixed
+    /// token lifetimes; drawn ones would shift with the user's draws).
+    #[test]
+    fn copies_without_the_users_work_find_the_same_exposure() {
+        for cae in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let exp = copies_experiment(dir.path(), &baseline(false), cae);
+            let env = DesignEnv::prepare(&exp, 0);
+            assert_eq!(env.copies, CopyScope::AttackerOnly);
+            let cut = env.simulate(0, 0..exp.users);
+            let mut full_env = DesignEnv::prepare(&exp, 0);
+            full_env.copies = CopyScope::WithUserWork;
+            let full = full_env.simulate(0, 0..exp.users);
+            let with_access: u64 = thefts(&cut).iter().map(|t| t.with_access).sum();
+            assert!(
+                with_access > 200,
+                "too few thefts to compare: {with_access}"
+            );
+            assert!(
+                thefts(&cut) == thefts(&full),
+                "exposure moved (cae = {cae})"
+            );
+            // The cut-down copies did less work for it.
+            assert!(cut.total().events < full.total().events);
+        }
+    }
+
+    /// Regression: copies once left out the user's work whatever the design. Under the
+    /// risky-user policy the user's own sign-in changes the password, which ends the
+    /// attacker's password-based artefacts (and remediates the risk): dropping it changed
+    /// the exposure. Such a design keeps the user's work in its copies.
+    #[test]
+    fn a_password_change_at_the_users_sign_in_reaches_the_attacker() {
+        let dir = tempfile::tempdir().unwrap();
+        let exp = copies_experiment(dir.path(), &baseline(true), true);
+        let env = DesignEnv::prepare(&exp, 0);
+        assert_eq!(env.copies, CopyScope::WithUserWork);
+        let kept = env.simulate(0, 0..exp.users);
+        let mut cut_env = DesignEnv::prepare(&exp, 0);
+        cut_env.copies = CopyScope::AttackerOnly;
+        let cut = cut_env.simulate(0, 0..exp.users);
+        assert!(
+            thefts(&kept) != thefts(&cut),
+            "the user's work no longer reaches the attacker: copies could leave it out"
+        );
     }
 
     #[test]
