@@ -173,6 +173,14 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Every waiting event with its time, in no particular order (cancelled ones too).
+    pub fn waiting(&self) -> impl Iterator<Item = (SimTime, &E)> {
+        self.heap
+            .iter()
+            .chain(&self.batch)
+            .map(|e| (e.at(), &e.event))
+    }
+
     /// Keeps only the events `keep` accepts; the others never pop. The kept events keep
     /// their order.
     pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {

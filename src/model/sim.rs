@@ -382,6 +382,16 @@ impl<'a> UserSim<'a> {
         self.queue.now()
     }
 
+    /// Whether the user's risk is raised now, or an action waiting to happen before `end`
+    /// raises it (a detection of the response, the risk plan).
+    pub fn user_risk_raised_before(&self, end: SimTime) -> bool {
+        self.state.user_risk != RiskLevel::None
+            || self.queue.waiting().any(|(at, e)| {
+                at < end
+                    && matches!(e, Event::Action(Action::SetUserRisk(level)) if *level != RiskLevel::None)
+            })
+    }
+
     /// Events processed so far.
     pub fn events(&self) -> u64 {
         self.events

@@ -145,10 +145,15 @@ enum CopyScope {
     /// The attacker's timeline alone ([`UserSim::keep_attacker_only`]), when nothing the
     /// user does can change what the attacker holds.
     AttackerOnly,
-    /// The user's timeline too, its days planned as the user's own: where the design can
-    /// make the user change the password at a sign-in ([`user_sign_in_can_change_password`]).
-    /// That change ends the attacker's password-based artefacts and remediates the user's
-    /// risk, which can let the attacker's other artefacts back in.
+    /// The user's timeline too, its days planned as the user's own, in the copies where
+    /// the user's risk is raised or will be within the attacker's window: the design can
+    /// then make the user change the password at a sign-in
+    /// ([`user_sign_in_can_change_password`]), which ends the attacker's password-based
+    /// artefacts and remediates the risk (which can let the attacker's other artefacts
+    /// back in). Without a raised risk no sign-in asks for it.
+    WithUserWorkWhenRisky,
+    /// The user's timeline in every copy: the reference tests hold the others to.
+    #[cfg_attr(not(test), allow(dead_code))]
     WithUserWork,
 }
 
@@ -187,7 +192,7 @@ impl<'a> DesignEnv<'a> {
             susceptibility: exp.population.threat.susceptibility(),
             sampling: exp.sampling(),
             copies: if user_sign_in_can_change_password(&design.policies) {
-                CopyScope::WithUserWork
+                CopyScope::WithUserWorkWhenRisky
             } else {
                 CopyScope::AttackerOnly
             },
@@ -700,19 +705,6 @@ fn follow<'a>(
         exp.population.remediation.user_risk_duration,
     );
     let mut copy = sim.clone();
-    // The copy's draws continue the attack's own stream.
-    let mut days = match env.copies {
-        CopyScope::AttackerOnly => {
-            copy.keep_attacker_only(arng);
-            None
-        }
-        CopyScope::WithUserWork => {
-            *copy.rng() = arng;
-            copy.set_threat(None, TheftMode::Ignore);
-            Some(run.clone())
-        }
-    };
-    let days = days.as_mut().map(|d| (d, plan));
     let mut theft = theft.clone();
     if f.risky_sign_ins {
         for st in &mut theft.stolen {
@@ -723,6 +715,21 @@ fn follow<'a>(
     for (at, a) in f.actions {
         let _ = copy.schedule(at, a);
     }
+    let keep_user_work = match env.copies {
+        CopyScope::AttackerOnly => false,
+        CopyScope::WithUserWorkWhenRisky => copy.user_risk_raised_before(f.ends),
+        CopyScope::WithUserWork => true,
+    };
+    // The copy's draws continue the attack's own stream.
+    let mut days = if keep_user_work {
+        *copy.rng() = arng;
+        copy.set_threat(None, TheftMode::Ignore);
+        Some(run.clone())
+    } else {
+        copy.keep_attacker_only(arng);
+        None
+    };
+    let days = days.as_mut().map(|d| (d, plan));
     let kinds: Vec<Artefact> = theft.stolen.iter().map(|s| s.artefact).collect();
     let mut watch = AttackWatch::new(&kinds, apps);
     let events_before = copy.events();
@@ -984,15 +991,22 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
         let dir = tempfile::tempdir().unwrap();
         let exp = copies_experiment(dir.path(), &baseline(true), true);
         let env = DesignEnv::prepare(&exp, 0);
-        assert_eq!(env.copies, CopyScope::WithUserWork);
-        let kept = env.simulate(0, 0..exp.users);
+        assert_eq!(env.copies, CopyScope::WithUserWorkWhenRisky);
+        let when_risky = env.simulate(0, 0..exp.users);
         let mut cut_env = DesignEnv::prepare(&exp, 0);
         cut_env.copies = CopyScope::AttackerOnly;
         let cut = cut_env.simulate(0, 0..exp.users);
         assert!(
-            thefts(&kept) != thefts(&cut),
+            thefts(&when_risky) != thefts(&cut),
             "the user's work no longer reaches the attacker: copies could leave it out"
         );
+        // Copies where the user's risk stays low can still leave the work out: no sign-in
+        // asks for a password change then.
+        let mut full_env = DesignEnv::prepare(&exp, 0);
+        full_env.copies = CopyScope::WithUserWork;
+        let full = full_env.simulate(0, 0..exp.users);
+        assert!(thefts(&when_risky) == thefts(&full));
+        assert!(when_risky.total().events < full.total().events);
     }
 
     #[test]
