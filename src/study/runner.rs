@@ -149,8 +149,9 @@ enum CopyScope {
     /// the user's risk is raised or will be within the attacker's window: the design can
     /// then make the user change the password at a sign-in
     /// ([`user_sign_in_can_change_password`]), which ends the attacker's password-based
-    /// artefacts and remediates the risk (which can let the attacker's other artefacts
-    /// back in). Without a raised risk no sign-in asks for it.
+    /// artefacts and remediates the risk (so the risk policy no longer stops the
+    /// attacker's other artefacts at their next renewal). Without a raised risk no sign-in
+    /// asks for it.
     WithUserWorkWhenRisky,
     /// The user's timeline in every copy: the reference tests hold the others to.
     #[cfg_attr(not(test), allow(dead_code))]
