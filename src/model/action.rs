@@ -258,9 +258,10 @@ pub enum Action {
 
 impl Action {
     /// The user's own work with the device, browser and apps (what a day plan holds). It
-    /// changes only the user's sessions, tokens and activities: nothing an attacker's
-    /// copy is judged by (the account's revocations, risk and state come from the other
-    /// actions), which is why a theft's copy can leave it out.
+    /// changes the user's sessions, tokens and activities, and the account's state in one
+    /// way alone: a sign-in that a password-change policy makes change the password while
+    /// the user's risk is raised (the account's revocations, risk and state otherwise come
+    /// from the other actions). Where that cannot happen, a theft's copy leaves it out.
     pub fn is_user_work(&self) -> bool {
         matches!(
             self,

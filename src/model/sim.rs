@@ -346,14 +346,16 @@ impl<'a> UserSim<'a> {
     /// Makes this copy the attacker's timeline alone: the user's own work still queued or
     /// under way (its actions, activities, their checks and ends) is dropped, and the copy
     /// draws from `rng` from now on. What the attacker holds is judged only by the account's
-    /// state, which the user's work never changes ([`Action::is_user_work`]); so the copy
-    /// follows the theft at the cost of the attacker's own events, and its draws (the
-    /// attacker's token lifetimes) do not depend on how much the user did.
+    /// state, which the user's work ([`Action::is_user_work`]) changes in one way alone: a
+    /// sign-in that a password-change policy makes change the password while the user's
+    /// risk is raised. Where that cannot happen the runner uses this copy, which follows
+    /// the theft at the cost of the attacker's own events, its draws (the attacker's token
+    /// lifetimes) independent of how much the user did.
     ///
     /// The copy follows this one theft: later attacks on the user are not its business
     /// (each is followed in a copy of its own), so they are dropped too, and the threat is
     /// switched off ([`TheftMode::Ignore`]). They used to stay queued and be skipped when
-    /// popped: about 60 no-op events a copy, for the 100 lures a user is sent.
+    /// popped.
     pub fn keep_attacker_only(&mut self, rng: ChaCha8Rng) {
         self.rng = rng;
         self.set_threat(None, TheftMode::Ignore);
