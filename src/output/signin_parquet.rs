@@ -13,9 +13,8 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
@@ -26,6 +25,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPrope
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::{ColumnDescPtr, ColumnPath};
+use rayon::prelude::*;
 
 use crate::engine::time::DAY;
 use crate::output::signinlog::{user_principal_name, LogNames, LogRow, TEXT_COLUMNS};
@@ -349,8 +349,8 @@ struct Encoder {
     props: WriterPropertiesPtr,
     names: LogNames,
     cols: Columns,
-    /// Threads that encode a row group's columns.
-    threads: usize,
+    /// Encodes a row group's columns; its threads live as long as the file is written.
+    pool: rayon::ThreadPool,
     /// Rows per row group ([`ROW_GROUP_ROWS`]; fewer in tests).
     group_rows: usize,
 }
@@ -360,12 +360,17 @@ impl Encoder {
         let schema = Arc::new(parse_message_type(SIGNIN_PARQUET_SCHEMA).map_err(pq_err)?);
         let props = Arc::new(properties());
         let writer = SerializedFileWriter::new(out, schema, props.clone()).map_err(pq_err)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.clamp(1, COLUMNS))
+            .thread_name(|i| format!("signins.parquet-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
         Ok(Encoder {
             writer,
             props,
             names,
             cols: Columns::default(),
-            threads: threads.clamp(1, COLUMNS),
+            pool,
             group_rows: ROW_GROUP_ROWS,
         })
     }
@@ -389,17 +394,10 @@ impl Encoder {
             .and_then(|s| s.checked_add(i64::try_from(row.at.as_secs()).ok()?))
             .and_then(|s| s.checked_mul(1_000_000))
             .ok_or_else(|| out_of_range("createdDateTime"))?;
-        let name_of = |names: &[String], n: u64| {
-            names
-                .get(n as usize)
-                .map(|s| s.as_bytes().to_vec())
-                .unwrap_or_default()
-        };
-        if row.design as usize >= self.names.designs.len()
-            || row.persona as usize >= self.names.personas.len()
-        {
-            return Err(out_of_range("design or persona"));
-        }
+        let design =
+            (self.names.designs.get(row.design as usize)).ok_or_else(|| out_of_range("design"))?;
+        let persona = (self.names.personas.get(row.persona as usize))
+            .ok_or_else(|| out_of_range("persona"))?;
         let error_code =
             i32::try_from(row.error_code).map_err(|_| out_of_range("status_errorCode"))?;
         let replicate = i32::try_from(row.replicate).map_err(|_| out_of_range("replicate"))?;
@@ -420,11 +418,11 @@ impl Encoder {
             }
             None => c.compliant_def.push(0),
         }
-        let designs = &self.names.designs;
-        c.design.push(row.design.into(), |n| name_of(designs, n));
+        c.design
+            .push(row.design.into(), |_| design.as_bytes().to_vec());
         c.replicate.push(replicate);
-        let personas = &self.names.personas;
-        c.persona.push(row.persona.into(), |n| name_of(personas, n));
+        c.persona
+            .push(row.persona.into(), |_| persona.as_bytes().to_vec());
         c.rows += 1;
         Ok(())
     }
@@ -438,39 +436,14 @@ impl Encoder {
             .map(|i| self.writer.schema_descr().column(i))
             .collect();
         let (cols, props) = (&self.cols, &self.props);
-        let encode = |i: usize| cols.encode(i, descr[i].clone(), props.clone());
-        let chunks: Vec<parquet::errors::Result<(Bytes, ColumnCloseResult)>> = if self.threads == 1
-        {
-            (0..COLUMNS).map(encode).collect()
-        } else {
-            // Each thread takes the next column not yet taken; results keep their place.
-            let next = AtomicUsize::new(0);
-            let slots: Vec<Mutex<Option<_>>> = (0..COLUMNS).map(|_| Mutex::new(None)).collect();
-            std::thread::scope(|scope| {
-                for _ in 0..self.threads {
-                    scope.spawn(|| loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= COLUMNS {
-                            break;
-                        }
-                        let chunk = encode(i);
-                        if let Ok(mut slot) = slots[i].lock() {
-                            *slot = Some(chunk);
-                        }
-                    });
-                }
+        // Collected in column order, whichever thread encoded which.
+        let chunks: Vec<parquet::errors::Result<(Bytes, ColumnCloseResult)>> =
+            self.pool.install(|| {
+                (0..COLUMNS)
+                    .into_par_iter()
+                    .map(|i| cols.encode(i, descr[i].clone(), props.clone()))
+                    .collect()
             });
-            slots
-                .into_iter()
-                .map(|m| {
-                    m.into_inner().ok().flatten().unwrap_or_else(|| {
-                        Err(parquet::errors::ParquetError::General(
-                            "a column encoder stopped".into(),
-                        ))
-                    })
-                })
-                .collect()
-        };
         let mut rg = self.writer.next_row_group().map_err(pq_err)?;
         for chunk in chunks {
             let (bytes, close) = chunk.map_err(pq_err)?;

@@ -182,6 +182,14 @@ impl LogBuffer {
         }
     }
 
+    /// An empty buffer of the same form.
+    pub fn new_like(&self) -> LogBuffer {
+        match self {
+            LogBuffer::Csv(_) => LogBuffer::Csv(Vec::new()),
+            LogBuffer::Typed(_) => LogBuffer::Typed(Vec::new()),
+        }
+    }
+
     /// Moves `other`'s rows after this buffer's (both must have the same form).
     pub fn append(&mut self, other: &mut LogBuffer) {
         match (self, other) {

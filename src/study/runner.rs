@@ -20,9 +20,7 @@ use crate::model::{
     Theft, TheftMode, UserSetup, UserSim,
 };
 use crate::output::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
-use crate::output::signinlog::{
-    csv_field, user_principal_name, LogBuffer, LogUser, Logging, SigninLogFormat,
-};
+use crate::output::signinlog::{csv_field, user_principal_name, LogBuffer, LogUser, Logging};
 use crate::policy::{GrantControl, PolicySet, PolicyState, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
 use crate::world::app::{App, DeviceTrust};
@@ -160,7 +158,8 @@ enum CopyScope {
 
 /// Whether a user's own sign-in can change the account's password under `policies`: an
 /// enabled policy grants with a password change (Microsoft's risky-user template). Then a
-/// theft's copy must keep the user's work ([`CopyScope::WithUserWork`]).
+/// theft's copy must keep the user's work while the user's risk is raised
+/// ([`CopyScope::WithUserWorkWhenRisky`]).
 fn user_sign_in_can_change_password(policies: &PolicySet) -> bool {
     policies.policies.iter().any(|p| {
         p.state == PolicyState::Enabled
@@ -612,10 +611,9 @@ fn simulate_user<'a>(
         until: horizon,
     };
     // Attacker rows of the copies, logged after the user's own.
-    let mut attacker_log = LogBuffer::new(match log {
-        Some(LogBuffer::Typed(_)) => SigninLogFormat::Parquet,
-        _ => SigninLogFormat::Csv,
-    });
+    let mut attacker_log = log
+        .as_deref()
+        .map_or_else(LogBuffer::default, LogBuffer::new_like);
     let mut run = Driver {
         pop,
         traits: &traits,
