@@ -2,8 +2,11 @@
 //! performance workload on one thread, per 1,000 events per second of a bare per-user heap
 //! event loop with ChaCha8 draws measured beside it on the same machine and moment.
 //!
-//! `cargo bench --bench ratio [-- USERS]` (default 20,000 users of experiments/bench.toml).
-//! Prints the figures; never a threshold.
+//! `cargo bench --bench ratio [-- USERS ROUNDS]` (default 5,000 users of
+//! experiments/bench.toml, 7 rounds). Each round times the same users between two short
+//! bare-loop runs, and the ratio reported is the median of the rounds': on a shared
+//! machine whose speed drifts by a third from hour to hour, a single pair of measurements
+//! minutes apart cannot be read to better than that. Prints the figures; never a threshold.
 
 use std::path::Path;
 use std::time::Instant;
@@ -40,45 +43,81 @@ fn bare_loop(events: u64) -> f64 {
     done as f64 / start.elapsed().as_secs_f64()
 }
 
+/// One round: the same users simulated between two bare-loop measurements, so that both
+/// terms of the ratio see the machine in the same state.
+struct Round {
+    floor: f64,
+    user_days_per_sec: f64,
+    events: u64,
+    secs: f64,
+}
+
+impl Round {
+    fn ratio(&self) -> f64 {
+        self.user_days_per_sec / (self.floor / 1000.0)
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
 fn main() {
-    let users: u64 = std::env::args()
+    // `-- USERS ROUNDS`: users simulated in each round, and how many rounds.
+    let mut numbers = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(20_000);
+        .filter_map(|a| a.parse::<u64>().ok());
+    let users = numbers.next().unwrap_or(5_000).max(1);
+    let rounds = numbers.next().unwrap_or(7).max(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let exp = Experiment::load(&root.join("experiments/bench.toml")).expect("bench.toml loads");
     let env = DesignEnv::prepare(&exp, 0);
     // Warm up both (rule tables are built on first use).
-    let _ = env.simulate(0, 0..200);
+    let _ = env.simulate(0, 0..users.min(500));
     let _ = bare_loop(1_000_000);
 
-    let floor_before = bare_loop(50_000_000);
-    let start = Instant::now();
-    let cell = env.simulate(0, 0..users);
-    let secs = start.elapsed().as_secs_f64();
-    let floor_after = bare_loop(50_000_000);
-    let floor = (floor_before + floor_after) / 2.0;
-
-    let events: u64 = cell.groups.iter().map(|g| g.events).sum();
     let user_days = users as f64 * exp.days as f64;
-    let per_sec = user_days / secs;
+    let mut all = Vec::new();
+    for r in 0..rounds {
+        let floor_before = bare_loop(10_000_000);
+        let start = Instant::now();
+        let cell = env.simulate(0, 0..users);
+        let secs = start.elapsed().as_secs_f64();
+        let floor_after = bare_loop(10_000_000);
+        let round = Round {
+            floor: (floor_before + floor_after) / 2.0,
+            user_days_per_sec: user_days / secs,
+            events: cell.groups.iter().map(|g| g.events).sum(),
+            secs,
+        };
+        println!(
+            "round {}: bare loop {:.1} M events/s, {:.0} user-days/s ({:.2} s), ratio {:.2}",
+            r + 1,
+            round.floor / 1e6,
+            round.user_days_per_sec,
+            round.secs,
+            round.ratio()
+        );
+        all.push(round);
+    }
+    let ratios: Vec<f64> = all.iter().map(Round::ratio).collect();
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    let events = all[0].events as f64;
     println!(
-        "bare loop:        {:.1} M events/s (before {:.1}, after {:.1})",
-        floor / 1e6,
-        floor_before / 1e6,
-        floor_after / 1e6
+        "workload:         {users} users x {} days on 1 thread, {:.1} events/user-day",
+        exp.days,
+        events / user_days
     );
     println!(
-        "workload:         {users} users x {} days in {secs:.2} s on 1 thread",
-        exp.days
+        "median:           {:.0} user-days/s against a bare loop of {:.1} M events/s",
+        median(all.iter().map(|r| r.user_days_per_sec).collect()),
+        median(all.iter().map(|r| r.floor).collect()) / 1e6
     );
     println!(
-        "                  {per_sec:.0} user-days/s, {:.1} M events/s, {:.1} events/user-day",
-        events as f64 / secs / 1e6,
-        events as f64 / user_days
-    );
-    println!(
-        "ratio:            {:.2} user-days/s per 1,000 bare-loop events/s",
-        per_sec / (floor / 1000.0)
+        "ratio:            {:.2} user-days/s per 1,000 bare-loop events/s (median of {rounds} rounds; {lo:.2}-{hi:.2})",
+        median(ratios.clone()),
     );
 }

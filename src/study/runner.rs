@@ -309,10 +309,23 @@ impl ChunkOut {
     }
 }
 
-/// Users per parallel work item. Smaller when rows are written, to bound the memory that
-/// rows of chunks waiting for their turn can take.
+/// Users per parallel work item.
 const CHUNK: u64 = 256;
-const CHUNK_WITH_ROWS: u64 = 32;
+/// User-days per work item when rows are written: rows of the chunks waiting for their
+/// turn are held in memory, and a user's rows grow with the days simulated (32 users of 30
+/// days; 9 users of 100 days).
+const USER_DAYS_WITH_ROWS: u64 = 32 * 30;
+
+/// Users per parallel work item: without rows, large; with rows, few enough that the
+/// waiting chunks' rows stay bounded whatever the number of days. Results do not depend
+/// on it (counts merge exactly, rows are written in user order).
+fn chunk_users(rows: RowsWanted, days: u32) -> u64 {
+    if rows.signins || rows.users {
+        (USER_DAYS_WITH_ROWS / u64::from(days.max(1))).clamp(1, 32)
+    } else {
+        CHUNK
+    }
+}
 
 /// Runs every design × replicate × user. `progress` is told how many users finished, and
 /// how many events they took, as chunks of users finish.
@@ -328,11 +341,7 @@ pub fn run(
         signins: sink.is_some() && opts.signin_log,
         users: sink.is_some() && opts.per_user,
     };
-    let chunk = if rows.signins || rows.users {
-        CHUNK_WITH_ROWS
-    } else {
-        CHUNK
-    };
+    let chunk = chunk_users(rows, exp.days);
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
         let reps = run_design(
@@ -1025,6 +1034,91 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
         let full = full_env.simulate(0, 0..exp.users);
         assert!(thefts(&when_risky) == thefts(&full));
         assert!(when_risky.total().events < full.total().events);
+    }
+
+    /// Collects what a run streams, as the CLI's sink would write it.
+    #[derive(Default)]
+    struct Collect {
+        signins: Vec<u8>,
+        users: Vec<u8>,
+    }
+
+    impl RowSink for Collect {
+        fn write(&mut self, signins: &mut LogBuffer, users: &[u8]) -> std::io::Result<()> {
+            let LogBuffer::Csv(rows) = signins else {
+                panic!("CSV rows asked for");
+            };
+            self.signins.extend_from_slice(rows);
+            self.users.extend_from_slice(users);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn chunks_with_rows_shrink_as_days_grow() {
+        let rows = RowsWanted {
+            signins: true,
+            users: false,
+        };
+        let none = RowsWanted {
+            signins: false,
+            users: false,
+        };
+        assert_eq!(chunk_users(rows, 7), 32);
+        assert_eq!(chunk_users(rows, 30), 32);
+        assert_eq!(chunk_users(rows, 100), 9);
+        assert_eq!(chunk_users(rows, 3650), 1);
+        assert_eq!(chunk_users(none, 3650), CHUNK);
+    }
+
+    /// The chunk size is a memory bound only: rows, their order and the counts are the
+    /// same for any size (chunks of 1, 9 and 32 users of 13 days).
+    #[test]
+    fn rows_and_counts_do_not_depend_on_the_chunk_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let exp = copies_experiment(dir.path(), &baseline(true), true);
+        let exp = Experiment {
+            users: 70,
+            days: 13,
+            ..exp
+        };
+        let opts = RunOptions {
+            signin_log: true,
+            per_user: true,
+            ..RunOptions::default()
+        };
+        let rows = RowsWanted {
+            signins: true,
+            users: true,
+        };
+        let env = DesignEnv::prepare(&exp, 0);
+        let run = |chunk: u64| {
+            let mut sink = Collect::default();
+            let mut result = RunResult::default();
+            let cells = run_design(
+                &env,
+                &opts,
+                rows,
+                chunk,
+                &|_, _| {},
+                Some(&mut sink),
+                &mut result,
+            )
+            .unwrap();
+            (sink.signins, sink.users, cells, result.events_simulated)
+        };
+        let (signins, users, cells, events) = run(32);
+        assert!(signins.len() > 10_000 && users.len() > 1_000);
+        for chunk in [1, 9] {
+            let other = run(chunk);
+            assert!(
+                other.0 == signins,
+                "sign-in rows differ with chunks of {chunk}"
+            );
+            assert!(other.1 == users, "user rows differ with chunks of {chunk}");
+            assert_eq!(other.2, cells, "counts differ with chunks of {chunk}");
+            assert_eq!(other.3, events);
+        }
     }
 
     #[test]
