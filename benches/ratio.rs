@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use sessionsim::engine::queue::EventQueue;
 use sessionsim::engine::time::{Duration, SimTime};
+use sessionsim::output::metrics::Cell;
 use sessionsim::study::experiment::Experiment;
 use sessionsim::study::runner::DesignEnv;
 
@@ -119,5 +121,44 @@ fn main() {
     println!(
         "ratio:            {:.2} user-days/s per 1,000 bare-loop events/s (median of {rounds} rounds; {lo:.2}-{hi:.2})",
         median(ratios.clone()),
+    );
+    scaling(&env, exp.population.personas.len(), users, rounds);
+}
+
+/// The same users on one thread and on every core, alternately, in chunks of 256 users as
+/// `sessionsim run` does: the speed-up's median, and a check that the counts agree.
+fn scaling(env: &DesignEnv, personas: usize, users: u64, rounds: u64) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 {
+        println!("speed-up:         one core only; not measured");
+        return;
+    }
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        let start = Instant::now();
+        let cell = pool.install(|| {
+            (0..users.div_ceil(256))
+                .into_par_iter()
+                .map(|c| env.simulate(0, c * 256..((c + 1) * 256).min(users)))
+                .reduce(|| Cell::new(personas), Cell::merge)
+        });
+        (start.elapsed().as_secs_f64(), cell)
+    };
+    let mut speedups = Vec::new();
+    for _ in 0..rounds {
+        let (one, a) = run(1);
+        let (all, b) = run(threads);
+        assert!(a == b, "counts differ between 1 and {threads} threads");
+        speedups.push(one / all);
+    }
+    let (lo, hi) = speedups
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    println!(
+        "speed-up:         {:.2}x from 1 to {threads} threads (median of {rounds} rounds; {lo:.2}-{hi:.2}), same counts",
+        median(speedups)
     );
 }
