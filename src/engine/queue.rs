@@ -144,10 +144,10 @@ pub struct EventQueue<E> {
     /// only the few events scheduled one by one while the day runs, which makes its pops
     /// cheap; both sources pop in the same (time, sequence) order as one heap would.
     batch: Vec<Entry<E>>,
-    /// Reused buffers of [`EventQueue::schedule_batch`]: the new events as given, and
-    /// their keys sorted.
-    merge_scratch: Vec<Entry<E>>,
+    /// Reused buffers of [`EventQueue::schedule_staged`]: the new events' keys sorted, and
+    /// the waiting entries they interleave with.
     key_scratch: Vec<u64>,
+    tail_scratch: Vec<Entry<E>>,
     next_seq: u64,
     now: SimTime,
     /// Tombstones of cancelled events still in the heap. Few at a time, so a Vec beats a set.
@@ -165,8 +165,8 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::new(),
             batch: Vec::new(),
-            merge_scratch: Vec::new(),
             key_scratch: Vec::new(),
+            tail_scratch: Vec::new(),
             next_seq: 0,
             now: SimTime::ZERO,
             cancelled: Vec::new(),
@@ -244,42 +244,69 @@ impl<E> EventQueue<E> {
     where
         E: Clone,
     {
+        let mut staged: Vec<(SimTime, E)> = events.into_iter().collect();
+        self.schedule_staged(&mut staged, |e| e)
+    }
+
+    /// [`EventQueue::schedule_batch`] for events staged by the caller, each made an event
+    /// by `wrap`: the staging vector is sorted by reference, so events are copied once,
+    /// into place (a day's plan, rebuilt every day). Drains `staged`.
+    pub fn schedule_staged<A: Clone>(
+        &mut self,
+        staged: &mut Vec<(SimTime, A)>,
+        wrap: impl Fn(A) -> E,
+    ) -> usize
+    where
+        E: Clone,
+    {
+        // What `schedule_at` refuses is dropped first: whether an event is refused depends
+        // on its time alone, and on the sequences left, so the rest take consecutive
+        // sequences, in the order given, as they would one by one.
+        let given = staged.len();
+        let now = self.now;
+        let accepted = |at: &SimTime| *at >= now && *at != SimTime::NEVER && at.as_secs() <= MAX_AT;
+        // Usually none is: checking costs less than `retain`'s moves.
+        if !staged.iter().all(|(at, _)| accepted(at)) {
+            staged.retain(|(at, _)| accepted(at));
+        }
+        let sequences_left = (MAX_SEQ + 1).saturating_sub(self.next_seq);
+        staged.truncate(usize::try_from(sequences_left).unwrap_or(usize::MAX));
+        let dropped = given - staged.len();
         let first_seq = self.next_seq;
-        let mut dropped = 0;
-        self.merge_scratch.clear();
-        for (at, event) in events {
-            match self.next_seq_for(at) {
-                Ok(seq) => self.merge_scratch.push(Entry::new(at, seq, event)),
-                Err(_) => dropped += 1,
-            }
-        }
-        if self.merge_scratch.is_empty() {
-            return dropped;
-        }
+        self.next_seq += staged.len() as u64;
         // Sort the bare keys, not the entries: a u64 sort is several times cheaper, and a
-        // key's sequence says where its entry is staged (the batch's sequences are
-        // consecutive). Keys are unique, so an unstable sort is deterministic.
+        // key's sequence says where its event is staged. Keys are unique, so an unstable
+        // sort is deterministic.
         self.key_scratch.clear();
-        self.key_scratch
-            .extend(self.merge_scratch.iter().map(|e| e.key()));
+        self.key_scratch.extend(
+            (staged.iter().enumerate()).map(|(i, (at, _))| pack(*at, first_seq + i as u64)),
+        );
         self.key_scratch.sort_unstable();
-        // Merge the new events, earliest first, with the waiting ones (latest first): each
-        // step fills the last free slot with the earliest of what is left, so no waiting
-        // entry is overwritten before it has moved.
-        let mut waiting = self.batch.len();
-        self.batch.extend_from_slice(&self.merge_scratch);
-        let mut slot = self.batch.len();
-        for &key in &self.key_scratch {
-            while waiting > 0 && self.batch[waiting - 1].key() < key {
-                slot -= 1;
-                waiting -= 1;
-                self.batch[slot] = self.batch[waiting].clone();
+        let Some(&latest) = self.key_scratch.last() else {
+            return dropped;
+        };
+        // The batch is kept latest first. The waiting entries earlier than the latest new
+        // one are at its end (a day's plan mostly comes before everything still waiting, so
+        // they are few): set them aside, then push both, latest first.
+        let split = self.batch.partition_point(|e| e.key() > latest);
+        self.tail_scratch.clear();
+        self.tail_scratch.extend(self.batch.drain(split..));
+        self.batch
+            .reserve(self.key_scratch.len() + self.tail_scratch.len());
+        let mut w = 0;
+        for &key in self.key_scratch.iter().rev() {
+            while w < self.tail_scratch.len() && self.tail_scratch[w].key() > key {
+                self.batch.push(self.tail_scratch[w].clone());
+                w += 1;
             }
-            slot -= 1;
-            self.batch[slot] = self.merge_scratch[((key & MAX_SEQ) - first_seq) as usize].clone();
+            let event = staged[((key & MAX_SEQ) - first_seq) as usize].1.clone();
+            self.batch.push(Entry {
+                key,
+                event: wrap(event),
+            });
         }
-        // What is still waiting is already in place, before the new events.
-        debug_assert_eq!(slot, waiting);
+        self.batch.extend_from_slice(&self.tail_scratch[w..]);
+        staged.clear();
         dropped
     }
 

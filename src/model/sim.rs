@@ -414,8 +414,7 @@ impl<'a> UserSim<'a> {
     /// [`UserSim::schedule`] refuses them). The same order as scheduling them one by one,
     /// at a fraction of the cost: the plan is sorted once instead of heaped.
     pub fn schedule_plan(&mut self, plan: &mut Vec<(SimTime, Action)>) {
-        self.queue
-            .schedule_batch(plan.drain(..).map(|(at, a)| (at, Event::Action(a))));
+        self.queue.schedule_staged(plan, Event::Action);
     }
 
     /// Processes every event before `end` (all of them with [`SimTime::NEVER`]), or until

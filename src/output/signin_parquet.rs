@@ -59,7 +59,7 @@ pub const SIGNIN_PARQUET_SCHEMA: &str = "message signins {
 /// enough for readers to skip by statistics.
 pub const ROW_GROUP_ROWS: usize = 1 << 18;
 
-/// Chunks of rows (32 users each) queued for the writer thread.
+/// Chunks of rows (about 960 user-days each, `runner::chunk_users`) queued for the writer thread.
 const IN_FLIGHT: usize = 4;
 
 /// Columns of `signins.csv`.

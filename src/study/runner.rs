@@ -25,7 +25,7 @@ use crate::policy::{GrantControl, PolicySet, PolicyState, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
 use crate::world::app::{App, DeviceTrust};
 use crate::world::population::{
-    draw_workdays, plan_day, plan_risk, Population, UserTraits, Workday,
+    draw_workdays, plan_day, plan_risk, DayCounts, Population, UserTraits, Workday,
 };
 use crate::world::threat::{follow_up, plan_attacks, AttackPlan};
 
@@ -135,6 +135,8 @@ pub struct DesignEnv<'a> {
     /// Oversampling factor of each attack mechanism ([`crate::world::threat::Threat::sampling`]).
     sampling: [f64; Mechanism::COUNT],
     copies: CopyScope,
+    /// Each persona's counts per workday, set up once.
+    day_counts: Vec<DayCounts>,
 }
 
 /// What a theft's copy keeps of the user's timeline.
@@ -191,6 +193,7 @@ impl<'a> DesignEnv<'a> {
                 .collect(),
             susceptibility: exp.population.threat.susceptibility(),
             sampling: exp.sampling(),
+            day_counts: exp.population.personas.iter().map(DayCounts::of).collect(),
             copies: if user_sign_in_can_change_password(&design.policies) {
                 CopyScope::WithUserWorkWhenRisky
             } else {
@@ -626,6 +629,7 @@ fn simulate_user<'a>(
     let mut run = Driver {
         pop,
         traits: &traits,
+        counts: &env.day_counts[traits.persona],
         workdays: &s.workdays,
         brng,
         next_day: 0,
@@ -767,6 +771,7 @@ fn follow<'a>(
 struct Driver<'a, 's> {
     pop: &'a Population,
     traits: &'s UserTraits,
+    counts: &'a DayCounts,
     workdays: &'s [Option<Workday>],
     brng: ChaCha8Rng,
     /// The next day to plan.
@@ -783,7 +788,7 @@ impl Driver<'_, '_> {
         let day = self.next_day;
         let w = self.workdays.get(day)?;
         if let Some(w) = w {
-            plan_day(&mut self.brng, self.pop, self.traits, *w, plan);
+            plan_day(&mut self.brng, self.pop, self.traits, self.counts, *w, plan);
             sim.schedule_plan(plan);
         }
         self.next_day += 1;

@@ -19,6 +19,7 @@ use crate::model::{Action, Credential, Facts, MfaMethod, Profile, Protected};
 use crate::policy::{GuestType, LocationContext, Platform, RiskLevel, UserIdentity};
 use crate::world::app::{unknown_name, App, Client, DeviceTrust};
 pub use crate::world::draw::{instant, pick, poisson, DurationDist, Workday};
+use crate::world::draw::{round_seconds, PoissonCount};
 use crate::world::threat::{RawThreat, Threat};
 
 /// Which client a persona's app runs in.
@@ -705,19 +706,50 @@ pub fn draw_workdays<R: Rng>(
             .clamp(0.0, (DAY - MINUTE) as f64);
         let length = (w.length.as_secs() as f64 + jitter(&length_jitter, rng))
             .clamp(30.0 * MINUTE as f64, (DAY - MINUTE) as f64);
-        let start = SimTime::from_secs(day * DAY + start.round() as u64);
+        let start = SimTime::from_secs(day * DAY + round_seconds(start));
         out.push(Some(Workday {
             start,
-            end: start + Duration::from_secs(length.round() as u64),
+            end: start + Duration::from_secs(round_seconds(length)),
         }));
     }
 }
 
-/// Generates one workday's actions, in any order (the queue sorts them by time).
+/// A persona's counts per workday, as distributions set up once per run instead of once
+/// per count ([`PoissonCount`]).
+#[derive(Clone, Debug)]
+pub struct DayCounts {
+    /// Sessions of each of the persona's apps, in its order.
+    sessions: Vec<PoissonCount>,
+    breaks: PoissonCount,
+    meetings: PoissonCount,
+    browser_restarts: PoissonCount,
+    /// Uses of the authentication context: its weekly rate over five workdays.
+    auth_context: PoissonCount,
+}
+
+impl DayCounts {
+    pub fn of(p: &Persona) -> Self {
+        DayCounts {
+            sessions: p
+                .apps
+                .iter()
+                .map(|a| PoissonCount::new(a.sessions))
+                .collect(),
+            breaks: PoissonCount::new(p.work.breaks),
+            meetings: PoissonCount::new(p.work.meetings),
+            browser_restarts: PoissonCount::new(p.work.browser_restarts),
+            auth_context: PoissonCount::new(p.auth_context_per_week / 5.0),
+        }
+    }
+}
+
+/// Generates one workday's actions, in any order (the queue sorts them by time). `counts`
+/// are the persona's ([`DayCounts::of`]).
 pub fn plan_day<R: Rng>(
     rng: &mut R,
     population: &Population,
     traits: &UserTraits,
+    counts: &DayCounts,
     day: Workday,
     plan: &mut Vec<(SimTime, Action)>,
 ) {
@@ -732,7 +764,7 @@ pub fn plan_day<R: Rng>(
             client: Client::Native,
         },
     ));
-    for (a, client) in p.apps.iter().zip(&traits.clients) {
+    for ((a, client), sessions) in p.apps.iter().zip(&traits.clients).zip(&counts.sessions) {
         if a.background {
             plan.push((
                 start,
@@ -743,7 +775,7 @@ pub fn plan_day<R: Rng>(
                 },
             ));
         }
-        for _ in 0..poisson(rng, a.sessions) {
+        for _ in 0..sessions.sample(rng) {
             let len = a
                 .session_length
                 .sample(rng)
@@ -766,7 +798,7 @@ pub fn plan_day<R: Rng>(
         plan.push((mid, Action::Lock));
         plan.push(((mid + lunch).min(end), Action::Unlock));
     }
-    for _ in 0..poisson(rng, w.breaks) {
+    for _ in 0..counts.breaks.sample(rng) {
         let at = instant(rng, start, end);
         plan.push((at, Action::Lock));
         plan.push(((at + w.break_length.sample(rng)).min(end), Action::Unlock));
@@ -777,7 +809,7 @@ pub fn plan_day<R: Rng>(
         .zip(&traits.clients)
         .find(|(a, _)| a.app == App::Teams)
         .map(|(_, c)| *c);
-    for _ in 0..poisson(rng, w.meetings) {
+    for _ in 0..counts.meetings.sample(rng) {
         let at = instant(rng, start, end);
         let len = w
             .meeting_length
@@ -798,7 +830,7 @@ pub fn plan_day<R: Rng>(
             }
         }
     }
-    for _ in 0..poisson(rng, w.browser_restarts) {
+    for _ in 0..counts.browser_restarts.sample(rng) {
         let at = instant(rng, start, end);
         plan.push((at, Action::CloseBrowser));
         plan.push((
@@ -818,7 +850,7 @@ pub fn plan_day<R: Rng>(
         ));
     }
     if let Some(ctx) = p.auth_context {
-        for _ in 0..poisson(rng, p.auth_context_per_week / 5.0) {
+        for _ in 0..counts.auth_context.sample(rng) {
             plan.push((
                 instant(rng, start, end),
                 Action::Open {
