@@ -314,17 +314,19 @@ impl ChunkOut {
 
 /// Users per parallel work item.
 const CHUNK: u64 = 256;
-/// User-days per work item when rows are written: rows of the chunks waiting for their
-/// turn are held in memory, and a user's rows grow with the days simulated (32 users of 30
-/// days; 9 users of 100 days).
-const USER_DAYS_WITH_ROWS: u64 = 32 * 30;
+/// Users per work item when rows are written, at most: rows of the chunks waiting for
+/// their turn are held in memory.
+const MAX_USERS_WITH_ROWS: u64 = 32;
+/// User-days per work item when rows are written: a user's rows grow with the days
+/// simulated (32 users of 30 days; 9 users of 100 days).
+const USER_DAYS_WITH_ROWS: u64 = MAX_USERS_WITH_ROWS * 30;
 
 /// Users per parallel work item: without rows, large; with rows, few enough that the
 /// waiting chunks' rows stay bounded whatever the number of days. Results do not depend
 /// on it (counts merge exactly, rows are written in user order).
 fn chunk_users(rows: RowsWanted, days: u32) -> u64 {
     if rows.signins || rows.users {
-        (USER_DAYS_WITH_ROWS / u64::from(days.max(1))).clamp(1, 32)
+        (USER_DAYS_WITH_ROWS / u64::from(days.max(1))).clamp(1, MAX_USERS_WITH_ROWS)
     } else {
         CHUNK
     }
