@@ -82,6 +82,21 @@ struct Entry<E> {
 }
 
 /// The packed order key of an event at `at` with sequence `seq` (both within range).
+/// Why an event at `at` cannot be scheduled when the queue is at `now`, whatever the
+/// sequences left: in the past, at the end of time, or beyond the key's range.
+#[inline]
+fn refusal(at: SimTime, now: SimTime) -> Option<ScheduleError> {
+    if at < now {
+        Some(ScheduleError::InPast { at, now })
+    } else if at == SimTime::NEVER {
+        Some(ScheduleError::AtNever)
+    } else if at.as_secs() > MAX_AT {
+        Some(ScheduleError::OutOfRange { at })
+    } else {
+        None
+    }
+}
+
 #[inline]
 fn pack(at: SimTime, seq: u64) -> u64 {
     debug_assert!(at.as_secs() <= MAX_AT && seq <= MAX_SEQ);
@@ -213,13 +228,10 @@ impl<E> EventQueue<E> {
     /// Takes the next insertion sequence for an event at `at`, or says why it cannot be
     /// scheduled (then no sequence is used).
     fn next_seq_for(&mut self, at: SimTime) -> Result<u64, ScheduleError> {
-        if at < self.now {
-            return Err(ScheduleError::InPast { at, now: self.now });
+        if let Some(refused) = refusal(at, self.now) {
+            return Err(refused);
         }
-        if at == SimTime::NEVER {
-            return Err(ScheduleError::AtNever);
-        }
-        if at.as_secs() > MAX_AT || self.next_seq > MAX_SEQ {
+        if self.next_seq > MAX_SEQ {
             return Err(ScheduleError::OutOfRange { at });
         }
         let seq = self.next_seq;
@@ -239,7 +251,9 @@ impl<E> EventQueue<E> {
     /// Schedules many events at once, in the order given: the same sequence numbers, and so
     /// the same order among equal times, as calling [`EventQueue::schedule_at`] for each.
     /// Events in the past, at the end of time or beyond the key's range are dropped (as
-    /// `schedule_at` refuses them); returns how many were dropped.
+    /// `schedule_at` refuses them); returns how many were dropped. Stages the events in a
+    /// new vector: a caller that stages its own, reused, calls
+    /// [`EventQueue::schedule_staged`].
     pub fn schedule_batch(&mut self, events: impl IntoIterator<Item = (SimTime, E)>) -> usize
     where
         E: Clone,
@@ -264,10 +278,9 @@ impl<E> EventQueue<E> {
         // sequences, in the order given, as they would one by one.
         let given = staged.len();
         let now = self.now;
-        let accepted = |at: &SimTime| *at >= now && *at != SimTime::NEVER && at.as_secs() <= MAX_AT;
-        // Usually none is: checking costs less than `retain`'s moves.
-        if !staged.iter().all(|(at, _)| accepted(at)) {
-            staged.retain(|(at, _)| accepted(at));
+        // Usually none is refused: checking costs less than `retain`'s moves.
+        if staged.iter().any(|(at, _)| refusal(*at, now).is_some()) {
+            staged.retain(|(at, _)| refusal(*at, now).is_none());
         }
         let sequences_left = (MAX_SEQ + 1).saturating_sub(self.next_seq);
         staged.truncate(usize::try_from(sequences_left).unwrap_or(usize::MAX));

@@ -343,22 +343,26 @@ impl<'a> UserSim<'a> {
         self.state.stolen.extend_from_slice(&theft.stolen);
     }
 
-    /// Makes this copy the attacker's timeline alone: the user's own work still queued or
-    /// under way (its actions, activities, their checks and ends) is dropped, and the copy
-    /// draws from `rng` from now on. What the attacker holds is judged only by the account's
-    /// state, which the user's work ([`Action::is_user_work`]) changes in one way alone: a
-    /// sign-in that a password-change policy makes change the password while the user's
-    /// risk is raised. Where that cannot happen the runner uses this copy, which follows
-    /// the theft at the cost of the attacker's own events, its draws (the attacker's token
-    /// lifetimes) independent of how much the user did.
-    ///
-    /// The copy follows this one theft: later attacks on the user are not its business
-    /// (each is followed in a copy of its own), so they are dropped too, and the threat is
-    /// switched off ([`TheftMode::Ignore`]). They used to stay queued and be skipped when
-    /// popped.
-    pub fn keep_attacker_only(&mut self, rng: ChaCha8Rng) {
+    /// Makes this clone a theft's copy: it draws from `rng` from now on (the attack's own
+    /// stream), and the threat is switched off ([`TheftMode::Ignore`]): the copy follows
+    /// this one theft, and each later attack on the user is followed in a copy of its own.
+    pub fn become_theft_copy(&mut self, rng: ChaCha8Rng) {
         self.rng = rng;
         self.set_threat(None, TheftMode::Ignore);
+    }
+
+    /// Makes this copy the attacker's timeline alone: the user's own work still queued or
+    /// under way (its actions, activities, their checks and ends) is dropped. What the
+    /// attacker holds is judged only by the account's state, which the user's work
+    /// ([`Action::is_user_work`]) changes in one way alone: a sign-in that a
+    /// password-change policy makes change the password while the user's risk is raised.
+    /// Where that cannot happen the runner uses this copy, which follows the theft at the
+    /// cost of the attacker's own events, its draws (the attacker's token lifetimes)
+    /// independent of how much the user did.
+    ///
+    /// Later attacks on the user, which the copy would skip when popped
+    /// ([`UserSim::become_theft_copy`]), are dropped too.
+    pub fn keep_attacker_only(&mut self) {
         for a in &mut self.activities {
             if !matches!(a.kind, Kind::Attacker { .. }) {
                 a.live = false;

@@ -693,8 +693,9 @@ fn simulate_user<'a>(
 /// Follows one theft in a copy of the user's simulation, from the theft to the end of the
 /// attacker's window (or until every stolen artefact has lost access), and returns its
 /// exposure and the events the copy took. With `log`, the copy's attacker rows are appended
-/// to it. The copy holds the attacker's timeline alone ([`UserSim::keep_attacker_only`]):
-/// the user's work cannot change what the attacker's copies can do.
+/// to it. The copy holds the attacker's timeline alone ([`UserSim::keep_attacker_only`])
+/// unless the user's work can reach the attacker ([`CopyScope`]): then it keeps it, and
+/// goes on planning the user's days with a clone of `run`.
 #[allow(clippy::too_many_arguments)]
 fn follow<'a>(
     env: &'a DesignEnv<'a>,
@@ -734,13 +735,11 @@ fn follow<'a>(
         CopyScope::WithUserWorkWhenRisky => copy.user_risk_raised_before(f.ends),
         CopyScope::WithUserWork => true,
     };
-    // The copy's draws continue the attack's own stream.
+    copy.become_theft_copy(arng);
     let mut days = if keep_user_work {
-        *copy.rng() = arng;
-        copy.set_threat(None, TheftMode::Ignore);
         Some(run.clone())
     } else {
-        copy.keep_attacker_only(arng);
+        copy.keep_attacker_only();
         None
     };
     let days = days.as_mut().map(|d| (d, plan));
