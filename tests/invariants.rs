@@ -124,25 +124,27 @@ fn case() -> impl Strategy<Value = Case> {
 
 fn run(case: &Case, params: &ModelParams) -> Vec<Record> {
     let policies = PolicySet::shorthand(case.sif, case.persistence);
-    let mut rules = RuleTable::new(Profile {
-        identity: UserIdentity {
-            id: "u".into(),
-            ..Default::default()
+    let rules = RuleTable::new(
+        Profile {
+            identity: UserIdentity {
+                id: "u".into(),
+                ..Default::default()
+            },
+            facts: Facts {
+                device: case.device,
+                compliant: true,
+                mfa_method: MfaMethod::Push,
+                credential: Credential::Password,
+            },
+            platform: Platform::Windows,
+            location: LocationContext {
+                trusted: true,
+                named_location: None,
+            },
+            device_attributes: Vec::new(),
         },
-        facts: Facts {
-            device: case.device,
-            compliant: true,
-            mfa_method: MfaMethod::Push,
-            credential: Credential::Password,
-        },
-        platform: Platform::Windows,
-        location: LocationContext {
-            trusted: true,
-            named_location: None,
-        },
-        device_attributes: Vec::new(),
-    });
-    rules.fill_all(&policies);
+        &policies,
+    );
     let setup = UserSetup {
         device: case.device,
         credential: Credential::Password,

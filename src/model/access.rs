@@ -44,7 +44,7 @@ impl UserSim<'_> {
             user_risk: self.state.user_risk,
             sign_in_risk: self.state.sign_in_risk,
         };
-        self.rules.lookup(&key).unwrap_or_default()
+        self.rules.requirement(&key)
     }
 
     pub(super) fn prt_valid(&self, now: SimTime) -> bool {

@@ -124,8 +124,7 @@ impl UserSim<'_> {
         }
         let req = self
             .rules
-            .lookup(&self.attacker_key(app, s, trusted_ip))
-            .unwrap_or_default();
+            .requirement(&self.attacker_key(app, s, trusted_ip));
         if let Some(r) = req.denial() {
             return Err(r);
         }
@@ -146,11 +145,7 @@ impl UserSim<'_> {
         if !trusted_ip {
             return false;
         }
-        let lookup = |trusted| {
-            self.rules
-                .lookup(&self.attacker_key(app, s, trusted))
-                .unwrap_or_default()
-        };
+        let lookup = |trusted| self.rules.requirement(&self.attacker_key(app, s, trusted));
         cae::strict_location_blocks(app, self.setup.tenant.cae, &lookup(true), &lookup(false))
     }
 
@@ -160,10 +155,7 @@ impl UserSim<'_> {
         let Some(s) = self.state.stolen.get(i) else {
             return now;
         };
-        let req = self
-            .rules
-            .lookup(&self.attacker_key(app, s, false))
-            .unwrap_or_default();
+        let req = self.rules.requirement(&self.attacker_key(app, s, false));
         let (claims, holder) = self.attacker_claims(s);
         sif::deadline(&req, claims, holder, self.limits(), true)
     }

@@ -14,6 +14,7 @@ use crate::policy::{
     Platform, PolicySet, RiskLevel, Sif, SignInContext, Target, UserIdentity,
 };
 use crate::world::app::{App, Client, DeviceTrust};
+use std::sync::OnceLock;
 
 /// The user's second factor (MODEL.md §1).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -342,20 +343,6 @@ impl Asker {
 
 const TARGETS: usize = App::COUNT + 2 + 25;
 
-/// The app and protected target of a target slot (see [`RuleTable::index`]). Protected
-/// targets are looked up with `App::Graph` as a placeholder app: user actions and
-/// authentication contexts are matched by the target, not the app.
-fn target_of(target: usize) -> (App, Option<Protected>) {
-    if target < App::COUNT {
-        return (App::ALL[target], None);
-    }
-    let p = match target - App::COUNT {
-        0 => Protected::RegisterSecurityInfo,
-        1 => Protected::RegisterDevice,
-        n => Protected::AuthContext((n - 1) as u8),
-    };
-    (App::Graph, Some(p))
-}
 const RISKS: usize = 4;
 const ASKERS: usize = Asker::ALL.len();
 
@@ -390,20 +377,30 @@ pub struct Profile {
     pub device_attributes: Vec<(String, String)>,
 }
 
-/// Resolved requirements for one profile, filled lazily on first use of each key.
+/// Resolved requirements for one profile and policy set, each evaluated the first time its
+/// key is looked up.
 ///
 /// Keyed by (target, client, asker, user risk, sign-in risk): at most
-/// 34 × 2 × 4 × 4 × 4 entries, each evaluated against the policy set once.
-pub struct RuleTable {
+/// 34 × 2 × 5 × 4 × 4 entries. A user touches a few dozen of them, so evaluating every key
+/// up front (as the table once did) cost more than the whole simulation of a short run: a
+/// tenth of the quickstart's instructions, half of a one-day bench. Each entry is a
+/// [`OnceLock`], so threads share the table and the first to need an entry evaluates it;
+/// the policy evaluation is a pure function of the key, so which thread does it cannot
+/// change a result.
+pub struct RuleTable<'p> {
     profile: Profile,
-    entries: Vec<Option<Requirement>>,
+    policies: &'p PolicySet,
+    entries: Box<[OnceLock<Requirement>]>,
 }
 
-impl RuleTable {
-    pub fn new(profile: Profile) -> Self {
+impl<'p> RuleTable<'p> {
+    pub fn new(profile: Profile, policies: &'p PolicySet) -> Self {
         RuleTable {
             profile,
-            entries: vec![None; TARGETS * 2 * ASKERS * RISKS * RISKS],
+            policies,
+            entries: (0..TARGETS * 2 * ASKERS * RISKS * RISKS)
+                .map(|_| OnceLock::new())
+                .collect(),
         }
     }
 
@@ -423,58 +420,9 @@ impl RuleTable {
             + risk_index(key.sign_in_risk)
     }
 
-    /// The requirement for `key`, evaluating the policy set on first use.
-    pub fn get(&mut self, policies: &PolicySet, key: &RuleKey) -> Requirement {
-        let i = Self::index(key);
-        if let Some(r) = self.entries[i] {
-            return r;
-        }
-        let r = self.evaluate(policies, key);
-        self.entries[i] = Some(r);
-        r
-    }
-
-    /// Fills every entry, so the table can be shared read-only between threads.
-    pub fn fill_all(&mut self, policies: &PolicySet) {
-        self.fill(
-            policies,
-            &[
-                RiskLevel::None,
-                RiskLevel::Low,
-                RiskLevel::Medium,
-                RiskLevel::High,
-            ],
-        );
-    }
-
-    /// Fills the entries for the given risk levels (user and sign-in) only: population runs
-    /// produce no risk or high risk, which keeps table building cheap.
-    pub fn fill(&mut self, policies: &PolicySet, risks: &[RiskLevel]) {
-        for target in 0..TARGETS {
-            let (app, protected) = target_of(target);
-            for client in Client::ALL {
-                for asker in Asker::ALL {
-                    for &user_risk in risks {
-                        for &sign_in_risk in risks {
-                            let key = RuleKey {
-                                app,
-                                protected,
-                                client,
-                                asker,
-                                user_risk,
-                                sign_in_risk,
-                            };
-                            self.get(policies, &key);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The requirement for `key` from a filled table (see [`Self::fill_all`]).
-    pub fn lookup(&self, key: &RuleKey) -> Option<Requirement> {
-        self.entries[Self::index(key)]
+    /// The requirement for `key`, evaluating the policy set on its first lookup.
+    pub fn requirement(&self, key: &RuleKey) -> Requirement {
+        *self.entries[Self::index(key)].get_or_init(|| self.evaluate(key))
     }
 
     /// The sign-in context that `key` stands for.
@@ -521,9 +469,9 @@ impl RuleTable {
         }
     }
 
-    fn evaluate(&self, policies: &PolicySet, key: &RuleKey) -> Requirement {
+    fn evaluate(&self, key: &RuleKey) -> Requirement {
         let ctx = self.context(key);
-        let eval = policies.evaluate(&ctx);
+        let eval = self.policies.evaluate(&ctx);
         let facts = Facts {
             device: ctx.device,
             compliant: ctx.compliant,
@@ -679,35 +627,118 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_key_has_its_own_slot() {
-        let mut seen = std::collections::HashSet::new();
-        let mut n = 0;
+    /// The app and protected target of a target slot (see [`RuleTable::index`]). Protected
+    /// targets are looked up with `App::Graph` as a placeholder app: user actions and
+    /// authentication contexts are matched by the target, not the app.
+    fn target_of(target: usize) -> (App, Option<Protected>) {
+        if target < App::COUNT {
+            return (App::ALL[target], None);
+        }
+        let p = match target - App::COUNT {
+            0 => Protected::RegisterSecurityInfo,
+            1 => Protected::RegisterDevice,
+            n => Protected::AuthContext((n - 1) as u8),
+        };
+        (App::Graph, Some(p))
+    }
+
+    const LEVELS: [RiskLevel; 4] = [
+        RiskLevel::None,
+        RiskLevel::Low,
+        RiskLevel::Medium,
+        RiskLevel::High,
+    ];
+
+    /// Every key a table can be asked for, in slot order.
+    fn every_key() -> Vec<RuleKey> {
+        let mut keys = Vec::new();
         for target in 0..TARGETS {
             let (app, protected) = target_of(target);
             for client in Client::ALL {
                 for asker in Asker::ALL {
-                    for ur in [RiskLevel::None, RiskLevel::High] {
-                        let key = RuleKey {
-                            app,
-                            protected,
-                            client,
-                            asker,
-                            user_risk: ur,
-                            sign_in_risk: RiskLevel::Low,
-                        };
-                        assert!(seen.insert(RuleTable::index(&key)));
-                        n += 1;
+                    for user_risk in LEVELS {
+                        for sign_in_risk in LEVELS {
+                            keys.push(RuleKey {
+                                app,
+                                protected,
+                                client,
+                                asker,
+                                user_risk,
+                                sign_in_risk,
+                            });
+                        }
                     }
                 }
             }
         }
-        assert_eq!(n, seen.len());
+        keys
+    }
+
+    #[test]
+    fn every_key_has_its_own_slot() {
+        let none = PolicySet::default();
+        let table = RuleTable::new(profile(), &none);
+        let mut seen = std::collections::HashSet::new();
+        let keys = every_key();
+        for key in &keys {
+            let i = RuleTable::index(key);
+            assert!(i < table.entries.len());
+            assert!(seen.insert(i), "{key:?} shares slot {i}");
+        }
+        // ... and every slot belongs to a key.
+        assert_eq!(seen.len(), table.entries.len());
         assert_eq!(
             Protected::parse_auth_context("c25"),
             Ok(Protected::AuthContext(25))
         );
         assert!(Protected::parse_auth_context("c26").is_err());
         assert!(Protected::parse_auth_context("c0").is_err());
+    }
+
+    fn profile() -> Profile {
+        Profile {
+            identity: UserIdentity {
+                id: "u".into(),
+                ..Default::default()
+            },
+            facts: facts(DeviceTrust::Registered, false),
+            platform: Platform::Windows,
+            location: LocationContext::default(),
+            device_attributes: Vec::new(),
+        }
+    }
+
+    /// A table filled lazily by two threads at once, in opposite orders, answers every key
+    /// as a fresh policy evaluation does, on real policies (the repository's baseline set,
+    /// with risk, device, location and authentication-context conditions).
+    #[test]
+    fn a_shared_table_answers_as_a_fresh_evaluation() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policies/baseline.json");
+        let (policies, _) = PolicySet::load(&path).unwrap();
+        let table = RuleTable::new(profile(), &policies);
+        let keys = every_key();
+        let answers = |order: Vec<&RuleKey>| -> Vec<(usize, Requirement)> {
+            order
+                .into_iter()
+                .map(|k| (RuleTable::index(k), table.requirement(k)))
+                .collect()
+        };
+        let (forward, backward) = std::thread::scope(|s| {
+            let f = s.spawn(|| answers(keys.iter().collect()));
+            let b = s.spawn(|| answers(keys.iter().rev().collect()));
+            (f.join().unwrap(), b.join().unwrap())
+        });
+        let fresh = RuleTable::new(profile(), &policies);
+        let mut differing = 0;
+        for (k, key) in keys.iter().enumerate() {
+            let expected = fresh.evaluate(key);
+            assert_eq!(forward[k], (RuleTable::index(key), expected), "{key:?}");
+            assert_eq!(backward[keys.len() - 1 - k].1, expected, "{key:?}");
+            differing += (expected != Requirement::default()) as usize;
+        }
+        // Not a comparison of defaults: the baseline set asks something of over a quarter of
+        // the keys (1,440 of 5,440; most authentication contexts are in no policy).
+        assert!(differing * 4 > keys.len(), "{differing} of {}", keys.len());
     }
 }

@@ -248,7 +248,7 @@ impl State {
 #[derive(Clone)]
 pub struct UserSim<'a> {
     pub(super) params: &'a ModelParams,
-    pub(super) rules: &'a RuleTable,
+    pub(super) rules: &'a RuleTable<'a>,
     pub(super) setup: UserSetup,
     pub(super) rng: ChaCha8Rng,
     pub(super) queue: EventQueue<Event>,
@@ -276,10 +276,10 @@ pub struct UserSim<'a> {
 pub(super) const NO_DEADLINE: SimTime = SimTime::NEVER;
 
 impl<'a> UserSim<'a> {
-    /// `rules` must be filled ([`RuleTable::fill_all`]) for the profile of this user.
+    /// `rules` is the table of this user's profile.
     pub fn new(
         params: &'a ModelParams,
-        rules: &'a RuleTable,
+        rules: &'a RuleTable<'a>,
         setup: UserSetup,
         rng: ChaCha8Rng,
     ) -> Self {
@@ -308,7 +308,7 @@ impl<'a> UserSim<'a> {
     }
 
     /// Reuses this simulation's allocations for another user.
-    pub fn reset(&mut self, rules: &'a RuleTable, setup: UserSetup, rng: ChaCha8Rng) {
+    pub fn reset(&mut self, rules: &'a RuleTable<'a>, setup: UserSetup, rng: ChaCha8Rng) {
         self.rules = rules;
         self.setup = setup;
         self.rng = rng;

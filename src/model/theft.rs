@@ -100,7 +100,7 @@ impl UserSim<'_> {
             user_risk: self.state.user_risk,
             sign_in_risk: RiskLevel::None,
         };
-        self.rules.lookup(&key).unwrap_or_default()
+        self.rules.requirement(&key)
     }
 
     /// A session the attacker's own browser gets at a sign-in now. The attacker answers

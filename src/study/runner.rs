@@ -127,10 +127,11 @@ pub struct DesignEnv<'a> {
     exp: &'a Experiment,
     design: &'a Design,
     design_index: usize,
-    /// Rule tables by profile index (see [`profile_index`]), each built the first time a
-    /// user with that profile is simulated: a table is about 250 KB and most of the 144
-    /// profiles per persona never occur, so building all of them cost ~200 MB of RSS.
-    tables: Vec<OnceLock<RuleTable>>,
+    /// Rule tables by profile index (see [`profile_index`]), each made the first time a
+    /// user with that profile is simulated: a table is about 390 KB (5,440 entries, most
+    /// never evaluated) and most of the 144 profiles per persona never occur, so making all
+    /// of them cost ~200 MB of RSS.
+    tables: Vec<OnceLock<RuleTable<'a>>>,
     susceptibility: Susceptibility,
     /// Oversampling factor of each attack mechanism ([`crate::world::threat::Threat::sampling`]).
     sampling: [f64; Mechanism::COUNT],
@@ -203,9 +204,13 @@ impl<'a> DesignEnv<'a> {
     }
 
     /// The rule table of profile `index`, built on first use.
-    fn rules(&self, index: usize) -> &RuleTable {
-        self.tables[index]
-            .get_or_init(|| profile_table(self.exp, &self.design.policies, &profile_traits(index)))
+    fn rules(&self, index: usize) -> &RuleTable<'a> {
+        self.tables[index].get_or_init(|| {
+            RuleTable::new(
+                self.exp.population.profile(&profile_traits(index)),
+                &self.design.policies,
+            )
+        })
     }
 
     /// Simulates the given users of one replicate on this thread (benchmarks, tests).
@@ -260,13 +265,6 @@ fn profile_traits(i: usize) -> UserTraits {
     };
     debug_assert_eq!(profile_index(persona, &traits), i);
     traits
-}
-
-fn profile_table(exp: &Experiment, policies: &PolicySet, traits: &UserTraits) -> RuleTable {
-    let mut t = RuleTable::new(exp.population.profile(traits));
-    // Population runs only produce no risk or high risk.
-    t.fill(policies, &[RiskLevel::None, RiskLevel::High]);
-    t
 }
 
 /// Reusable per-thread buffers.
@@ -534,7 +532,7 @@ impl UserOutcome {
 /// copy follows the theft (its attacker, detection and response) to the end of the
 /// attacker's window, while the original goes on as if nothing happened.
 fn simulate_user<'a>(
-    env: &'a DesignEnv<'a>,
+    env: &'a DesignEnv<'_>,
     rep: u32,
     user: u64,
     sim: &mut UserSim<'a>,
@@ -698,7 +696,7 @@ fn simulate_user<'a>(
 /// goes on planning the user's days with a clone of `run`.
 #[allow(clippy::too_many_arguments)]
 fn follow<'a>(
-    env: &'a DesignEnv<'a>,
+    env: &'a DesignEnv<'_>,
     sim: &UserSim<'a>,
     run: &Driver<'a, '_>,
     plan: &mut Vec<(SimTime, Action)>,

@@ -348,8 +348,7 @@ impl Scenario {
 
     /// Runs the scenario and returns every evaluation in time order.
     pub fn run(&self) -> Vec<Record> {
-        let mut rules = RuleTable::new(self.profile.clone());
-        rules.fill_all(&self.policies);
+        let rules = RuleTable::new(self.profile.clone(), &self.policies);
         let rng = UserSim::rng_from_seed(self.seed);
         let mut sim = UserSim::new(&self.params, &rules, self.setup.clone(), rng);
         for (at, action) in &self.steps {
