@@ -403,11 +403,6 @@ impl<'a> UserSim<'a> {
         self.events
     }
 
-    /// The random stream of this user, for generators that share it.
-    pub fn rng(&mut self) -> &mut ChaCha8Rng {
-        &mut self.rng
-    }
-
     pub fn schedule(&mut self, at: SimTime, action: Action) -> Result<(), ScheduleError> {
         self.queue
             .schedule_at(at, Event::Action(action))
