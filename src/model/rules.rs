@@ -381,9 +381,9 @@ pub struct Profile {
 /// key is looked up.
 ///
 /// Keyed by (target, client, asker, user risk, sign-in risk): at most
-/// 34 × 2 × 5 × 4 × 4 entries. A user touches a few dozen of them, so evaluating every key
-/// up front (as the table once did) cost more than the whole simulation of a short run: a
-/// tenth of the quickstart's instructions, half of a one-day bench. Each entry is a
+/// 34 × 2 × 5 × 4 × 4 entries. The users of a profile present a few dozen of them, so
+/// evaluating every key up front (as the table once did) cost nearly as much as simulating
+/// the users of a one-day bench, and a tenth of the quickstart's instructions. Each entry is a
 /// [`OnceLock`], so threads share the table and the first to need an entry evaluates it;
 /// the policy evaluation is a pure function of the key, so which thread does it cannot
 /// change a result.
