@@ -60,6 +60,12 @@ impl Round {
     }
 }
 
+/// The lowest and highest of the rounds.
+fn spread(xs: &[f64]) -> (f64, f64) {
+    xs.iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -104,9 +110,7 @@ fn main() {
         all.push(round);
     }
     let ratios: Vec<f64> = all.iter().map(Round::ratio).collect();
-    let (lo, hi) = ratios
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    let (lo, hi) = spread(&ratios);
     let events = all[0].events as f64;
     println!(
         "workload:         {users} users x {} days on 1 thread, {:.1} events/user-day",
@@ -154,9 +158,7 @@ fn scaling(env: &DesignEnv, personas: usize, users: u64, rounds: u64) {
         assert!(a == b, "counts differ between 1 and {threads} threads");
         speedups.push(one / all);
     }
-    let (lo, hi) = speedups
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    let (lo, hi) = spread(&speedups);
     println!(
         "speed-up:         {:.2}x from 1 to {threads} threads (median of {rounds} rounds; {lo:.2}-{hi:.2}), same counts",
         median(speedups)

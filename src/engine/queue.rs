@@ -81,7 +81,6 @@ struct Entry<E> {
     event: E,
 }
 
-/// The packed order key of an event at `at` with sequence `seq` (both within range).
 /// Why an event at `at` cannot be scheduled when the queue is at `now`, whatever the
 /// sequences left: in the past, at the end of time, or beyond the key's range.
 #[inline]
@@ -97,6 +96,7 @@ fn refusal(at: SimTime, now: SimTime) -> Option<ScheduleError> {
     }
 }
 
+/// The packed order key of an event at `at` with sequence `seq` (both within range).
 #[inline]
 fn pack(at: SimTime, seq: u64) -> u64 {
     debug_assert!(at.as_secs() <= MAX_AT && seq <= MAX_SEQ);
