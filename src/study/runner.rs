@@ -710,7 +710,7 @@ fn follow<'a>(
         .get(theft.attack as usize)
         .map_or(theft.attack as u64, |a| a.seed);
     let mut arng = ChaCha8Rng::seed_from_u64(seed);
-    let f = follow_up(
+    let mut f = follow_up(
         &mut arng,
         &exp.population.threat,
         theft.mechanism,
@@ -725,9 +725,9 @@ fn follow<'a>(
         }
     }
     copy.install_theft(&theft);
-    for (at, a) in f.actions {
-        let _ = copy.schedule(at, a);
-    }
+    // The attacker's sessions over its whole window, sorted once into the queue's batch
+    // rather than heaped one by one (the same order).
+    copy.schedule_plan(&mut f.actions);
     let keep_user_work = match env.copies {
         CopyScope::AttackerOnly => false,
         CopyScope::WithUserWorkWhenRisky => copy.user_risk_raised_before(f.ends),
