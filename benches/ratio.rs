@@ -19,63 +19,75 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use sessionsim::engine::queue::EventQueue;
-use sessionsim::engine::time::{Duration, SimTime};
+use sessionsim::engine::time::SimTime;
 use sessionsim::output::metrics::Cell;
 use sessionsim::study::experiment::Experiment;
 use sessionsim::study::runner::DesignEnv;
 
+/// A queue the bare loop runs on: times in seconds, an event a small number.
+trait FloorQueue {
+    fn clear(&mut self);
+    fn push(&mut self, at: u64, event: u32);
+    fn pop(&mut self) -> Option<(u64, u32)>;
+}
+
+impl FloorQueue for EventQueue<u32> {
+    fn clear(&mut self) {
+        EventQueue::clear(self);
+    }
+    fn push(&mut self, at: u64, event: u32) {
+        let _ = self.schedule_at(SimTime::from_secs(at), event);
+    }
+    fn pop(&mut self) -> Option<(u64, u32)> {
+        EventQueue::pop(self).map(|(t, e)| (t.as_secs(), e))
+    }
+}
+
+/// A plain `std` binary heap of `(time, sequence)` pairs, as the first release's queue was
+/// when issue 15 measured its ratio of 11.9: `EventQueue` has since become faster on the
+/// bare loop (packed keys), which raises the floor the ratio divides by. Reported beside
+/// the ratio, never instead of it.
+#[derive(Default)]
+struct PlainHeap {
+    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    next_seq: u64,
+}
+
+impl FloorQueue for PlainHeap {
+    fn clear(&mut self) {
+        self.heap.clear();
+        self.next_seq = 0;
+    }
+    fn push(&mut self, at: u64, event: u32) {
+        self.heap.push(Reverse((at, self.next_seq, event)));
+        self.next_seq += 1;
+    }
+    fn pop(&mut self) -> Option<(u64, u32)> {
+        self.heap.pop().map(|Reverse((t, _, e))| (t, e))
+    }
+}
+
 /// The bare loop: 16 pending events per "user", each pop schedules one more at a random
 /// delay, `events` in all. Returns events per second.
-fn bare_loop(events: u64) -> f64 {
-    let mut q: EventQueue<u32> = EventQueue::new();
+fn bare_loop(q: &mut impl FloorQueue, events: u64) -> f64 {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let start = Instant::now();
     let mut done = 0u64;
     while done < events {
         q.clear();
         for i in 0..16 {
-            let _ = q.schedule_at(SimTime::from_secs(rng.random_range(0..3600)), i);
+            q.push(rng.random_range(0..3600), i);
         }
         let mut n = 0u64;
         while let Some((t, e)) = q.pop() {
             n += 1;
             if n < 10_000 {
-                let _ = q.schedule_at(t + Duration::from_secs(rng.random_range(1..3600)), e);
+                q.push(t + rng.random_range(1..3600), e);
             }
         }
         done += n;
     }
-    std::hint::black_box(&q);
-    done as f64 / start.elapsed().as_secs_f64()
-}
-
-/// The same loop on a plain `std` binary heap of `(time, sequence)` pairs, as the first
-/// release's queue was when issue 15 measured its ratio of 11.9: `EventQueue` has since
-/// become faster on this loop (packed keys), which raises the floor the ratio divides by.
-/// Reported beside the ratio, never instead of it.
-fn plain_heap_loop(events: u64) -> f64 {
-    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let start = Instant::now();
-    let mut done = 0u64;
-    while done < events {
-        heap.clear();
-        let mut seq = 0u64;
-        for i in 0..16 {
-            heap.push(Reverse((rng.random_range(0..3600), seq, i)));
-            seq += 1;
-        }
-        let mut n = 0u64;
-        while let Some(Reverse((t, _, e))) = heap.pop() {
-            n += 1;
-            if n < 10_000 {
-                heap.push(Reverse((t + rng.random_range(1..3600), seq, e)));
-                seq += 1;
-            }
-        }
-        done += n;
-    }
-    std::hint::black_box(&heap);
+    std::hint::black_box(q);
     done as f64 / start.elapsed().as_secs_f64()
 }
 
@@ -83,7 +95,7 @@ fn plain_heap_loop(events: u64) -> f64 {
 /// terms of the ratio see the machine in the same state.
 struct Round {
     floor: f64,
-    /// [`plain_heap_loop`]'s events/s, measured beside `floor`.
+    /// The bare loop's events/s on a [`PlainHeap`], measured beside `floor`.
     plain_floor: f64,
     user_days_per_sec: f64,
     events: u64,
@@ -119,19 +131,21 @@ fn main() {
     let env = DesignEnv::prepare(&exp, 0);
     // Warm up both (rule tables are built on first use).
     let _ = env.simulate(0, 0..users.min(500));
-    let _ = bare_loop(1_000_000);
-    let _ = plain_heap_loop(1_000_000);
+    let mut queue: EventQueue<u32> = EventQueue::new();
+    let mut plain_heap = PlainHeap::default();
+    let _ = bare_loop(&mut queue, 1_000_000);
+    let _ = bare_loop(&mut plain_heap, 1_000_000);
 
     let user_days = users as f64 * exp.days as f64;
     let mut all = Vec::new();
     for r in 0..rounds {
-        let floor_before = bare_loop(10_000_000);
-        let plain_before = plain_heap_loop(10_000_000);
+        let floor_before = bare_loop(&mut queue, 10_000_000);
+        let plain_before = bare_loop(&mut plain_heap, 10_000_000);
         let start = Instant::now();
         let cell = env.simulate(0, 0..users);
         let secs = start.elapsed().as_secs_f64();
-        let plain_after = plain_heap_loop(10_000_000);
-        let floor_after = bare_loop(10_000_000);
+        let plain_after = bare_loop(&mut plain_heap, 10_000_000);
+        let floor_after = bare_loop(&mut queue, 10_000_000);
         let round = Round {
             floor: (floor_before + floor_after) / 2.0,
             plain_floor: (plain_before + plain_after) / 2.0,

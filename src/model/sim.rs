@@ -409,9 +409,10 @@ impl<'a> UserSim<'a> {
             .map(|_| ())
     }
 
-    /// Schedules a day's plan at once, draining it (actions in the past are dropped, as
-    /// [`UserSim::schedule`] refuses them). The same order as scheduling them one by one,
-    /// at a fraction of the cost: the plan is sorted once instead of heaped.
+    /// Schedules a plan at once (a day's, a theft's follow-up), draining it (actions in the
+    /// past are dropped, as [`UserSim::schedule`] refuses them). The same order as
+    /// scheduling them one by one, at a fraction of the cost: the plan is sorted once
+    /// instead of heaped.
     pub fn schedule_plan(&mut self, plan: &mut Vec<(SimTime, Action)>) {
         self.queue.schedule_staged(plan, Event::Action);
     }
