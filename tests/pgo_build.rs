@@ -11,7 +11,8 @@ use common::root;
 
 fn script() -> Command {
     let mut c = Command::new("bash");
-    c.arg(root().join("scripts/pgo-build.sh")).current_dir(root());
+    c.arg(root().join("scripts/pgo-build.sh"))
+        .current_dir(root());
     c
 }
 
@@ -32,7 +33,10 @@ fn the_pgo_binary_writes_the_plain_builds_bytes() {
     assert!(o.status.success(), "{err}");
     // The script compares the bench, the quickstart with its sign-in log and the SIF
     // sweep, file by file, and says so only when every file matched.
-    assert!(err.contains("outputs identical to the plain release build's"), "{err}");
+    assert!(
+        err.contains("outputs identical to the plain release build's"),
+        "{err}"
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     let binary = out.trim();
     assert!(Path::new(binary).is_file(), "{binary}");
