@@ -45,6 +45,11 @@ if [[ ! -x "$profdata" ]]; then
     exit 2
 fi
 
+# RUSTFLAGS is split at whitespace, so it cannot carry a path with a space in it.
+if [[ $PWD =~ [[:space:]] ]]; then
+    echo "pgo-build.sh: the checkout's path has whitespace ($PWD), which RUSTFLAGS cannot carry; build from a path without it" >&2
+    exit 2
+fi
 root=$PWD/target/pgo
 raw=$root/profraw
 merged=$root/merged.profdata
