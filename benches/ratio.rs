@@ -106,6 +106,10 @@ impl Round {
     fn ratio(&self) -> f64 {
         self.user_days_per_sec / (self.floor / 1000.0)
     }
+
+    fn plain_ratio(&self) -> f64 {
+        self.user_days_per_sec / (self.plain_floor / 1000.0)
+    }
 }
 
 /// The lowest and highest of the rounds.
@@ -180,9 +184,7 @@ fn main() {
         "ratio:            {:.2} user-days/s per 1,000 bare-loop events/s (median of {rounds} rounds; {lo:.2}-{hi:.2})",
         median(ratios.clone()),
     );
-    let plain: Vec<f64> = (all.iter())
-        .map(|r| r.user_days_per_sec / (r.plain_floor / 1000.0))
-        .collect();
+    let plain: Vec<f64> = all.iter().map(Round::plain_ratio).collect();
     let (lo, hi) = spread(&plain);
     println!(
         "plain-heap ratio: {:.2} against a std BinaryHeap loop of {:.1} M events/s, the first release's queue (median; {lo:.2}-{hi:.2})",
