@@ -2,8 +2,9 @@
 //! performance workload on one thread, per 1,000 events per second of a bare per-user heap
 //! event loop with ChaCha8 draws measured beside it on the same machine and moment.
 //!
-//! `cargo bench --bench ratio [-- USERS ROUNDS]` (default 5,000 users of
-//! experiments/bench.toml, 7 rounds). Each round times the same users between two short
+//! `cargo bench --bench ratio [-- USERS ROUNDS [EXPERIMENT]]` (default 5,000 users of
+//! experiments/bench.toml, 7 rounds; another experiment file, such as
+//! experiments/bench-user-only.toml, measures its first design instead). Each round times the same users between two short
 //! bare-loop runs, and the ratio reported is the median of the rounds': on a shared
 //! machine whose speed drifts by a third from hour to hour, a single pair of measurements
 //! minutes apart cannot be read to better than that. Beside it, the same ratio against a
@@ -124,14 +125,25 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    // `-- USERS ROUNDS`: users simulated in each round, and how many rounds.
-    let mut numbers = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse::<u64>().ok());
+    // `-- USERS ROUNDS [EXPERIMENT]`: users simulated in each round, how many rounds, and
+    // the workload (`cargo bench` also passes `--bench`, which is neither).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut numbers = args.iter().filter_map(|a| a.parse::<u64>().ok());
     let users = numbers.next().unwrap_or(5_000).max(1);
     let rounds = numbers.next().unwrap_or(7).max(1);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let exp = Experiment::load(&root.join("experiments/bench.toml")).expect("bench.toml loads");
+    let file = args
+        .iter()
+        .find(|a| a.parse::<u64>().is_err() && !a.starts_with('-'))
+        .map_or_else(|| root.join("experiments/bench.toml"), |a| root.join(a));
+    let exp = match Experiment::load(&file) {
+        Ok(exp) => exp,
+        Err(e) => {
+            // The loader's message names the file.
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     let env = DesignEnv::prepare(&exp, 0);
     // Warm up both (rule tables are built on first use).
     let _ = env.simulate(0, 0..users.min(500));
@@ -171,7 +183,9 @@ fn main() {
     let (lo, hi) = spread(&ratios);
     let events = all[0].events as f64;
     println!(
-        "workload:         {users} users x {} days on 1 thread, {:.1} events/user-day",
+        "workload:         {} ({}), {users} users x {} days on 1 thread, {:.1} events/user-day",
+        file.display(),
+        exp.designs[0].name,
         exp.days,
         events / user_days
     );
