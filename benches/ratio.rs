@@ -4,12 +4,12 @@
 //!
 //! `cargo bench --bench ratio [-- USERS ROUNDS [EXPERIMENT]]` (default 5,000 users of
 //! experiments/bench.toml, 7 rounds; another experiment file, such as
-//! experiments/bench-user-only.toml, measures its first design instead). Each round times the same users between two short
-//! bare-loop runs, and the ratio reported is the median of the rounds': on a shared
-//! machine whose speed drifts by a third from hour to hour, a single pair of measurements
-//! minutes apart cannot be read to better than that. Beside it, the same ratio against a
-//! plain `std` heap loop (the first release's queue), and the speed-up from 1 thread to
-//! every core. Prints the figures; never a threshold.
+//! experiments/bench-user-only.toml, measures its first design instead). Each round times
+//! the same users between two short bare-loop runs, and the ratio reported is the median
+//! of the rounds': on a shared machine whose speed drifts by a third from hour to hour, a
+//! single pair of measurements minutes apart cannot be read to better than that. Beside
+//! it, the same ratio against a plain `std` heap loop (the first release's queue), and the
+//! speed-up from 1 thread to every core. Prints the figures; never a threshold.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
