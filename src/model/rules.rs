@@ -390,7 +390,7 @@ pub struct Profile {
 ///
 /// Entries are kept in blocks, one for each (target, client, asker) with its 16 risk
 /// pairs, and a block is allocated on its first lookup: a whole table (392 KB) for each
-/// profile that occurs was most of a large run's memory (about 70 of the 80 MB at a
+/// profile that occurs was most of a large run's memory (about 60 of the 80 MB at a
 /// million users), for the 1% of its entries a run looks up.
 pub struct RuleTable<'p> {
     profile: Profile,
