@@ -436,11 +436,11 @@ impl<'p> RuleTable<'p> {
         let slot = Self::index(key);
         // Every access looks up a requirement, and nearly every lookup finds its entry
         // made: that path stays small enough to inline, the first lookup is out of line.
-        match self.blocks[slot / BLOCK].get() {
-            Some(block) => match block[slot % BLOCK].get() {
-                Some(req) => *req,
-                None => self.first_lookup(slot, key),
-            },
+        match self.blocks[slot / BLOCK]
+            .get()
+            .and_then(|b| b[slot % BLOCK].get())
+        {
+            Some(req) => *req,
             None => self.first_lookup(slot, key),
         }
     }
