@@ -406,12 +406,12 @@ impl Encoder {
         let domain = &self.names.domain;
         c.upn
             .push(row.user, |u| user_principal_name(u, domain).into_bytes());
-        for (col, v) in c.text.iter_mut().zip(row.text) {
+        for (col, v) in c.text.iter_mut().zip(row.text()) {
             col.push(v);
         }
         c.interactive.push(row.interactive);
         c.error_code.push(error_code);
-        match row.compliant {
+        match row.compliant() {
             Some(v) => {
                 c.compliant.push(v);
                 c.compliant_def.push(1);
@@ -477,37 +477,36 @@ mod tests {
     }
 
     fn row(at: u64, user: u64, design: u32, persona: u32, compliant: Option<bool>) -> LogRow {
+        use crate::model::{Actor, Credential, MfaMethod, Outcome, Reason};
+        use crate::output::signinlog::{CaStatus, SessionPolicy, UserSide};
+        use crate::world::app::{App, Client, DeviceTrust};
         LogRow {
             at: SimTime::from_secs(at),
             user,
             design,
             replicate: design,
             persona,
-            interactive: compliant == Some(true),
             error_code: if compliant.is_some() { 50074 } else { 0 },
-            compliant,
-            text: [
-                "Microsoft Teams",
-                "Browser",
-                if compliant.is_some() {
-                    "Azure AD joined"
-                } else {
-                    ""
-                },
-                "success",
-                "",
-                "multiFactorAuthentication",
-                "Password",
-                "Mobile app notification",
-                "trustedNamedLocation",
-                if compliant.is_some() {
-                    "user"
-                } else {
-                    "attacker"
-                },
-                "prompt",
-                "mfa_required",
-            ],
+            interactive: compliant == Some(true),
+            app: Some(App::Teams),
+            client: Client::Browser,
+            actor: if compliant.is_some() {
+                Actor::User
+            } else {
+                Actor::Attacker
+            },
+            outcome: Outcome::Prompt,
+            reason: Reason::MfaRequired,
+            ca_status: CaStatus::Success,
+            session_policy: SessionPolicy::None,
+            mfa_required: true,
+            user_side: compliant.map(|compliant| UserSide {
+                device: DeviceTrust::EntraJoined,
+                compliant,
+                credential: Credential::Password,
+                mfa_method: MfaMethod::Push,
+                trusted_location: true,
+            }),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::engine::calendar::{civil_from_days, iso8601};
 use crate::engine::time::{SimTime, DAY};
 use crate::model::{Access, Actor, Credential, MfaMethod, Observer, Outcome, Reason, Record};
 use crate::policy::Sif;
-use crate::world::app::DeviceTrust;
+use crate::world::app::{App, Client, DeviceTrust};
 
 /// The header of `signins.csv`.
 pub const SIGNIN_HEADER: &str = "createdDateTime,userPrincipalName,appDisplayName,clientAppUsed,isInteractive,deviceTrustType,status_errorCode,conditionalAccessStatus,sessionLifetimePolicy,authenticationRequirement,isCompliant,authenticationMethod,mfaAuthMethod,networkType,design,replicate,persona,actor,outcome,reason\n";
@@ -139,7 +139,10 @@ pub const TEXT_COLUMNS: [&str; 12] = [
 
 /// One row of the sign-in log with its values typed: what a writer other than CSV
 /// (Parquet) takes, so it need not parse text back. The user, design and persona are
-/// numbers; the writer knows their names ([`LogNames`]).
+/// numbers; the writer knows their names ([`LogNames`]). The text columns are kept as the
+/// model's own small values and named by [`LogRow::text`] when written: a row is 48
+/// bytes, not the 232 of twelve `&str`s, and rows waiting for the writer were a third of
+/// a run's peak memory with a Parquet log (`docs/performance.md`, "Sign-in log").
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct LogRow {
     pub at: SimTime,
@@ -147,12 +150,72 @@ pub struct LogRow {
     pub design: u32,
     pub replicate: u32,
     pub persona: u32,
-    pub interactive: bool,
     pub error_code: u32,
-    /// Empty in attacker rows.
-    pub compliant: Option<bool>,
-    /// The columns named in [`TEXT_COLUMNS`].
-    pub text: [&'static str; TEXT_COLUMNS.len()],
+    pub interactive: bool,
+    /// `None` for Windows sign-in.
+    pub app: Option<App>,
+    pub client: Client,
+    pub actor: Actor,
+    pub outcome: Outcome,
+    pub reason: Reason,
+    pub ca_status: CaStatus,
+    pub session_policy: SessionPolicy,
+    /// `authenticationRequirement` is multi-factor.
+    pub mfa_required: bool,
+    /// The user's device, credential and place: `None` in attacker rows (the attacker's
+    /// are not the user's).
+    pub user_side: Option<UserSide>,
+}
+
+/// The user's own columns of a row: the same in all of a user's rows.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct UserSide {
+    pub device: DeviceTrust,
+    pub compliant: bool,
+    pub credential: Credential,
+    pub mfa_method: MfaMethod,
+    pub trusted_location: bool,
+}
+
+/// `conditionalAccessStatus`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CaStatus {
+    /// No policy was consulted (a cached token answered).
+    NotEvaluated,
+    Failure,
+    Success,
+    NotApplied,
+}
+
+impl CaStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaStatus::NotEvaluated => "",
+            CaStatus::Failure => "failure",
+            CaStatus::Success => "success",
+            CaStatus::NotApplied => "notApplied",
+        }
+    }
+}
+
+/// `sessionLifetimePolicy`: the session control that decided the evaluation, if any.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SessionPolicy {
+    None,
+    EveryTime,
+    Periodic,
+    RememberMfa,
+}
+
+impl SessionPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionPolicy::None => "",
+            SessionPolicy::EveryTime => "signInFrequencyEveryTime",
+            SessionPolicy::Periodic => "signInFrequencyPeriodicReauthentication",
+            SessionPolicy::RememberMfa => "rememberMultifactorAuthenticationOnTrustedDevices",
+        }
+    }
 }
 
 /// What a typed row's numbers stand for.
@@ -240,21 +303,21 @@ pub fn mfa_log_name(m: MfaMethod) -> &'static str {
     }
 }
 
-fn session_policy(r: &Record) -> &'static str {
+fn session_policy(r: &Record) -> SessionPolicy {
     match (r.reason, r.requirement.and_then(|q| q.sign_in_frequency)) {
-        (Reason::EveryTime, _) | (_, Some(Sif::EveryTime)) => "signInFrequencyEveryTime",
-        (_, Some(Sif::Periodic(_))) => "signInFrequencyPeriodicReauthentication",
-        (Reason::RememberMfaExpired, _) => "rememberMultifactorAuthenticationOnTrustedDevices",
-        _ => "",
+        (Reason::EveryTime, _) | (_, Some(Sif::EveryTime)) => SessionPolicy::EveryTime,
+        (_, Some(Sif::Periodic(_))) => SessionPolicy::Periodic,
+        (Reason::RememberMfaExpired, _) => SessionPolicy::RememberMfa,
+        _ => SessionPolicy::None,
     }
 }
 
-fn ca_status(r: &Record) -> &'static str {
+fn ca_status(r: &Record) -> CaStatus {
     match r.requirement {
-        Some(q) if q.access != Access::Allowed => "failure",
-        Some(q) if q.policy_applied => "success",
-        Some(_) => "notApplied",
-        None => "",
+        Some(q) if q.access != Access::Allowed => CaStatus::Failure,
+        Some(q) if q.policy_applied => CaStatus::Success,
+        Some(_) => CaStatus::NotApplied,
+        None => CaStatus::NotEvaluated,
     }
 }
 
@@ -278,41 +341,62 @@ impl<O: Observer> Observer for Logging<'_, O> {
 impl LogRow {
     /// The row an evaluation makes in the log of `u`.
     pub fn of(u: &LogUser, r: &Record) -> LogRow {
-        let requirement = match r.requirement {
-            Some(q) if q.mfa => "multiFactorAuthentication",
-            _ => "singleFactorAuthentication",
-        };
-        // The user's device, credential and place; the attacker's are not the user's.
-        let user_row = r.actor == Actor::User;
-        let pick = |s: &'static str| if user_row { s } else { "" };
         LogRow {
             at: r.at,
             user: u.user,
             design: u.design_index,
             replicate: u.replicate,
             persona: u.persona_index,
-            interactive: r.outcome == Outcome::Prompt,
             error_code: error_code(r.outcome, r.reason),
-            compliant: user_row.then_some(u.compliant),
-            text: [
-                r.app.map_or("Windows Sign In", |a| a.display_name()),
-                r.client.client_app_used(),
-                pick(u.device.sign_in_log_name()),
-                ca_status(r),
-                session_policy(r),
-                requirement,
-                pick(credential_log_name(u.credential)),
-                pick(mfa_log_name(u.mfa_method)),
-                pick(if u.trusted_location {
-                    "trustedNamedLocation"
-                } else {
-                    ""
-                }),
-                r.actor.name(),
-                r.outcome.name(),
-                r.reason.name(),
-            ],
+            interactive: r.outcome == Outcome::Prompt,
+            app: r.app,
+            client: r.client,
+            actor: r.actor,
+            outcome: r.outcome,
+            reason: r.reason,
+            ca_status: ca_status(r),
+            session_policy: session_policy(r),
+            mfa_required: matches!(r.requirement, Some(q) if q.mfa),
+            user_side: (r.actor == Actor::User).then_some(UserSide {
+                device: u.device,
+                compliant: u.compliant,
+                credential: u.credential,
+                mfa_method: u.mfa_method,
+                trusted_location: u.trusted_location,
+            }),
         }
+    }
+
+    /// `isCompliant`: empty in attacker rows.
+    pub fn compliant(&self) -> Option<bool> {
+        self.user_side.map(|s| s.compliant)
+    }
+
+    /// The columns named in [`TEXT_COLUMNS`], in their order.
+    pub fn text(&self) -> [&'static str; TEXT_COLUMNS.len()] {
+        let side = self.user_side;
+        let requirement = if self.mfa_required {
+            "multiFactorAuthentication"
+        } else {
+            "singleFactorAuthentication"
+        };
+        [
+            self.app.map_or("Windows Sign In", |a| a.display_name()),
+            self.client.client_app_used(),
+            side.map_or("", |s| s.device.sign_in_log_name()),
+            self.ca_status.name(),
+            self.session_policy.name(),
+            requirement,
+            side.map_or("", |s| credential_log_name(s.credential)),
+            side.map_or("", |s| mfa_log_name(s.mfa_method)),
+            match side {
+                Some(s) if s.trusted_location => "trustedNamedLocation",
+                _ => "",
+            },
+            self.actor.name(),
+            self.outcome.name(),
+            self.reason.name(),
+        ]
     }
 }
 
@@ -320,7 +404,7 @@ impl LogRow {
 /// `write!`: formatting machinery cost ~7,000 instructions a row, a quarter of a run
 /// with `--signin-log` (see `docs/performance.md`, "Sign-in log").
 fn write_row(out: &mut Vec<u8>, u: &LogUser, row: &LogRow) {
-    let t = &row.text;
+    let t = row.text();
     out.reserve(320);
     push_timestamp(out, u.start_day, row.at);
     let interactive = if row.interactive { "true" } else { "false" };
@@ -330,7 +414,7 @@ fn write_row(out: &mut Vec<u8>, u: &LogUser, row: &LogRow) {
     }
     out.push(b',');
     push_u32(out, row.error_code);
-    let compliant = match row.compliant {
+    let compliant = match row.compliant() {
         Some(true) => "true",
         Some(false) => "false",
         None => "",
@@ -411,6 +495,17 @@ pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows wait for the writer by the tens of thousands: keep them small (232 bytes when
+    /// their text columns were `&str`s).
+    #[test]
+    fn a_typed_row_stays_small() {
+        assert!(
+            std::mem::size_of::<LogRow>() <= 56,
+            "{}",
+            std::mem::size_of::<LogRow>()
+        );
+    }
 
     #[test]
     fn fields_with_commas_are_quoted() {
