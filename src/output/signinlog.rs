@@ -142,7 +142,7 @@ pub const TEXT_COLUMNS: [&str; 12] = [
 /// numbers; the writer knows their names ([`LogNames`]). The text columns are kept as the
 /// model's own small values and named by [`LogRow::text`] when written: a row is 48
 /// bytes, not the 232 of twelve `&str`s, and rows waiting for the writer were a third of
-/// a run's peak memory with a Parquet log (`docs/performance.md`, "Sign-in log").
+/// a run's peak memory with a Parquet log (`docs/performance.md`, ninth session).
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct LogRow {
     pub at: SimTime,
