@@ -413,7 +413,7 @@ impl Encoder {
         let persona = (self.names.personas.get(row.persona as usize))
             .ok_or_else(|| out_of_range("persona"))?;
         let error_code =
-            i32::try_from(row.error_code).map_err(|_| out_of_range("status_errorCode"))?;
+            i32::try_from(row.error_code()).map_err(|_| out_of_range("status_errorCode"))?;
         let replicate = i32::try_from(row.replicate).map_err(|_| out_of_range("replicate"))?;
         let c = &mut self.cols;
         c.created.push(micros);
@@ -423,7 +423,7 @@ impl Encoder {
         for (col, v) in c.text.iter_mut().zip(row.text()) {
             col.push(v);
         }
-        c.interactive.push(row.interactive);
+        c.interactive.push(row.interactive());
         c.error_code.push(error_code);
         match row.compliant() {
             Some(v) => {
@@ -500,8 +500,6 @@ mod tests {
             design,
             replicate: design,
             persona,
-            error_code: if compliant.is_some() { 50074 } else { 0 },
-            interactive: compliant == Some(true),
             app: Some(App::Teams),
             client: Client::Browser,
             actor: if compliant.is_some() {

@@ -98,11 +98,8 @@ pub struct LogUser<'a> {
     /// carry the text).
     pub user: u64,
     pub upn: &'a str,
-    pub device: DeviceTrust,
-    pub compliant: bool,
-    pub credential: Credential,
-    pub mfa_method: MfaMethod,
-    pub trusted_location: bool,
+    /// The user's device, credential and place, as the user's rows show them.
+    pub side: UserSide,
     /// The design's name, and its place in the experiment (what typed rows carry).
     pub design: &'a str,
     pub design_index: u32,
@@ -150,8 +147,6 @@ pub struct LogRow {
     pub design: u32,
     pub replicate: u32,
     pub persona: u32,
-    pub error_code: u32,
-    pub interactive: bool,
     /// `None` for Windows sign-in.
     pub app: Option<App>,
     pub client: Client,
@@ -347,8 +342,6 @@ impl LogRow {
             design: u.design_index,
             replicate: u.replicate,
             persona: u.persona_index,
-            error_code: error_code(r.outcome, r.reason),
-            interactive: r.outcome == Outcome::Prompt,
             app: r.app,
             client: r.client,
             actor: r.actor,
@@ -357,14 +350,18 @@ impl LogRow {
             ca_status: ca_status(r),
             session_policy: session_policy(r),
             mfa_required: matches!(r.requirement, Some(q) if q.mfa),
-            user_side: (r.actor == Actor::User).then_some(UserSide {
-                device: u.device,
-                compliant: u.compliant,
-                credential: u.credential,
-                mfa_method: u.mfa_method,
-                trusted_location: u.trusted_location,
-            }),
+            user_side: (r.actor == Actor::User).then_some(u.side),
         }
+    }
+
+    /// `isInteractive`: the user (or attacker) was prompted.
+    pub fn interactive(&self) -> bool {
+        self.outcome == Outcome::Prompt
+    }
+
+    /// `status_errorCode`.
+    pub fn error_code(&self) -> u32 {
+        error_code(self.outcome, self.reason)
     }
 
     /// `isCompliant`: empty in attacker rows.
@@ -407,13 +404,13 @@ fn write_row(out: &mut Vec<u8>, u: &LogUser, row: &LogRow) {
     let t = row.text();
     out.reserve(320);
     push_timestamp(out, u.start_day, row.at);
-    let interactive = if row.interactive { "true" } else { "false" };
+    let interactive = if row.interactive() { "true" } else { "false" };
     for f in [u.upn, t[0], t[1], interactive, t[2]] {
         out.push(b',');
         out.extend_from_slice(f.as_bytes());
     }
     out.push(b',');
-    push_u32(out, row.error_code);
+    push_u32(out, row.error_code());
     let compliant = match row.compliant() {
         Some(true) => "true",
         Some(false) => "false",

@@ -20,7 +20,9 @@ use crate::model::{
     Theft, TheftMode, UserSetup, UserSim,
 };
 use crate::output::metrics::{add_user, AttackWatch, Cell, Exposure, UserStats};
-use crate::output::signinlog::{csv_field, user_principal_name, LogBuffer, LogUser, Logging};
+use crate::output::signinlog::{
+    csv_field, user_principal_name, LogBuffer, LogUser, Logging, UserSide,
+};
 use crate::policy::{GrantControl, PolicySet, PolicyState, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
 use crate::world::app::{App, DeviceTrust};
@@ -610,11 +612,13 @@ fn simulate_user<'a>(
         start_day: exp.start_day,
         user,
         upn: &upn,
-        device: traits.device,
-        compliant: traits.compliant,
-        credential: traits.credential,
-        mfa_method: traits.mfa_method,
-        trusted_location: traits.trusted_location,
+        side: UserSide {
+            device: traits.device,
+            compliant: traits.compliant,
+            credential: traits.credential,
+            mfa_method: traits.mfa_method,
+            trusted_location: traits.trusted_location,
+        },
         design: &env.design.name,
         design_index: env.design_index as u32,
         replicate: rep,
