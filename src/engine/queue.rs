@@ -379,6 +379,9 @@ impl<E> EventQueue<E> {
 
     /// [`EventQueue::pop_before`], returning the event's place in the order (to apply the
     /// events reserved with [`EventQueue::reserve`] that come before it).
+    // Forced: LLVM keeps it out of line even with fat LTO, and a call per event costs more
+    // than the pop (docs/performance.md, "tenth session").
+    #[inline(always)]
     pub fn pop_keyed_before(&mut self, end: SimTime) -> Option<(OrderKey, E)> {
         loop {
             let from_batch = self.batch_first()?;
