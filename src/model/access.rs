@@ -30,6 +30,8 @@ impl UserSim<'_> {
         }
     }
 
+    // Called for most events; inlined by force (docs/performance.md, "tenth session").
+    #[inline(always)]
     pub(super) fn user_requirement(
         &self,
         app: App,
@@ -98,6 +100,8 @@ impl UserSim<'_> {
 
     /// The session an access would use: its own slot merged with the PRT, whose fresh
     /// renewal satisfies sign-in frequency on joined devices (MODEL.md §2).
+    // Called for most events; inlined by force (docs/performance.md, "tenth session").
+    #[inline(always)]
     pub(super) fn effective(
         &self,
         now: SimTime,
