@@ -5,7 +5,9 @@
 
 Prints the N (default 40) source lines whose own instructions (Ir) fell most from BEFORE
 to AFTER, with both counts. Inlined code is counted at its own file and line (callgrind's
-`fi=`/`fe=` records), so a line keeps its identity whatever the compiler inlined where.
+`fi=`/`fe=` records), so a line keeps its identity whatever the compiler inlined where. Compare builds of the
+same source (say, plain and profile-guided): a line added to a file shifts the numbers of
+every line below it.
 
 Why: the engine's profile is flat, so a function-level diff of, say, the plain and the
 profile-guided build mostly shows functions that vanished into their callers. Line by line,
