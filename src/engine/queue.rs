@@ -379,8 +379,8 @@ impl<E> EventQueue<E> {
 
     /// [`EventQueue::pop_before`], returning the event's place in the order (to apply the
     /// events reserved with [`EventQueue::reserve`] that come before it).
-    // Forced: LLVM keeps it out of line even with fat LTO, and a call per event costs more
-    // than the pop (docs/performance.md, "tenth session").
+    // Called for every event; inlined by force, as LLVM keeps it out of line even with fat
+    // LTO, where `#[inline]` changes nothing (docs/performance.md, "tenth session").
     #[inline(always)]
     pub fn pop_keyed_before(&mut self, end: SimTime) -> Option<(OrderKey, E)> {
         loop {

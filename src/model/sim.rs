@@ -442,10 +442,7 @@ impl<'a> UserSim<'a> {
     }
 
     /// Applies the activity ends that come before `key` in the queue's order.
-    // This, `evaluate_activity` and `reschedule` run once or more per event; LLVM left them
-    // out of line, and inlining the four (with `EventQueue::pop_keyed_before`) runs ~9%
-    // fewer instructions, ~6% less time (docs/performance.md, "tenth session"). `#[inline]`
-    // alone changes nothing under fat LTO.
+    // Called for most events; inlined by force (docs/performance.md, "tenth session").
     #[inline(always)]
     fn end_activities_before(&mut self, key: OrderKey) {
         while let Some(&(end, activity)) = self.pending_ends.last() {
@@ -897,6 +894,7 @@ impl<'a> UserSim<'a> {
     }
 
     /// Evaluates an activity now and schedules its next check.
+    // Called for most events; inlined by force (docs/performance.md, "tenth session").
     #[inline(always)]
     pub(super) fn evaluate_activity<O: Observer>(
         &mut self,
@@ -961,6 +959,7 @@ impl<'a> UserSim<'a> {
 
     /// Schedules the activity's next check: its token's expiry, or its session's next
     /// deadline in idealised mode.
+    // Called for most events; inlined by force (docs/performance.md, "tenth session").
     #[inline(always)]
     pub(super) fn reschedule(&mut self, now: SimTime, i: usize) {
         let a = self.activities[i];
