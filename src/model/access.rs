@@ -11,7 +11,6 @@ use rand::Rng;
 
 use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Artefact, Observer};
-use crate::model::params::TokenMode;
 use crate::model::revocation::validity;
 use crate::model::rules::{Asker, Protected, Requirement, RuleKey};
 use crate::model::session::{AccessToken, Actor, Loss, Outcome, Prt, Reason, Session, StepKind};
@@ -172,6 +171,19 @@ impl UserSim<'_> {
         client: Client,
         protected: Option<Protected>,
     ) -> Assessment {
+        let req = self.user_requirement(app, client, protected);
+        self.assess_with(now, app, client, protected, &req)
+    }
+
+    /// [`UserSim::assess`] with the access's requirement already looked up.
+    fn assess_with(
+        &self,
+        now: SimTime,
+        app: App,
+        client: Client,
+        protected: Option<Protected>,
+        req: &Requirement,
+    ) -> Assessment {
         // A third-party app with its own session cookie does not go back to Entra while
         // that cookie lives: not for sign-in frequency, a revocation or a disabled account
         // ([Revoke]: Entra "can't directly revoke a session token issued by an application").
@@ -185,7 +197,6 @@ impl UserSim<'_> {
         if self.state.revocations.device_disabled && self.slot(app, client) == Slot::Broker {
             return Assessment::Denied(Reason::DeviceNotTrusted);
         }
-        let req = self.user_requirement(app, client, protected);
         if let Some(r) = req.denial() {
             return Assessment::Denied(r);
         }
@@ -194,7 +205,7 @@ impl UserSim<'_> {
             Err(loss) => return Assessment::Need(Need::Full, loss.reason(), None),
         };
         match sif::check(
-            &req,
+            req,
             self.claims(eff, client),
             self.holder(now, client),
             now,
@@ -239,7 +250,7 @@ impl UserSim<'_> {
         via: Via,
         obs: &mut O,
     ) -> Outcome {
-        let realistic = self.setup.tokens != TokenMode::Idealised;
+        let realistic = !self.setup.tokens.is_idealised();
         if realistic && protected.is_none() && self.token_usable(now, app, client) {
             self.emit(
                 obs,
@@ -258,32 +269,33 @@ impl UserSim<'_> {
             return Outcome::Silent;
         }
         let req = self.user_requirement(app, client, protected);
-        let (outcome, mut reason, mfa, entra) = match self.assess(now, app, client, protected) {
-            Assessment::AppSession => (Outcome::Silent, Reason::AppSession, false, false),
-            Assessment::Denied(r) => (Outcome::Denied, r, false, true),
-            Assessment::Silent(r, eff) => {
-                self.touch(now, app, client, eff);
-                (Outcome::Silent, r, false, true)
-            }
-            Assessment::Need(need, r, eff) => {
-                if interactive {
-                    self.per_app_prompt = need == Need::Full
-                        && matches!(
-                            r,
-                            Reason::InitialSignIn | Reason::SifExpired | Reason::SessionExpired
-                        )
-                        && self.another_app_is_fresh(now, app, client, &req);
-                    let mfa = self.complete_prompt(now, app, client, need, &req, eff);
-                    self.state.prompts_seen += 1;
-                    if mfa {
-                        self.state.mfa_prompts_seen += 1;
-                    }
-                    (Outcome::Prompt, r, mfa, true)
-                } else {
-                    (Outcome::Deferred, r, false, true)
+        let (outcome, mut reason, mfa, entra) =
+            match self.assess_with(now, app, client, protected, &req) {
+                Assessment::AppSession => (Outcome::Silent, Reason::AppSession, false, false),
+                Assessment::Denied(r) => (Outcome::Denied, r, false, true),
+                Assessment::Silent(r, eff) => {
+                    self.touch(now, app, client, eff);
+                    (Outcome::Silent, r, false, true)
                 }
-            }
-        };
+                Assessment::Need(need, r, eff) => {
+                    if interactive {
+                        self.per_app_prompt = need == Need::Full
+                            && matches!(
+                                r,
+                                Reason::InitialSignIn | Reason::SifExpired | Reason::SessionExpired
+                            )
+                            && self.another_app_is_fresh(now, app, client, &req);
+                        let mfa = self.complete_prompt(now, app, client, need, &req, eff);
+                        self.state.prompts_seen += 1;
+                        if mfa {
+                            self.state.mfa_prompts_seen += 1;
+                        }
+                        (Outcome::Prompt, r, mfa, true)
+                    } else {
+                        (Outcome::Deferred, r, false, true)
+                    }
+                }
+            };
         if outcome == Outcome::Silent {
             match via {
                 Via::DeviceSignIn { prt_renewed: true } => reason = Reason::PrtRenewed,
@@ -369,10 +381,11 @@ impl UserSim<'_> {
     ) {
         let is_cae = cae::applies(app, self.setup.tenant.cae, req);
         let lifetime = self.token_lifetime(tokens::long_lived(is_cae, req, self.params));
-        let deadline = self.deadline(now, app, client);
+        let deadline = || self.deadline(now, app, client);
+        let expires = tokens::expiry(now, lifetime, is_cae, deadline, self.params);
         self.state.tokens[client.index()][app.index()] = AccessToken {
             issued: now,
-            expires: tokens::expiry(now, lifetime, is_cae, deadline, self.params),
+            expires,
             cae: is_cae,
         };
     }

@@ -9,7 +9,6 @@
 
 use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Artefact, Observer};
-use crate::model::params::TokenMode;
 use crate::model::revocation::{self, validity};
 use crate::model::rules::{Asker, Requirement, RuleKey};
 use crate::model::session::{AccessToken, Actor, Loss, Outcome, Reason, StepKind};
@@ -176,7 +175,7 @@ impl UserSim<'_> {
             return Outcome::Denied;
         };
         let tok = stolen.tokens[app.index()];
-        let realistic = self.setup.tokens != TokenMode::Idealised;
+        let realistic = !self.setup.tokens.is_idealised();
         let held_token = realistic && tok.valid_at(now) && !self.cae_rejects(now, app, &tok);
         let verdict = if held_token {
             Ok(())
@@ -246,7 +245,7 @@ impl UserSim<'_> {
         if cookies::app_session_answers(app, s.artefact.client(), None, s.app_session) {
             return NO_DEADLINE;
         }
-        let realistic = self.setup.tokens != TokenMode::Idealised;
+        let realistic = !self.setup.tokens.is_idealised();
         let tok = s.tokens[app.index()];
         if !held {
             return if realistic {
@@ -321,7 +320,7 @@ impl UserSim<'_> {
             );
             return Outcome::Denied;
         }
-        let realistic = self.setup.tokens != TokenMode::Idealised;
+        let realistic = !self.setup.tokens.is_idealised();
         let mut cae_cut = false;
         let tok = stolen.tokens[app.index()];
         if realistic && tok.valid_at(now) {
@@ -356,7 +355,7 @@ impl UserSim<'_> {
                 } else {
                     Duration::ZERO
                 };
-                let deadline = self.attacker_deadline(now, i, app);
+                let deadline = || self.attacker_deadline(now, i, app);
                 let expires = tokens::expiry(now, lifetime, is_cae, deadline, self.params);
                 let s = &mut self.state.stolen[i];
                 s.session.last_used = now;

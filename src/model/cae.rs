@@ -55,6 +55,11 @@ pub fn rejects(
     now: SimTime,
     params: &ModelParams,
 ) -> bool {
+    // Asked on every access with a cached token, nearly always of one that is not a CAE
+    // token or meets no critical event: answered before building the events.
+    if !tok.cae || (rev.critical_event.is_none() && risk_event.is_none()) {
+        return false;
+    }
     events_for(tok, app, rev, risk_event).any(|e| now >= reaches(e, params))
 }
 

@@ -42,6 +42,16 @@ pub enum TokenMode {
     Random { min: Duration, max: Duration },
 }
 
+impl TokenMode {
+    /// Whether there are no access tokens. Asked on every access: a match on the variant
+    /// alone, where the derived `==` against `Idealised` also compares the other variants'
+    /// fields (docs/performance.md, "eleventh session").
+    #[inline]
+    pub fn is_idealised(self) -> bool {
+        matches!(self, TokenMode::Idealised)
+    }
+}
+
 /// Behaviour constants of Entra ID. Defaults trace to MODEL.md and `docs/sources.md`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::engine::queue::{EventQueue, OrderKey, ScheduleError};
 use crate::engine::time::{Duration, SimTime};
 use crate::model::action::{Action, Artefact, Mechanism, Observer, UserSetup};
-use crate::model::params::{ModelParams, TokenMode};
+use crate::model::params::ModelParams;
 use crate::model::revocation::Revocations;
 use crate::model::rules::{Protected, Requirement, RuleTable};
 use crate::model::session::{
@@ -40,6 +40,21 @@ pub(super) enum Kind {
         stolen: u8,
         standing: bool,
     },
+}
+
+// Asked of every activity start and end: matches on the variant alone, where the derived
+// `==` also compares the attacker variant's fields (docs/performance.md, "eleventh session").
+impl Kind {
+    #[inline]
+    pub(super) fn is_foreground(self) -> bool {
+        matches!(self, Kind::Foreground)
+    }
+
+    /// The user's own work, foreground or background.
+    #[inline]
+    pub(super) fn is_users(self) -> bool {
+        matches!(self, Kind::Foreground | Kind::Background)
+    }
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -664,7 +679,7 @@ impl<'a> UserSim<'a> {
         // Foreground work paused by the lock resumes: an interaction, so an evaluation.
         for i in 0..self.activities.len() {
             let a = self.activities[i];
-            if a.live && a.kind == Kind::Foreground && a.until > now {
+            if a.live && a.kind.is_foreground() && a.until > now {
                 self.evaluate_activity(now, i, false, obs);
             }
         }
@@ -767,7 +782,7 @@ impl<'a> UserSim<'a> {
             }
             let at = if a.app.cae_capable() && self.setup.tenant.cae {
                 super::cae::reaches(now, self.params)
-            } else if self.setup.tokens == TokenMode::Idealised {
+            } else if self.setup.tokens.is_idealised() {
                 now
             } else {
                 continue;
@@ -841,7 +856,7 @@ impl<'a> UserSim<'a> {
             self.pending_ends.insert(at, (key, index as u16));
             self.next_end = self.next_end.min(key);
         }
-        if kind == Kind::Foreground && self.state.locked {
+        if kind.is_foreground() && self.state.locked {
             // Paused until the unlock, which evaluates it.
             return;
         }
@@ -857,7 +872,7 @@ impl<'a> UserSim<'a> {
         }
         a.live = false;
         let (app, client, kind) = (a.app, a.client, a.kind);
-        if kind != Kind::Foreground && kind != Kind::Background {
+        if !kind.is_users() {
             return;
         }
         // Activity keeps the session's sliding lifetime alive.
@@ -887,7 +902,7 @@ impl<'a> UserSim<'a> {
         if !a.live || a.gen != gen || now >= a.until || a.waiting {
             return;
         }
-        if a.kind == Kind::Foreground && self.state.locked {
+        if a.kind.is_foreground() && self.state.locked {
             return;
         }
         self.evaluate_activity(now, i, true, obs);
@@ -912,14 +927,14 @@ impl<'a> UserSim<'a> {
                 trusted_ip, stolen, ..
             } => self.attacker_access(now, stolen as usize, a.app, trusted_ip, is_check, obs),
             Kind::Foreground | Kind::Background => {
-                let interactive = a.kind == Kind::Foreground;
+                let interactive = a.kind.is_foreground();
                 let step = if interactive {
                     StepKind::Use
                 } else {
                     StepKind::Background
                 };
                 // A check in idealised mode is only an evaluation when something is due.
-                if is_check && self.setup.tokens == TokenMode::Idealised {
+                if is_check && self.setup.tokens.is_idealised() {
                     if let Assessment::Silent(..) | Assessment::AppSession =
                         self.assess(now, a.app, a.client, None)
                     {
@@ -967,7 +982,7 @@ impl<'a> UserSim<'a> {
             Kind::Attacker { stolen, .. } => {
                 self.attacker_next_check(now, stolen as usize, a.app, self.is_held(&a))
             }
-            _ if self.setup.tokens == TokenMode::Idealised => self.deadline(now, a.app, a.client),
+            _ if self.setup.tokens.is_idealised() => self.deadline(now, a.app, a.client),
             _ => self.state.tokens[a.client.index()][a.app.index()].expires,
         };
         if next < a.until {

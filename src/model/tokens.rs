@@ -36,16 +36,18 @@ pub fn lifetime_range(
 
 /// When a token issued `now` with `lifetime` expires: a CAE token ends at the session's
 /// next deadline (`deadline`, at least one second on) when CAE honours sign-in frequency.
+/// The deadline is asked for only then: it costs a session evaluation, and most tokens are
+/// not CAE tokens.
 pub fn expiry(
     now: SimTime,
     lifetime: Duration,
     cae: bool,
-    deadline: SimTime,
+    deadline: impl FnOnce() -> SimTime,
     params: &ModelParams,
 ) -> SimTime {
     let expires = now + lifetime;
     if cae && params.cae_tokens_honour_sif {
-        expires.min(deadline.max(now + Duration::from_secs(1)))
+        expires.min(deadline().max(now + Duration::from_secs(1)))
     } else {
         expires
     }
@@ -61,11 +63,11 @@ mod tests {
         let now = SimTime::from_secs(0);
         let deadline = SimTime::from_secs(3600);
         assert_eq!(
-            expiry(now, Duration::from_hours(24), true, deadline, &p),
+            expiry(now, Duration::from_hours(24), true, || deadline, &p),
             deadline
         );
         assert_eq!(
-            expiry(now, Duration::from_hours(24), false, deadline, &p),
+            expiry(now, Duration::from_hours(24), false, || unreachable!(), &p),
             SimTime::from_secs(24 * 3600)
         );
         // A deadline already passed still gives the token one second.
@@ -74,7 +76,7 @@ mod tests {
                 SimTime::from_secs(10),
                 Duration::from_hours(1),
                 true,
-                now,
+                || now,
                 &p
             ),
             SimTime::from_secs(11)
