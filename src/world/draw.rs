@@ -177,7 +177,9 @@ impl PoissonCount {
     }
 
     pub fn sample<R: Rng>(&self, rng: &mut R) -> u64 {
-        self.0.map_or(0, |p| p.sample(rng) as u64)
+        // By reference, not a copy of the ~90-byte distribution (its rejection method's
+        // constants) for every count.
+        self.0.as_ref().map_or(0, |p| p.sample(rng) as u64)
     }
 }
 
