@@ -238,7 +238,10 @@ impl UserSim<'_> {
     }
 
     /// One access by the user: from a cached token, or an Entra evaluation that may prompt.
+    // Most accesses find a usable token: that path is inlined by force into the callers,
+    // the evaluation stays out of line (docs/performance.md, "eleventh session").
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(super) fn user_access<O: Observer>(
         &mut self,
         now: SimTime,
@@ -268,6 +271,24 @@ impl UserSim<'_> {
             );
             return Outcome::Silent;
         }
+        self.evaluated_access(now, step, app, client, protected, interactive, via, obs)
+    }
+
+    /// [`UserSim::user_access`] without a usable cached token: Entra evaluates the access.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn evaluated_access<O: Observer>(
+        &mut self,
+        now: SimTime,
+        step: StepKind,
+        app: App,
+        client: Client,
+        protected: Option<Protected>,
+        interactive: bool,
+        via: Via,
+        obs: &mut O,
+    ) -> Outcome {
+        let realistic = !self.setup.tokens.is_idealised();
         let req = self.user_requirement(app, client, protected);
         let (outcome, mut reason, mfa, entra) =
             match self.assess_with(now, app, client, protected, &req) {
