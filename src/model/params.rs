@@ -43,9 +43,10 @@ pub enum TokenMode {
 }
 
 impl TokenMode {
-    /// Whether there are no access tokens. Asked on every access: a match on the variant
-    /// alone, where the derived `==` against `Idealised` also compares the other variants'
-    /// fields (docs/performance.md, "eleventh session").
+    /// Whether there are no access tokens. Asked on every access: a test of the variant
+    /// alone, where the derived `==` is a general comparison of two values, fields
+    /// included, that the compiler did not reduce to one (docs/performance.md, "eleventh
+    /// session").
     #[inline]
     pub fn is_idealised(self) -> bool {
         matches!(self, TokenMode::Idealised)

@@ -42,8 +42,9 @@ pub(super) enum Kind {
     },
 }
 
-// Asked of every activity start and end: matches on the variant alone, where the derived
-// `==` also compares the attacker variant's fields (docs/performance.md, "eleventh session").
+// Asked of every activity start and end: a test of the variant alone, where the derived
+// `==` is a general comparison of two values, the attacker variant's fields included, that
+// the compiler did not reduce to one (docs/performance.md, "eleventh session").
 impl Kind {
     #[inline]
     pub(super) fn is_foreground(self) -> bool {
