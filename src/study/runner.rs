@@ -25,7 +25,7 @@ use crate::output::signinlog::{
 };
 use crate::policy::{GrantControl, PolicySet, PolicyState, RiskLevel};
 use crate::study::experiment::{Design, Experiment, RunOptions};
-use crate::world::app::{App, DeviceTrust};
+use crate::world::app::{App, Client, DeviceTrust};
 use crate::world::population::{
     draw_workdays, plan_day, plan_risk, DayCounts, Population, UserTraits, Workday,
 };
@@ -221,7 +221,14 @@ impl<'a> DesignEnv<'a> {
             signins: false,
             users: false,
         };
-        simulate_chunk(self, &RunOptions::default(), replicate, users, rows).cell
+        let mut outs = simulate_chunk(
+            std::slice::from_ref(self),
+            &RunOptions::default(),
+            replicate,
+            users,
+            rows,
+        );
+        outs.pop().map_or_else(Cell::default, |out| out.cell)
     }
 }
 
@@ -275,6 +282,67 @@ struct Scratch {
     plan: Vec<(SimTime, Action)>,
     apps: Vec<App>,
     attacks: Vec<AttackPlan>,
+    /// The current user's day plans, when the designs are simulated together.
+    days: DayPlans,
+}
+
+/// One user's day plans, drawn once and replayed to every design when a run simulates its
+/// designs user by user ([`run_together`]). A user's days come from the behaviour stream
+/// alone (the module's "common random numbers"), so every design plans the same days:
+/// drawing them once saves each further design the planning's draws, about a fifth of a
+/// user-day (docs/performance.md, "twelfth session").
+#[derive(Default)]
+struct DayPlans {
+    /// What the plans were drawn from: the behaviour stream after the user's preamble,
+    /// and the traits planning reads. A design replays them only when its own user is in
+    /// the same state, which makes the replay exact by construction: the same stream
+    /// state draws the same plans.
+    from: Option<(ChaCha8Rng, usize, Vec<Client>)>,
+    actions: Vec<(SimTime, Action)>,
+    /// Where each day's plan ends in `actions`.
+    ends: Vec<usize>,
+}
+
+impl DayPlans {
+    /// Draws the plans of every day of `workdays` (as [`Driver::plan_next`] would, one day
+    /// after another), unless they were drawn from this same state already.
+    fn prepare(
+        &mut self,
+        brng: &ChaCha8Rng,
+        pop: &Population,
+        traits: &UserTraits,
+        counts: &DayCounts,
+        workdays: &[Option<Workday>],
+    ) {
+        let same = self.from.as_ref().is_some_and(|(rng, persona, clients)| {
+            rng == brng && *persona == traits.persona && *clients == traits.clients
+        });
+        if same {
+            return;
+        }
+        let mut rng = brng.clone();
+        self.actions.clear();
+        self.ends.clear();
+        for w in workdays {
+            if let Some(w) = w {
+                let start = self.actions.len();
+                plan_day(&mut rng, pop, traits, counts, *w, &mut self.actions);
+                // In time order, equal times in the order drawn (a stable sort), so that
+                // each design's queue finds the plan sorted. The queue orders a plan by
+                // (time, order given): the same order as the plan drawn, so each event
+                // pops at the same place (its sequence number is another, unseen).
+                self.actions[start..].sort_by_key(|(at, _)| *at);
+            }
+            self.ends.push(self.actions.len());
+        }
+        self.from = Some((brng.clone(), traits.persona, traits.clients.clone()));
+    }
+
+    /// The plan of day `day`, in time order.
+    fn day(&self, day: usize) -> &[(SimTime, Action)] {
+        let start = if day == 0 { 0 } else { self.ends[day - 1] };
+        &self.actions[start..self.ends[day]]
+    }
 }
 
 /// Receives the optional per-row outputs, in (design, replicate, user) order: sign-in log
@@ -346,6 +414,10 @@ pub fn run(
         signins: sink.is_some() && opts.signin_log,
         users: sink.is_some() && opts.per_user,
     };
+    if !rows.signins && !rows.users {
+        run_together(exp, opts, progress, &mut result);
+        return Ok(result);
+    }
     let chunk = chunk_users(rows, exp.days);
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
@@ -378,6 +450,80 @@ pub fn run(
     Ok(result)
 }
 
+/// [`run`] without rows: every design and report-only shadow, user by user. Each user is
+/// simulated under every design before the next user, so that the designs replay the
+/// user's day plans instead of drawing them again ([`DayPlans`]). The cells are the same
+/// as running the designs one after another, which rows need (they are written in design
+/// order).
+fn run_together(
+    exp: &Experiment,
+    opts: &RunOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    result: &mut RunResult,
+) {
+    let shadows: Vec<Option<Design>> = exp
+        .designs
+        .iter()
+        .map(Design::report_only_enforced)
+        .collect();
+    // Each design, followed by its shadow when it has one.
+    let mut envs = Vec::new();
+    for (di, shadow) in shadows.iter().enumerate() {
+        envs.push(DesignEnv::prepare(exp, di));
+        if let Some(design) = shadow {
+            envs.push(DesignEnv::prepare_as(exp, di, design));
+        }
+    }
+    let personas = exp.population.personas.len();
+    let none = RowsWanted {
+        signins: false,
+        users: false,
+    };
+    let mut cells: Vec<Vec<Cell>> = envs.iter().map(|_| Vec::new()).collect();
+    for rep in 0..exp.replicates {
+        let chunks = exp.users.div_ceil(CHUNK);
+        let work = |c: u64| {
+            let range = c * CHUNK..((c + 1) * CHUNK).min(exp.users);
+            let outs = simulate_chunk(&envs, opts, rep, range, none);
+            progress(
+                outs.iter().map(|o| o.users).sum(),
+                outs.iter().map(|o| o.cell.total().events).sum(),
+            );
+            outs
+        };
+        let outs = (0..chunks)
+            .into_par_iter()
+            .map(work)
+            .reduce(Vec::new, |mut a, b| {
+                if a.is_empty() {
+                    return b;
+                }
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.absorb(b);
+                }
+                a
+            });
+        let mut outs = outs.into_iter();
+        for design_cells in &mut cells {
+            let mut total = ChunkOut::new(personas);
+            total.absorb(outs.next().unwrap_or_default());
+            result.users_simulated += total.users;
+            result.user_days_simulated += total.days;
+            result.events_simulated += total.cell.total().events;
+            result.signin_log_rows += total.log_rows;
+            design_cells.push(total.cell);
+        }
+    }
+    let mut cells = cells.into_iter();
+    for shadow in &shadows {
+        result.cells.push(cells.next().unwrap_or_default());
+        result.report_only.push(match shadow {
+            Some(_) => cells.next().unwrap_or_default(),
+            None => Vec::new(),
+        });
+    }
+}
+
 /// Runs every replicate × user of one (compiled) design and adds the counters to `result`;
 /// returns its cells, one per replicate.
 fn run_design(
@@ -394,13 +540,10 @@ fn run_design(
     for rep in 0..exp.replicates {
         let chunks = exp.users.div_ceil(chunk);
         let work = |c: u64| {
-            let out = simulate_chunk(
-                env,
-                opts,
-                rep,
-                c * chunk..((c + 1) * chunk).min(exp.users),
-                rows,
-            );
+            let range = c * chunk..((c + 1) * chunk).min(exp.users);
+            let out = simulate_chunk(std::slice::from_ref(env), opts, rep, range, rows)
+                .pop()
+                .unwrap_or_default();
             progress(out.users, out.cell.total().events);
             out
         };
@@ -447,45 +590,76 @@ struct RowsWanted {
     users: bool,
 }
 
+/// Simulates `users` of one replicate under each of `envs`, user by user (every design of
+/// a user before the next user, so that they share the user's day plans), and returns
+/// each design's chunk, in the order of `envs`. Rows are written per design: a caller that
+/// wants them passes one design.
 fn simulate_chunk(
-    env: &DesignEnv,
+    envs: &[DesignEnv],
     opts: &RunOptions,
     rep: u32,
     users: std::ops::Range<u64>,
     rows: RowsWanted,
-) -> ChunkOut {
-    let exp = env.exp;
+) -> Vec<ChunkOut> {
+    let Some(first) = envs.first() else {
+        return Vec::new();
+    };
+    let exp = first.exp;
     let (shard, shards) = opts.shard.map_or((0, 1), |(k, n)| (k as u64 - 1, n as u64));
-    let mut out = ChunkOut::new(exp.population.personas.len());
-    out.signins = LogBuffer::new(opts.signin_log_format);
+    let mut outs: Vec<ChunkOut> = envs
+        .iter()
+        .map(|_| {
+            let mut out = ChunkOut::new(exp.population.personas.len());
+            out.signins = LogBuffer::new(opts.signin_log_format);
+            out
+        })
+        .collect();
     let mut scratch = Scratch {
         workdays: Vec::new(),
         plan: Vec::new(),
         apps: Vec::new(),
         attacks: Vec::new(),
+        days: DayPlans::default(),
     };
-    let setup = UserSetup {
-        device: DeviceTrust::Unmanaged,
-        credential: Credential::Password,
-        kmsi_accept: false,
-        tenant: env.design.tenant.clone(),
-        tokens: env.design.tokens,
-    };
-    let mut sim = UserSim::new(&exp.params, env.rules(0), setup, user_stream(0, 0, 0, 0));
+    let mut sims: Vec<UserSim> = envs
+        .iter()
+        .map(|env| {
+            let setup = UserSetup {
+                device: DeviceTrust::Unmanaged,
+                credential: Credential::Password,
+                kmsi_accept: false,
+                tenant: env.design.tenant.clone(),
+                tokens: env.design.tokens,
+            };
+            UserSim::new(&exp.params, env.rules(0), setup, user_stream(0, 0, 0, 0))
+        })
+        .collect();
+    let share_days = envs.len() > 1;
     for u in users {
         if u % shards != shard {
             continue;
         }
-        let log = rows.signins.then_some(&mut out.signins);
-        let user = simulate_user(env, rep, u, &mut sim, &mut scratch, &mut out.cell, log);
-        out.days += env.exp.days as u64;
-        out.users += 1;
-        out.log_rows += user.log_rows;
-        if rows.users {
-            user.write_row(env, rep, u, &mut out.user_rows);
+        for ((env, sim), out) in envs.iter().zip(&mut sims).zip(&mut outs) {
+            let log = rows.signins.then_some(&mut out.signins);
+            let user = simulate_user(
+                env,
+                rep,
+                u,
+                sim,
+                &mut scratch,
+                &mut out.cell,
+                log,
+                share_days,
+            );
+            out.days += exp.days as u64;
+            out.users += 1;
+            out.log_rows += user.log_rows;
+            if rows.users {
+                user.write_row(env, rep, u, &mut out.user_rows);
+            }
         }
     }
-    out
+    outs
 }
 
 /// What one simulated user came to, for `users.csv`.
@@ -532,7 +706,10 @@ impl UserOutcome {
 /// Simulates one user and adds them to `cell`; with `log`, appends their sign-in log rows.
 /// The user's own timeline never sees an attack: each successful attack stops it, and a
 /// copy follows the theft (its attacker, detection and response) to the end of the
-/// attacker's window, while the original goes on as if nothing happened.
+/// attacker's window, while the original goes on as if nothing happened. With
+/// `share_days`, the user's day plans are drawn once into `s.days` and replayed to the
+/// next design that simulates the same user.
+#[allow(clippy::too_many_arguments)]
 fn simulate_user<'a>(
     env: &'a DesignEnv<'_>,
     rep: u32,
@@ -541,6 +718,7 @@ fn simulate_user<'a>(
     s: &mut Scratch,
     cell: &mut Cell,
     mut log: Option<&mut LogBuffer>,
+    share_days: bool,
 ) -> UserOutcome {
     let exp = env.exp;
     let pop = &exp.population;
@@ -570,6 +748,11 @@ fn simulate_user<'a>(
         &mut s.plan,
         &mut s.attacks,
     );
+
+    let counts = &env.day_counts[traits.persona];
+    if share_days {
+        s.days.prepare(&brng, pop, &traits, counts, &s.workdays);
+    }
 
     let table = profile_index(traits.persona, &traits);
     let setup = UserSetup {
@@ -633,9 +816,10 @@ fn simulate_user<'a>(
     let mut run = Driver {
         pop,
         traits: &traits,
-        counts: &env.day_counts[traits.persona],
+        counts,
         workdays: &s.workdays,
         brng,
+        plans: share_days.then_some(&s.days),
         next_day: 0,
     };
     let mut plan = std::mem::take(&mut s.plan);
@@ -777,6 +961,9 @@ struct Driver<'a, 's> {
     counts: &'a DayCounts,
     workdays: &'s [Option<Workday>],
     brng: ChaCha8Rng,
+    /// The days' plans drawn beforehand from `brng` ([`DayPlans`]), if any: then `brng`
+    /// is not drawn from.
+    plans: Option<&'s DayPlans>,
     /// The next day to plan.
     next_day: usize,
 }
@@ -791,7 +978,10 @@ impl Driver<'_, '_> {
         let day = self.next_day;
         let w = self.workdays.get(day)?;
         if let Some(w) = w {
-            plan_day(&mut self.brng, self.pop, self.traits, self.counts, *w, plan);
+            match self.plans {
+                Some(plans) => plan.extend_from_slice(plans.day(day)),
+                None => plan_day(&mut self.brng, self.pop, self.traits, self.counts, *w, plan),
+            }
             sim.schedule_plan(plan);
         }
         self.next_day += 1;
@@ -1077,6 +1267,50 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
         assert_eq!(chunk_users(rows, 100), 9);
         assert_eq!(chunk_users(rows, 3650), 1);
         assert_eq!(chunk_users(none, 3650), CHUNK);
+    }
+
+    /// A run without rows simulates the designs together, user by user, replaying each
+    /// user's day plans ([`run_together`]); with rows it runs them one after another. The
+    /// counts are the same, for designs that differ in policies, in the MFA mix (drawn in
+    /// the user's preamble) and with a report-only shadow, over several replicates.
+    #[test]
+    fn designs_run_together_count_as_designs_run_one_by_one() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let path = std::path::Path::new(root).join("experiments/quickstart.toml");
+        let mut exp = Experiment::load(&path).unwrap();
+        exp.users = 300;
+        exp.days = 9;
+        exp.replicates = 2;
+        exp.designs[1].mfa_mix = Some([0.1, 0.2, 0.7]);
+        let shadowed = &mut exp.designs[2].policies.policies[0];
+        assert_eq!(shadowed.state, PolicyState::Enabled);
+        shadowed.state = PolicyState::ReportOnly;
+        assert_eq!(exp.simulated_designs(), 5);
+
+        let together = run(&exp, &RunOptions::default(), &|_, _| {}, None).unwrap();
+        let opts = RunOptions {
+            per_user: true,
+            ..RunOptions::default()
+        };
+        let mut sink = Collect::default();
+        let one_by_one = run(&exp, &opts, &|_, _| {}, Some(&mut sink)).unwrap();
+        assert!(
+            !sink.users.is_empty(),
+            "the second run went design by design"
+        );
+
+        assert_eq!(together.cells.len(), 4);
+        assert_eq!(together.report_only[2].len(), 2, "the shadow's replicates");
+        assert!(together.report_only[0].is_empty());
+        assert_eq!(together.cells, one_by_one.cells);
+        assert_eq!(together.report_only, one_by_one.report_only);
+        assert_eq!(together.users_simulated, 300 * 2 * 5);
+        assert_eq!(together.users_simulated, one_by_one.users_simulated);
+        assert_eq!(together.user_days_simulated, one_by_one.user_days_simulated);
+        assert_eq!(together.events_simulated, one_by_one.events_simulated);
+        // The designs differ: the test compares something.
+        assert_ne!(together.cells[0], together.cells[2]);
+        assert_ne!(together.cells[2], together.report_only[2]);
     }
 
     /// The chunk size is a memory bound only: rows, their order and the counts are the
