@@ -282,67 +282,138 @@ struct Scratch {
     plan: Vec<(SimTime, Action)>,
     apps: Vec<App>,
     attacks: Vec<AttackPlan>,
-    /// The current user's day plans, when the designs are simulated together.
-    days: DayPlans,
+    /// The current user's plans, when the designs are simulated together.
+    shared: SharedPlans,
 }
 
-/// One user's day plans, drawn once and replayed to every design when a run simulates its
-/// designs user by user ([`run_together`]). A user's days come from the behaviour stream
-/// alone (the module's "common random numbers"), so every design plans the same days:
-/// drawing them once saves each further design the planning's draws, about a fifth of a
-/// user-day (docs/performance.md, "twelfth session").
+/// One user's plans, drawn once and replayed to every design when a run simulates its
+/// designs user by user ([`run_together`]): the preamble ([`draw_preamble`]) and the plan
+/// of every day. They come from the behaviour stream alone (the module's "common random
+/// numbers"), so every design draws the same ones; drawing them once saves each further
+/// design the planning's draws, about a fifth of a user-day (docs/performance.md,
+/// "twelfth session").
 #[derive(Default)]
-struct DayPlans {
-    /// What the plans were drawn from: the behaviour stream after the user's preamble,
-    /// and the traits planning reads. A design replays them only when its own user is in
-    /// the same state, which makes the replay exact by construction: the same stream
-    /// state draws the same plans.
-    from: Option<(ChaCha8Rng, usize, Vec<Client>)>,
-    actions: Vec<(SimTime, Action)>,
-    /// Where each day's plan ends in `actions`.
+struct SharedPlans {
+    /// What the plans were drawn from: the behaviour stream after the user's traits, and
+    /// the traits planning reads. A design replays them only when its own user is in the
+    /// same state, which makes the replay exact by construction: the same stream state
+    /// draws the same plans.
+    from: Option<(ChaCha8Rng, usize, DeviceTrust, Vec<Client>)>,
+    workdays: Vec<Option<Workday>>,
+    /// The preamble's risk detections and attacks, in time order.
+    preamble: Vec<(SimTime, Action)>,
+    apps: Vec<App>,
+    attacks: Vec<AttackPlan>,
+    /// Every day's plan, each in time order.
+    days: Vec<(SimTime, Action)>,
+    /// Where each day's plan ends in `days`.
     ends: Vec<usize>,
 }
 
-impl DayPlans {
-    /// Draws the plans of every day of `workdays` (as [`Driver::plan_next`] would, one day
-    /// after another), unless they were drawn from this same state already.
+impl SharedPlans {
+    /// Draws the preamble and the plans of every day from `brng` (the behaviour stream
+    /// after `traits`), as [`simulate_user`] and [`Driver::plan_next`] would, unless they
+    /// were drawn from this same state already.
+    ///
+    /// Each plan is kept in time order, equal times in the order drawn (a stable sort),
+    /// so that each design's queue finds it sorted. The queue orders a plan by (time,
+    /// order given): the same order as the plan drawn, so each event pops at the same
+    /// place (its sequence number is another, unseen).
     fn prepare(
         &mut self,
         brng: &ChaCha8Rng,
-        pop: &Population,
+        env: &DesignEnv,
         traits: &UserTraits,
         counts: &DayCounts,
-        workdays: &[Option<Workday>],
     ) {
-        let same = self.from.as_ref().is_some_and(|(rng, persona, clients)| {
-            rng == brng && *persona == traits.persona && *clients == traits.clients
-        });
+        let same = self
+            .from
+            .as_ref()
+            .is_some_and(|(rng, persona, device, clients)| {
+                rng == brng
+                    && *persona == traits.persona
+                    && *device == traits.device
+                    && *clients == traits.clients
+            });
         if same {
             return;
         }
         let mut rng = brng.clone();
-        self.actions.clear();
+        draw_preamble(
+            &mut rng,
+            env,
+            traits,
+            &mut self.workdays,
+            &mut self.preamble,
+            &mut self.apps,
+            &mut self.attacks,
+        );
+        self.preamble.sort_by_key(|(at, _)| *at);
+        let pop = &env.exp.population;
+        self.days.clear();
         self.ends.clear();
-        for w in workdays {
+        for w in &self.workdays {
             if let Some(w) = w {
-                let start = self.actions.len();
-                plan_day(&mut rng, pop, traits, counts, *w, &mut self.actions);
-                // In time order, equal times in the order drawn (a stable sort), so that
-                // each design's queue finds the plan sorted. The queue orders a plan by
-                // (time, order given): the same order as the plan drawn, so each event
-                // pops at the same place (its sequence number is another, unseen).
-                self.actions[start..].sort_by_key(|(at, _)| *at);
+                let start = self.days.len();
+                plan_day(&mut rng, pop, traits, counts, *w, &mut self.days);
+                self.days[start..].sort_by_key(|(at, _)| *at);
             }
-            self.ends.push(self.actions.len());
+            self.ends.push(self.days.len());
         }
-        self.from = Some((brng.clone(), traits.persona, traits.clients.clone()));
+        self.from = Some((
+            brng.clone(),
+            traits.persona,
+            traits.device,
+            traits.clients.clone(),
+        ));
     }
 
     /// The plan of day `day`, in time order.
     fn day(&self, day: usize) -> &[(SimTime, Action)] {
         let start = if day == 0 { 0 } else { self.ends[day - 1] };
-        &self.actions[start..self.ends[day]]
+        &self.days[start..self.ends[day]]
     }
+}
+
+/// Draws what a user does over the run before the first day is planned, from the
+/// behaviour stream after the user's traits: which days they work, their risk
+/// detections and the attacks on them (`plan`, with the attacks' own plans in `attacks`),
+/// and the apps an attacker replays against.
+fn draw_preamble(
+    brng: &mut ChaCha8Rng,
+    env: &DesignEnv,
+    traits: &UserTraits,
+    workdays: &mut Vec<Option<Workday>>,
+    plan: &mut Vec<(SimTime, Action)>,
+    apps: &mut Vec<App>,
+    attacks: &mut Vec<AttackPlan>,
+) {
+    let exp = env.exp;
+    let pop = &exp.population;
+    let persona = &pop.personas[traits.persona];
+    draw_workdays(brng, persona, exp.days, workdays);
+    plan.clear();
+    plan_risk(brng, pop, traits, exp.days, plan);
+    apps.clear();
+    if pop.threat.apps.is_empty() {
+        for a in &persona.apps {
+            if !apps.contains(&a.app) {
+                apps.push(a.app);
+            }
+        }
+    } else {
+        apps.extend_from_slice(&pop.threat.apps);
+    }
+    plan_attacks(
+        brng,
+        &pop.threat,
+        &env.sampling,
+        traits.device,
+        workdays,
+        exp.days,
+        plan,
+        attacks,
+    );
 }
 
 /// Receives the optional per-row outputs, in (design, replicate, user) order: sign-in log
@@ -452,7 +523,7 @@ pub fn run(
 
 /// [`run`] without rows: every design and report-only shadow, user by user. Each user is
 /// simulated under every design before the next user, so that the designs replay the
-/// user's day plans instead of drawing them again ([`DayPlans`]). The cells are the same
+/// user's day plans instead of drawing them again ([`SharedPlans`]). The cells are the same
 /// as running the designs one after another, which rows need (they are written in design
 /// order).
 fn run_together(
@@ -619,7 +690,7 @@ fn simulate_chunk(
         plan: Vec::new(),
         apps: Vec::new(),
         attacks: Vec::new(),
-        days: DayPlans::default(),
+        shared: SharedPlans::default(),
     };
     let mut sims: Vec<UserSim> = envs
         .iter()
@@ -634,7 +705,7 @@ fn simulate_chunk(
             UserSim::new(&exp.params, env.rules(0), setup, user_stream(0, 0, 0, 0))
         })
         .collect();
-    let share_days = envs.len() > 1;
+    let share_plans = envs.len() > 1;
     for u in users {
         if u % shards != shard {
             continue;
@@ -649,7 +720,7 @@ fn simulate_chunk(
                 &mut scratch,
                 &mut out.cell,
                 log,
-                share_days,
+                share_plans,
             );
             out.days += exp.days as u64;
             out.users += 1;
@@ -707,7 +778,7 @@ impl UserOutcome {
 /// The user's own timeline never sees an attack: each successful attack stops it, and a
 /// copy follows the theft (its attacker, detection and response) to the end of the
 /// attacker's window, while the original goes on as if nothing happened. With
-/// `share_days`, the user's day plans are drawn once into `s.days` and replayed to the
+/// `share_plans`, the user's plans are drawn once into `s.shared` and replayed to the
 /// next design that simulates the same user.
 #[allow(clippy::too_many_arguments)]
 fn simulate_user<'a>(
@@ -718,41 +789,31 @@ fn simulate_user<'a>(
     s: &mut Scratch,
     cell: &mut Cell,
     mut log: Option<&mut LogBuffer>,
-    share_days: bool,
+    share_plans: bool,
 ) -> UserOutcome {
     let exp = env.exp;
     let pop = &exp.population;
     let mut brng = user_stream(exp.seed, BEHAVIOUR_STREAM, rep as u64, user);
     let traits = UserTraits::draw(&mut brng, pop, env.design.mfa_mix.as_ref());
-    let persona = &pop.personas[traits.persona];
-    draw_workdays(&mut brng, persona, exp.days, &mut s.workdays);
-    s.plan.clear();
-    plan_risk(&mut brng, pop, &traits, exp.days, &mut s.plan);
-    s.apps.clear();
-    if pop.threat.apps.is_empty() {
-        for a in &persona.apps {
-            if !s.apps.contains(&a.app) {
-                s.apps.push(a.app);
-            }
-        }
-    } else {
-        s.apps.extend_from_slice(&pop.threat.apps);
-    }
-    plan_attacks(
-        &mut brng,
-        &pop.threat,
-        &env.sampling,
-        traits.device,
-        &s.workdays,
-        exp.days,
-        &mut s.plan,
-        &mut s.attacks,
-    );
-
     let counts = &env.day_counts[traits.persona];
-    if share_days {
-        s.days.prepare(&brng, pop, &traits, counts, &s.workdays);
-    }
+    // The plans, drawn here or replayed (then `brng` is not drawn from again).
+    let (workdays, apps, attacks) = if share_plans {
+        s.shared.prepare(&brng, env, &traits, counts);
+        s.plan.clear();
+        s.plan.extend_from_slice(&s.shared.preamble);
+        (&s.shared.workdays, &s.shared.apps, &s.shared.attacks)
+    } else {
+        draw_preamble(
+            &mut brng,
+            env,
+            &traits,
+            &mut s.workdays,
+            &mut s.plan,
+            &mut s.apps,
+            &mut s.attacks,
+        );
+        (&s.workdays, &s.apps, &s.attacks)
+    };
 
     let table = profile_index(traits.persona, &traits);
     let setup = UserSetup {
@@ -768,20 +829,20 @@ fn simulate_user<'a>(
         user_stream(exp.seed, env.design_index as u64, rep as u64, user),
     );
     sim.set_threat(Some(&env.susceptibility), TheftMode::Report);
-    sim.set_attacker_apps(&s.apps);
+    sim.set_attacker_apps(apps);
     sim.schedule_plan(&mut s.plan);
     let horizon = SimTime::from_secs(exp.days as u64 * DAY);
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
     let mut outcome = UserOutcome {
         traits: traits.clone(),
         stats_row: [0; 5],
-        attacks: s.attacks.len() as u64,
+        attacks: attacks.len() as u64,
         thefts: 0,
         exposure: Duration::ZERO,
         censored: 0,
         log_rows: 0,
     };
-    for a in &s.attacks {
+    for a in attacks {
         group.thefts[a.mechanism.index()].attempts += 1;
     }
     let mut stats = UserStats::new(&exp.params, traits.device);
@@ -817,9 +878,9 @@ fn simulate_user<'a>(
         pop,
         traits: &traits,
         counts,
-        workdays: &s.workdays,
+        workdays,
         brng,
-        plans: share_days.then_some(&s.days),
+        plans: share_plans.then_some(&s.shared),
         next_day: 0,
     };
     let mut plan = std::mem::take(&mut s.plan);
@@ -831,8 +892,8 @@ fn simulate_user<'a>(
             run,
             plan,
             &theft,
-            &s.attacks,
-            &s.apps,
+            attacks,
+            apps,
             logging_wanted.then_some((&log_user, &mut attacker_log)),
         );
         group.thefts[theft.mechanism.index()].add(&exposure);
@@ -862,7 +923,7 @@ fn simulate_user<'a>(
     if let Some(out) = log {
         out.append(&mut attacker_log);
     }
-    let active_days = s.workdays.iter().filter(|w| w.is_some()).count() as u64;
+    let active_days = workdays.iter().filter(|w| w.is_some()).count() as u64;
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
     add_user(group, &stats, active_days, exp.days as u64, sim.events());
     outcome.stats_row = [
@@ -961,9 +1022,9 @@ struct Driver<'a, 's> {
     counts: &'a DayCounts,
     workdays: &'s [Option<Workday>],
     brng: ChaCha8Rng,
-    /// The days' plans drawn beforehand from `brng` ([`DayPlans`]), if any: then `brng`
+    /// The days' plans drawn beforehand from `brng` ([`SharedPlans`]), if any: then `brng`
     /// is not drawn from.
-    plans: Option<&'s DayPlans>,
+    plans: Option<&'s SharedPlans>,
     /// The next day to plan.
     next_day: usize,
 }
