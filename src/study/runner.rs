@@ -486,7 +486,7 @@ pub fn run(
         users: sink.is_some() && opts.per_user,
     };
     if !rows.signins && !rows.users {
-        run_together(exp, opts, progress, &mut result);
+        run_together(exp, opts, progress, &mut result, DESIGNS_TOGETHER);
         return Ok(result);
     }
     let chunk = chunk_users(rows, exp.days);
@@ -521,30 +521,68 @@ pub fn run(
     Ok(result)
 }
 
-/// [`run`] without rows: every design and report-only shadow, user by user. Each user is
-/// simulated under every design before the next user, so that the designs replay the
-/// user's day plans instead of drawing them again ([`SharedPlans`]). The cells are the same
-/// as running the designs one after another, which rows need (they are written in design
-/// order).
+/// Designs (report-only shadows counted) simulated together at most: each keeps its rule
+/// tables alive while it runs, ~6 MB on the enterprise population, so a sweep of many
+/// designs holds a bounded number at once and keeps 7/8 of what sharing saves
+/// (docs/performance.md, "twelfth session").
+const DESIGNS_TOGETHER: usize = 8;
+
+/// [`run`] without rows: every design and report-only shadow, user by user, a group of
+/// at most `together` designs at a time ([`DESIGNS_TOGETHER`]; a design with its shadow
+/// is one group however small). Each user is simulated under every design of
+/// the group before the next user, so that the designs replay the user's plans instead of
+/// drawing them again ([`SharedPlans`]). The cells are the same as running the designs one
+/// after another, which rows need (they are written in design order).
 fn run_together(
     exp: &Experiment,
     opts: &RunOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
     result: &mut RunResult,
+    together: usize,
 ) {
     let shadows: Vec<Option<Design>> = exp
         .designs
         .iter()
         .map(Design::report_only_enforced)
         .collect();
-    // Each design, followed by its shadow when it has one.
-    let mut envs = Vec::new();
-    for (di, shadow) in shadows.iter().enumerate() {
-        envs.push(DesignEnv::prepare(exp, di));
-        if let Some(design) = shadow {
-            envs.push(DesignEnv::prepare_as(exp, di, design));
+    let mut next = 0;
+    while next < shadows.len() {
+        // Each design, followed by its shadow when it has one.
+        let mut envs = Vec::new();
+        let first = next;
+        while next < shadows.len() {
+            let size = 1 + usize::from(shadows[next].is_some());
+            if !envs.is_empty() && envs.len() + size > together {
+                break;
+            }
+            envs.push(DesignEnv::prepare(exp, next));
+            if let Some(design) = &shadows[next] {
+                envs.push(DesignEnv::prepare_as(exp, next, design));
+            }
+            next += 1;
+        }
+        let mut cells = run_envs(&envs, opts, progress, result).into_iter();
+        for shadow in &shadows[first..next] {
+            result.cells.push(cells.next().unwrap_or_default());
+            result.report_only.push(match shadow {
+                Some(_) => cells.next().unwrap_or_default(),
+                None => Vec::new(),
+            });
         }
     }
+}
+
+/// Runs every replicate × user of `envs` together, adds the counters to `result`, and
+/// returns each one's cells (one per replicate), in the order of `envs`.
+fn run_envs(
+    envs: &[DesignEnv],
+    opts: &RunOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    result: &mut RunResult,
+) -> Vec<Vec<Cell>> {
+    let Some(exp) = envs.first().map(|env| env.exp) else {
+        return Vec::new();
+    };
     let personas = exp.population.personas.len();
     let none = RowsWanted {
         signins: false,
@@ -555,7 +593,7 @@ fn run_together(
         let chunks = exp.users.div_ceil(CHUNK);
         let work = |c: u64| {
             let range = c * CHUNK..((c + 1) * CHUNK).min(exp.users);
-            let outs = simulate_chunk(&envs, opts, rep, range, none);
+            let outs = simulate_chunk(envs, opts, rep, range, none);
             progress(
                 outs.iter().map(|o| o.users).sum(),
                 outs.iter().map(|o| o.cell.total().events).sum(),
@@ -575,24 +613,17 @@ fn run_together(
                 a
             });
         let mut outs = outs.into_iter();
-        for design_cells in &mut cells {
+        for env_cells in &mut cells {
             let mut total = ChunkOut::new(personas);
             total.absorb(outs.next().unwrap_or_default());
             result.users_simulated += total.users;
             result.user_days_simulated += total.days;
             result.events_simulated += total.cell.total().events;
             result.signin_log_rows += total.log_rows;
-            design_cells.push(total.cell);
+            env_cells.push(total.cell);
         }
     }
-    let mut cells = cells.into_iter();
-    for shadow in &shadows {
-        result.cells.push(cells.next().unwrap_or_default());
-        result.report_only.push(match shadow {
-            Some(_) => cells.next().unwrap_or_default(),
-            None => Vec::new(),
-        });
-    }
+    cells
 }
 
 /// Runs every replicate × user of one (compiled) design and adds the counters to `result`;
@@ -1331,9 +1362,10 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
     }
 
     /// A run without rows simulates the designs together, user by user, replaying each
-    /// user's day plans ([`run_together`]); with rows it runs them one after another. The
+    /// user's plans ([`run_together`]); with rows it runs them one after another. The
     /// counts are the same, for designs that differ in policies, in the MFA mix (drawn in
-    /// the user's preamble) and with a report-only shadow, over several replicates.
+    /// the user's traits) and with a report-only shadow, over several replicates, and in
+    /// groups of any size.
     #[test]
     fn designs_run_together_count_as_designs_run_one_by_one() {
         let root = env!("CARGO_MANIFEST_DIR");
@@ -1349,6 +1381,17 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
         assert_eq!(exp.simulated_designs(), 5);
 
         let together = run(&exp, &RunOptions::default(), &|_, _| {}, None).unwrap();
+        for group in [1, 2, 3] {
+            let mut grouped = RunResult::default();
+            run_together(
+                &exp,
+                &RunOptions::default(),
+                &|_, _| {},
+                &mut grouped,
+                group,
+            );
+            assert_eq!(grouped, together, "groups of {group} designs");
+        }
         let opts = RunOptions {
             per_user: true,
             ..RunOptions::default()
