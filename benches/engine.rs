@@ -116,11 +116,59 @@ fn small_experiment(c: &mut Criterion) {
     g.finish();
 }
 
+/// Discards the rows of a run that asks for them: a run with rows goes design by design.
+struct Discard;
+
+impl runner::RowSink for Discard {
+    fn write(
+        &mut self,
+        signins: &mut sessionsim::output::signinlog::LogBuffer,
+        _users: &[u8],
+    ) -> std::io::Result<()> {
+        black_box(signins);
+        Ok(())
+    }
+}
+
+/// A sweep of 14 designs (the SIF sweep, 300 users, 1 replicate): without rows its designs
+/// run together and share each user's plans; with `users.csv` rows (discarded) they run
+/// design by design, as before the twelfth session (docs/performance.md).
+fn sweep(c: &mut Criterion) {
+    let mut exp = Experiment::load(&root("experiments/sif-sweep.toml")).expect("sif-sweep loads");
+    exp.apply(&RunOptions {
+        users: Some(300),
+        replicates: Some(1),
+        ..RunOptions::default()
+    })
+    .expect("overrides");
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(
+        exp.users * exp.days as u64 * exp.designs.len() as u64,
+    ));
+    g.bench_function("sif_sweep_300_users_designs_together", |b| {
+        b.iter(|| {
+            black_box(runner::run(&exp, &RunOptions::default(), &|_, _| {}, None).expect("runs"))
+        })
+    });
+    let rows = RunOptions {
+        per_user: true,
+        ..RunOptions::default()
+    };
+    g.bench_function("sif_sweep_300_users_design_by_design", |b| {
+        b.iter(|| {
+            black_box(runner::run(&exp, &rows, &|_, _| {}, Some(&mut Discard)).expect("runs"))
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     queue,
     user_days,
     policy_evaluation,
-    small_experiment
+    small_experiment,
+    sweep
 );
 criterion_main!(benches);

@@ -589,10 +589,13 @@ fn run_envs(
         users: false,
     };
     let mut cells: Vec<Vec<Cell>> = envs.iter().map(|_| Vec::new()).collect();
+    // A work item simulates its users under every design: as many simulations as a
+    // design's chunk, so that small runs still split evenly between threads.
+    let chunk = CHUNK.div_ceil(envs.len() as u64);
     for rep in 0..exp.replicates {
-        let chunks = exp.users.div_ceil(CHUNK);
+        let chunks = exp.users.div_ceil(chunk);
         let work = |c: u64| {
-            let range = c * CHUNK..((c + 1) * CHUNK).min(exp.users);
+            let range = c * chunk..((c + 1) * chunk).min(exp.users);
             let outs = simulate_chunk(envs, opts, rep, range, none);
             progress(
                 outs.iter().map(|o| o.users).sum(),
