@@ -696,7 +696,7 @@ struct RowsWanted {
 }
 
 /// Simulates `users` of one replicate under each of `envs`, user by user (every design of
-/// a user before the next user, so that they share the user's day plans), and returns
+/// a user before the next user, so that they share the user's plans), and returns
 /// each design's chunk, in the order of `envs`. Rows are written per design: a caller that
 /// wants them passes one design.
 fn simulate_chunk(
