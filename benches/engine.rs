@@ -98,14 +98,20 @@ fn policy_evaluation(c: &mut Criterion) {
     });
 }
 
-fn small_experiment(c: &mut Criterion) {
-    let mut exp = Experiment::load(&root("experiments/quickstart.toml")).expect("quickstart loads");
+/// An experiment of `experiments/`, cut to `users` users and one replicate.
+fn small(file: &str, users: u64) -> Experiment {
+    let mut exp = Experiment::load(&root(file)).expect("the experiment loads");
     exp.apply(&RunOptions {
-        users: Some(200),
+        users: Some(users),
         replicates: Some(1),
         ..RunOptions::default()
     })
     .expect("overrides");
+    exp
+}
+
+fn small_experiment(c: &mut Criterion) {
+    let exp = small("experiments/quickstart.toml", 200);
     let mut g = c.benchmark_group("experiment");
     g.sample_size(10);
     g.bench_function("quickstart_200_users", |b| {
@@ -134,13 +140,7 @@ impl runner::RowSink for Discard {
 /// run together and share each user's plans; with `users.csv` rows (discarded) they run
 /// design by design, as before the twelfth session (docs/performance.md).
 fn sweep(c: &mut Criterion) {
-    let mut exp = Experiment::load(&root("experiments/sif-sweep.toml")).expect("sif-sweep loads");
-    exp.apply(&RunOptions {
-        users: Some(300),
-        replicates: Some(1),
-        ..RunOptions::default()
-    })
-    .expect("overrides");
+    let exp = small("experiments/sif-sweep.toml", 300);
     let mut g = c.benchmark_group("sweep");
     g.sample_size(10);
     g.throughput(Throughput::Elements(

@@ -442,6 +442,15 @@ impl ChunkOut {
         }
     }
 
+    /// Adds a replicate's total to the run's counters and returns its cell.
+    fn count_into(self, result: &mut RunResult) -> Cell {
+        result.users_simulated += self.users;
+        result.user_days_simulated += self.days;
+        result.events_simulated += self.cell.total().events;
+        result.signin_log_rows += self.log_rows;
+        self.cell
+    }
+
     /// Adds another chunk's counts (its rows are written separately, in order).
     fn absorb(&mut self, other: ChunkOut) {
         self.cell = std::mem::take(&mut self.cell).merge(other.cell);
@@ -478,29 +487,21 @@ pub fn run(
     exp: &Experiment,
     opts: &RunOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
-    mut sink: Option<&mut dyn RowSink>,
+    sink: Option<&mut dyn RowSink>,
 ) -> std::io::Result<RunResult> {
     let mut result = RunResult::default();
     let rows = RowsWanted {
-        signins: sink.is_some() && opts.signin_log,
-        users: sink.is_some() && opts.per_user,
+        signins: opts.signin_log,
+        users: opts.per_user,
     };
-    if !rows.signins && !rows.users {
+    let Some(sink) = sink.filter(|_| rows.signins || rows.users) else {
         run_together(exp, opts, progress, &mut result, DESIGNS_TOGETHER);
         return Ok(result);
-    }
+    };
     let chunk = chunk_users(rows, exp.days);
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
-        let reps = run_design(
-            &env,
-            opts,
-            rows,
-            chunk,
-            progress,
-            sink.as_deref_mut(),
-            &mut result,
-        )?;
+        let reps = run_design(&env, opts, rows, chunk, progress, &mut *sink, &mut result)?;
         result.cells.push(reps);
         // The shadow runs right after its design, with no rows: it is not a design of its
         // own, only the `reportonly_*` numbers of this one.
@@ -508,11 +509,9 @@ pub fn run(
         let reps = match &shadow {
             Some(design) => {
                 let env = DesignEnv::prepare_as(exp, di, design);
-                let none = RowsWanted {
-                    signins: false,
-                    users: false,
-                };
-                run_design(&env, opts, none, CHUNK, progress, None, &mut result)?
+                run_envs(std::slice::from_ref(&env), opts, progress, &mut result)
+                    .pop()
+                    .unwrap_or_default()
             }
             None => Vec::new(),
         };
@@ -619,25 +618,22 @@ fn run_envs(
         for env_cells in &mut cells {
             let mut total = ChunkOut::new(personas);
             total.absorb(outs.next().unwrap_or_default());
-            result.users_simulated += total.users;
-            result.user_days_simulated += total.days;
-            result.events_simulated += total.cell.total().events;
-            result.signin_log_rows += total.log_rows;
-            env_cells.push(total.cell);
+            env_cells.push(total.count_into(result));
         }
     }
     cells
 }
 
-/// Runs every replicate × user of one (compiled) design and adds the counters to `result`;
-/// returns its cells, one per replicate.
+/// Runs every replicate × user of one (compiled) design with rows, streaming them to
+/// `sink` in user order, and adds the counters to `result`; returns its cells, one per
+/// replicate.
 fn run_design(
     env: &DesignEnv,
     opts: &RunOptions,
     rows: RowsWanted,
     chunk: u64,
     progress: &(dyn Fn(u64, u64) + Sync),
-    mut sink: Option<&mut (dyn RowSink + '_)>,
+    sink: &mut (dyn RowSink + '_),
     result: &mut RunResult,
 ) -> std::io::Result<Vec<Cell>> {
     let exp = env.exp;
@@ -653,38 +649,19 @@ fn run_design(
             out
         };
         let mut total = ChunkOut::new(exp.population.personas.len());
-        match sink.as_deref_mut() {
-            None => {
-                let out =
-                    (0..chunks)
-                        .into_par_iter()
-                        .map(work)
-                        .reduce(ChunkOut::default, |mut a, b| {
-                            a.absorb(b);
-                            a
-                        });
+        // Batches of chunks run in parallel; their rows are written in order.
+        let batch = 4 * rayon::current_num_threads() as u64;
+        let mut start = 0;
+        while start < chunks {
+            let end = (start + batch).min(chunks);
+            let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
+            for mut out in outs {
+                sink.write(&mut out.signins, &out.user_rows)?;
                 total.absorb(out);
             }
-            Some(sink) => {
-                // Batches of chunks run in parallel; their rows are written in order.
-                let batch = 4 * rayon::current_num_threads() as u64;
-                let mut start = 0;
-                while start < chunks {
-                    let end = (start + batch).min(chunks);
-                    let outs: Vec<ChunkOut> = (start..end).into_par_iter().map(work).collect();
-                    for mut out in outs {
-                        sink.write(&mut out.signins, &out.user_rows)?;
-                        total.absorb(out);
-                    }
-                    start = end;
-                }
-            }
+            start = end;
         }
-        result.users_simulated += total.users;
-        result.user_days_simulated += total.days;
-        result.events_simulated += total.cell.total().events;
-        result.signin_log_rows += total.log_rows;
-        reps.push(total.cell);
+        reps.push(total.count_into(result));
     }
     Ok(reps)
 }
@@ -1444,16 +1421,8 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
         let run = |chunk: u64| {
             let mut sink = Collect::default();
             let mut result = RunResult::default();
-            let cells = run_design(
-                &env,
-                &opts,
-                rows,
-                chunk,
-                &|_, _| {},
-                Some(&mut sink),
-                &mut result,
-            )
-            .unwrap();
+            let cells =
+                run_design(&env, &opts, rows, chunk, &|_, _| {}, &mut sink, &mut result).unwrap();
             (sink.signins, sink.users, cells, result.events_simulated)
         };
         let (signins, users, cells, events) = run(32);
