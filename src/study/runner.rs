@@ -469,15 +469,18 @@ const MAX_USERS_WITH_ROWS: u64 = 32;
 /// simulated (32 users of 30 days; 9 users of 100 days).
 const USER_DAYS_WITH_ROWS: u64 = MAX_USERS_WITH_ROWS * 30;
 
-/// Users per parallel work item: without rows, large; with rows, few enough that the
-/// waiting chunks' rows stay bounded whatever the number of days. Results do not depend
-/// on it (counts merge exactly, rows are written in user order).
-fn chunk_users(rows: RowsWanted, days: u32) -> u64 {
-    if rows.signins || rows.users {
-        (USER_DAYS_WITH_ROWS / u64::from(days.max(1))).clamp(1, MAX_USERS_WITH_ROWS)
-    } else {
-        CHUNK
-    }
+/// Users per parallel work item when rows are written (design by design): few enough
+/// that the waiting chunks' rows stay bounded whatever the number of days. Results do not
+/// depend on it (counts merge exactly, rows are written in user order).
+fn users_per_item_with_rows(days: u32) -> u64 {
+    (USER_DAYS_WITH_ROWS / u64::from(days.max(1))).clamp(1, MAX_USERS_WITH_ROWS)
+}
+
+/// Users per parallel work item without rows, when each user is simulated under
+/// `designs` designs together: [`CHUNK`] simulations, so that small runs still split
+/// evenly between threads.
+fn users_per_item(designs: usize) -> u64 {
+    CHUNK.div_ceil(designs.max(1) as u64)
 }
 
 /// Runs every design × replicate × user. `progress` is told how many users finished, and
@@ -498,7 +501,7 @@ pub fn run(
         run_together(exp, opts, progress, &mut result, DESIGNS_TOGETHER);
         return Ok(result);
     };
-    let chunk = chunk_users(rows, exp.days);
+    let chunk = users_per_item_with_rows(exp.days);
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
         let reps = run_design(&env, opts, rows, chunk, progress, &mut *sink, &mut result)?;
@@ -588,9 +591,7 @@ fn run_envs(
         users: false,
     };
     let mut cells: Vec<Vec<Cell>> = envs.iter().map(|_| Vec::new()).collect();
-    // A work item simulates its users under every design: as many simulations as a
-    // design's chunk, so that small runs still split evenly between threads.
-    let chunk = CHUNK.div_ceil(envs.len() as u64);
+    let chunk = users_per_item(envs.len());
     for rep in 0..exp.replicates {
         let chunks = exp.users.div_ceil(chunk);
         let work = |c: u64| {
@@ -1326,19 +1327,14 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
 
     #[test]
     fn chunks_with_rows_shrink_as_days_grow() {
-        let rows = RowsWanted {
-            signins: true,
-            users: false,
-        };
-        let none = RowsWanted {
-            signins: false,
-            users: false,
-        };
-        assert_eq!(chunk_users(rows, 7), 32);
-        assert_eq!(chunk_users(rows, 30), 32);
-        assert_eq!(chunk_users(rows, 100), 9);
-        assert_eq!(chunk_users(rows, 3650), 1);
-        assert_eq!(chunk_users(none, 3650), CHUNK);
+        assert_eq!(users_per_item_with_rows(7), 32);
+        assert_eq!(users_per_item_with_rows(30), 32);
+        assert_eq!(users_per_item_with_rows(100), 9);
+        assert_eq!(users_per_item_with_rows(3650), 1);
+        // Without rows the days do not matter: a design's chunk, shared by the designs
+        // run together.
+        assert_eq!(users_per_item(1), CHUNK);
+        assert_eq!(users_per_item(8), 32);
     }
 
     /// A run without rows simulates the designs together, user by user, replaying each
