@@ -277,17 +277,17 @@ fn profile_traits(i: usize) -> UserTraits {
 }
 
 /// Reusable per-thread buffers.
+#[derive(Default)]
 struct Scratch {
-    workdays: Vec<Option<Workday>>,
     plan: Vec<(SimTime, Action)>,
-    apps: Vec<App>,
-    attacks: Vec<AttackPlan>,
+    /// The current user's preamble, when each design draws its own.
+    preamble: Preamble,
     /// The current user's plans, when the designs are simulated together.
     shared: SharedPlans,
 }
 
 /// One user's plans, drawn once and replayed to every design when a run simulates its
-/// designs user by user ([`run_together`]): the preamble ([`draw_preamble`]) and the plan
+/// designs user by user ([`run_together`]): the preamble ([`Preamble::draw`]) and the plan
 /// of every day. They come from the behaviour stream alone (the module's "common random
 /// numbers"), so every design draws the same ones; drawing them once saves each further
 /// design the planning's draws, about a fifth of a user-day (docs/performance.md,
@@ -299,11 +299,8 @@ struct SharedPlans {
     /// same state, which makes the replay exact by construction: the same stream state
     /// draws the same plans.
     from: Option<(ChaCha8Rng, usize, DeviceTrust, Vec<Client>)>,
-    workdays: Vec<Option<Workday>>,
-    /// The preamble's risk detections and attacks, in time order.
-    preamble: Vec<(SimTime, Action)>,
-    apps: Vec<App>,
-    attacks: Vec<AttackPlan>,
+    /// Its actions in time order.
+    preamble: Preamble,
     /// Every day's plan, each in time order.
     days: Vec<(SimTime, Action)>,
     /// Where each day's plan ends in `days`.
@@ -339,20 +336,12 @@ impl SharedPlans {
             return;
         }
         let mut rng = brng.clone();
-        draw_preamble(
-            &mut rng,
-            env,
-            traits,
-            &mut self.workdays,
-            &mut self.preamble,
-            &mut self.apps,
-            &mut self.attacks,
-        );
-        self.preamble.sort_by_key(|(at, _)| *at);
+        self.preamble.draw(&mut rng, env, traits);
+        self.preamble.actions.sort_by_key(|(at, _)| *at);
         let pop = &env.exp.population;
         self.days.clear();
         self.ends.clear();
-        for w in &self.workdays {
+        for w in &self.preamble.workdays {
             if let Some(w) = w {
                 let start = self.days.len();
                 plan_day(&mut rng, pop, traits, counts, *w, &mut self.days);
@@ -375,45 +364,49 @@ impl SharedPlans {
     }
 }
 
-/// Draws what a user does over the run before the first day is planned, from the
-/// behaviour stream after the user's traits: which days they work, their risk
-/// detections and the attacks on them (`plan`, with the attacks' own plans in `attacks`),
-/// and the apps an attacker replays against.
-fn draw_preamble(
-    brng: &mut ChaCha8Rng,
-    env: &DesignEnv,
-    traits: &UserTraits,
-    workdays: &mut Vec<Option<Workday>>,
-    plan: &mut Vec<(SimTime, Action)>,
-    apps: &mut Vec<App>,
-    attacks: &mut Vec<AttackPlan>,
-) {
-    let exp = env.exp;
-    let pop = &exp.population;
-    let persona = &pop.personas[traits.persona];
-    draw_workdays(brng, persona, exp.days, workdays);
-    plan.clear();
-    plan_risk(brng, pop, traits, exp.days, plan);
-    apps.clear();
-    if pop.threat.apps.is_empty() {
-        for a in &persona.apps {
-            if !apps.contains(&a.app) {
-                apps.push(a.app);
+/// What a user does over the run, drawn before the first day is planned.
+#[derive(Default)]
+struct Preamble {
+    /// Which days they work.
+    workdays: Vec<Option<Workday>>,
+    /// Their risk detections and the attacks on them.
+    actions: Vec<(SimTime, Action)>,
+    /// The apps an attacker replays against.
+    apps: Vec<App>,
+    /// The attacks' own plans, indexed by the attack ids in `actions`.
+    attacks: Vec<AttackPlan>,
+}
+
+impl Preamble {
+    /// Draws the preamble from the behaviour stream after the user's traits.
+    fn draw(&mut self, brng: &mut ChaCha8Rng, env: &DesignEnv, traits: &UserTraits) {
+        let exp = env.exp;
+        let pop = &exp.population;
+        let persona = &pop.personas[traits.persona];
+        draw_workdays(brng, persona, exp.days, &mut self.workdays);
+        self.actions.clear();
+        plan_risk(brng, pop, traits, exp.days, &mut self.actions);
+        self.apps.clear();
+        if pop.threat.apps.is_empty() {
+            for a in &persona.apps {
+                if !self.apps.contains(&a.app) {
+                    self.apps.push(a.app);
+                }
             }
+        } else {
+            self.apps.extend_from_slice(&pop.threat.apps);
         }
-    } else {
-        apps.extend_from_slice(&pop.threat.apps);
+        plan_attacks(
+            brng,
+            &pop.threat,
+            &env.sampling,
+            traits.device,
+            &self.workdays,
+            exp.days,
+            &mut self.actions,
+            &mut self.attacks,
+        );
     }
-    plan_attacks(
-        brng,
-        &pop.threat,
-        &env.sampling,
-        traits.device,
-        workdays,
-        exp.days,
-        plan,
-        attacks,
-    );
 }
 
 /// Receives the optional per-row outputs, in (design, replicate, user) order: sign-in log
@@ -697,13 +690,7 @@ fn simulate_chunk(
             out
         })
         .collect();
-    let mut scratch = Scratch {
-        workdays: Vec::new(),
-        plan: Vec::new(),
-        apps: Vec::new(),
-        attacks: Vec::new(),
-        shared: SharedPlans::default(),
-    };
+    let mut scratch = Scratch::default();
     let mut sims: Vec<UserSim> = envs
         .iter()
         .map(|env| {
@@ -808,24 +795,24 @@ fn simulate_user<'a>(
     let mut brng = user_stream(exp.seed, BEHAVIOUR_STREAM, rep as u64, user);
     let traits = UserTraits::draw(&mut brng, pop, env.design.mfa_mix.as_ref());
     let counts = &env.day_counts[traits.persona];
-    // The plans, drawn here or replayed (then `brng` is not drawn from again).
-    let (workdays, apps, attacks) = if share_plans {
+    // The plans, drawn here or replayed (then `brng` is not drawn from again); the
+    // preamble's actions go to the plan buffer, which the queue drains.
+    let preamble = if share_plans {
         s.shared.prepare(&brng, env, &traits, counts);
         s.plan.clear();
-        s.plan.extend_from_slice(&s.shared.preamble);
-        (&s.shared.workdays, &s.shared.apps, &s.shared.attacks)
+        s.plan.extend_from_slice(&s.shared.preamble.actions);
+        &s.shared.preamble
     } else {
-        draw_preamble(
-            &mut brng,
-            env,
-            &traits,
-            &mut s.workdays,
-            &mut s.plan,
-            &mut s.apps,
-            &mut s.attacks,
-        );
-        (&s.workdays, &s.apps, &s.attacks)
+        s.preamble.draw(&mut brng, env, &traits);
+        std::mem::swap(&mut s.plan, &mut s.preamble.actions);
+        &s.preamble
     };
+    let Preamble {
+        workdays,
+        apps,
+        attacks,
+        ..
+    } = preamble;
 
     let table = profile_index(traits.persona, &traits);
     let setup = UserSetup {
