@@ -130,6 +130,14 @@ struct RunArgs {
     /// Also write users.csv, one row per simulated user.
     #[arg(long = "per-user")]
     per_user: bool,
+    /// How users start: steady (the sessions of a tenant in operation) or cold (no
+    /// session at all) [default: the experiment's `start`, steady].
+    #[arg(long, value_name = "steady|cold")]
+    start: Option<String>,
+    /// Days simulated before day 0 and not counted, in whole weeks, e.g. 14d [default:
+    /// the experiment's `warmup`; 7d for a steady start, 0d for a cold one].
+    #[arg(long, value_name = "DURATION")]
+    warmup: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -292,6 +300,31 @@ fn warn(text: &str) {
 /// Most worker threads accepted.
 const MAX_THREADS: usize = 1024;
 
+/// `--start`: whether users start in a steady state.
+fn parse_start(text: &str) -> Result<bool, sessionsim::error::InputError> {
+    match text {
+        "steady" => Ok(true),
+        "cold" => Ok(false),
+        other => Err(sessionsim::error::InputError::new(
+            "<command line>",
+            format!("--start {other}: expected steady or cold"),
+        )),
+    }
+}
+
+/// `--warmup`: a duration in whole days (the experiment checks it is whole weeks).
+fn parse_warmup(text: &str) -> Result<u32, sessionsim::error::InputError> {
+    let bad = |why: String| {
+        sessionsim::error::InputError::new("<command line>", format!("--warmup {text}: {why}"))
+    };
+    let d = sessionsim::engine::time::parse_duration(text).map_err(|e| bad(e.to_string()))?;
+    let day = sessionsim::engine::time::DAY;
+    if d.as_secs() % day != 0 || d.as_secs() / day > u32::MAX as u64 {
+        return Err(bad("use whole weeks: 0d, 7d, 14d, ...".into()));
+    }
+    Ok((d.as_secs() / day) as u32)
+}
+
 fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::study::experiment::{Experiment, RunOptions};
     use sessionsim::study::{job, runner};
@@ -314,6 +347,8 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         signin_log_format: format.unwrap_or_default(),
         per_user: args.per_user,
         force: args.force,
+        steady_start: args.start.as_deref().map(parse_start).transpose()?,
+        warmup_days: args.warmup.as_deref().map(parse_warmup).transpose()?,
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {

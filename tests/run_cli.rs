@@ -77,7 +77,10 @@ fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
     );
     let m = manifest_without_timing(&out);
     assert_eq!(m["counters"]["users_simulated"], 300 * 2 * 2);
-    assert_eq!(m["counters"]["user_days_simulated"], 300 * 2 * 2 * 7);
+    // 7 days and the default warm-up of 7 more, simulated and not counted.
+    assert_eq!(m["counters"]["user_days_simulated"], 300 * 2 * 2 * (7 + 7));
+    assert_eq!(m["start"]["mode"], "steady");
+    assert_eq!(m["start"]["warmup_days"], 7);
     assert!(m["counters"]["events_simulated"].as_u64().unwrap() > 10_000);
     assert_eq!(m["experiment"]["sha256"].as_str().unwrap().len(), 64);
 }

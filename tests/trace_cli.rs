@@ -77,8 +77,10 @@ fn revocation_reaches_cae_apps_after_the_propagation_delay() {
             .find(|r| r["at"] == at && r["app"] == app)
             .map(|r| (r["outcome"].clone(), r["reason"].clone()))
     };
+    // "Revoke sessions" takes a few minutes (revoke_sessions_delay, 5 min).
+    assert_eq!(find("01:00", "office_web"), None);
     assert_eq!(
-        find("01:00", "office_web"),
+        find("01:05", "office_web"),
         Some(("prompt".into(), "session_revoked".into()))
     );
     assert_eq!(
@@ -292,8 +294,34 @@ fn the_risky_user_template_changes_the_password_and_clears_the_risk() {
 }
 
 #[test]
-fn revoking_mfa_sessions_leaves_browser_sessions_alone() {
+fn revoking_mfa_sessions_clears_remembered_mfa_and_leaves_conditional_access_claims() {
     let rows = trace(&scenario("revoke-mfa-sessions.toml"));
+    let user: Vec<_> = rows.iter().filter(|r| r["actor"] == "user").collect();
+    let brief = |r: &std::collections::HashMap<String, String>| {
+        format!(
+            "{} {} {} {} mfa={}",
+            r["at"], r["app"], r["outcome"], r["reason"], r["mfa"]
+        )
+    };
+    let got: Vec<String> = user.iter().map(|r| brief(r)).collect();
+    assert_eq!(
+        got,
+        [
+            "00:00 office_web prompt initial_sign_in mfa=true",
+            "00:00 teams prompt initial_sign_in mfa=true",
+            // Remembered: the sign-in after a browser restart skips MFA.
+            "00:31 office_web prompt browser_closed mfa=false",
+            // The revocation cleared the remember-MFA cookie: MFA again.
+            "01:07 office_web prompt browser_closed mfa=true",
+            // The app's MFA claim, which Conditional Access required, still counts.
+            "01:10 teams silent session_valid mfa=false",
+        ]
+    );
+}
+
+#[test]
+fn revoking_mfa_sessions_as_seed_004_saw_it_makes_apps_redo_mfa() {
+    let rows = trace(&scenario("revoke-mfa-sessions-before-2025.toml"));
     let user = rows_of(&rows, "user");
     assert_eq!(
         user[2],
