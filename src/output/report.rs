@@ -413,8 +413,8 @@ fn mechanism_label(m: Mechanism) -> &'static str {
 pub fn how_the_study_starts(exp: &Experiment) -> String {
     let warmup = match exp.warmup_days {
         0 => "no warm-up".to_string(),
-        1 => "a warm-up of 1 day before day 0, simulated and not counted".to_string(),
-        d => format!("a warm-up of {d} days before day 0, simulated and not counted"),
+        1 => "a warm-up of 1 day before day 0 (simulated, not counted)".to_string(),
+        d => format!("a warm-up of {d} days before day 0 (simulated, not counted)"),
     };
     if exp.steady_start {
         format!(
