@@ -107,6 +107,9 @@ pub enum Progress<'a> {
     Checking,
 }
 
+/// A window longer than this (a quarter) is warned about.
+const MAX_QUIET_WINDOW_DAYS: u32 = 92;
+
 /// Simulated days: the log's window, in whole weeks, 1 to 4 of them.
 fn simulated_days(window_days: u32) -> u32 {
     window_days.div_ceil(7).clamp(1, 4) * 7
@@ -157,6 +160,21 @@ pub fn calibrate(
             ));
         }
         reports.push((path.clone(), report));
+    }
+    if summary.window_days() > MAX_QUIET_WINDOW_DAYS {
+        let (first, last) = summary.window();
+        warnings.push(format!(
+            "the logs span {} days ({first} to {last}): calibrate expects one to four weeks, and a work pattern fitted over a much longer window (or from a few rows with wrong dates) is diluted; export a shorter period",
+            summary.window_days()
+        ));
+    }
+    let out_of_range: u64 = reports.iter().map(|(_, r)| r.out_of_range).sum();
+    if out_of_range > 0 {
+        warnings.push(format!(
+            "{out_of_range} rows are dated outside the years {}-{} and were skipped",
+            crate::engine::calendar::LOG_YEARS.0,
+            crate::engine::calendar::LOG_YEARS.1
+        ));
     }
     let other: u64 = reports
         .iter()
