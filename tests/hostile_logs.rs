@@ -480,3 +480,90 @@ fn three_million_users_fit_in_the_documented_budget() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(mb < 20 + 3_000_000 * 600 / 1_000_000, "peak memory {mb} MB");
 }
+
+// ---------------------------------------------------------------------------------------
+// Bounded fuzzing of the readers (longer campaigns: `cargo fuzz run signin_log`).
+
+mod fuzz {
+    use proptest::prelude::*;
+    use sessionsim::world::fit::{FitOptions, LogSummary};
+    use sessionsim::world::signin_log::{read_stream, ReadOptions};
+
+    fn seeds() -> Vec<Vec<u8>> {
+        let dir = super::root().join("fuzz/corpus/signin_log");
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+
+    /// Reads `data` as a log, folds what was read, computes the moments: must not panic.
+    fn exercise(data: &[u8], group_by: Option<&str>) {
+        let options = ReadOptions {
+            group_by: group_by.map(str::to_string),
+        };
+        let mut summary = LogSummary::new(-5 * 3600);
+        let name = std::path::Path::new("fuzz.log");
+        if read_stream(name, data, &options, &mut |s| summary.add(&s)).is_ok() {
+            let fit = FitOptions::default();
+            let views = summary.user_views(&fit);
+            let all: Vec<usize> = (0..views.len()).collect();
+            let _ = summary.moments(&views, &all, &fit);
+        }
+    }
+
+    /// Bytes the readers treat specially.
+    const TOKENS: &[&[u8]] = &[
+        b"\"",
+        b"\"\"",
+        b",",
+        b"\n",
+        b"\r",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"value\":",
+        b"\xc3\xa9",
+        b"\xff",
+        b"9999-12-31T00:00:00Z",
+        b"1/1/-5877640",
+        b"+99:99",
+        b"2026-01-0\xc3\xa9",
+        b"null",
+        b"\\u0000",
+        b"TimeGenerated",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn edited_logs_are_read_or_refused_never_a_panic(
+            seed in 0usize..9,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, 0usize..TOKENS.len(), 0usize..40), 1..6),
+            group in prop::option::of(prop::sample::select(vec!["department", "deviceDetail.browser", "status.errorCode"])),
+        ) {
+            let seeds = seeds();
+            let mut data = seeds[seed % seeds.len()].clone();
+            for (at, kind, token, len) in edits {
+                let i = at.index(data.len().max(1)).min(data.len());
+                let j = (i + len).min(data.len());
+                match kind {
+                    0 => { data.drain(i..j); }
+                    1 => { data.splice(i..i, TOKENS[token].iter().copied()); }
+                    _ => { data.splice(i..j, TOKENS[token].iter().copied()); }
+                }
+            }
+            exercise(&data, group);
+        }
+
+        #[test]
+        fn arbitrary_bytes_are_read_or_refused_never_a_panic(data in prop::collection::vec(any::<u8>(), 0..400)) {
+            exercise(&data, None);
+            exercise(&data, Some("a.b"));
+        }
+    }
+}
