@@ -449,13 +449,45 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         || PathBuf::from("calibration.csv"),
         |d| d.join("calibration.csv"),
     );
-    for path in std::iter::once(&args.out).chain(args.policies.as_ref().map(|_| &check_path)) {
-        if path.exists() && !args.force {
+    // A bad --out is refused before any work (issue 35: it failed with exit 1 once the
+    // logs were read and fitted).
+    sessionsim::output::check_new_file(&args.out, args.force, "--out")?;
+    if args.policies.is_some() {
+        if args.out.file_name() == Some(std::ffi::OsStr::new("calibration.csv")) {
             return Err(InputError::new(
-                path,
-                "exists: calibrate does not overwrite a file unless --force is given",
+                &args.out,
+                "with --policies, calibrate writes its check table to calibration.csv beside the population: give the population another name",
             )
+            .field("--out")
             .into());
+        }
+        sessionsim::output::check_new_file(
+            &check_path,
+            args.force,
+            "calibration.csv beside --out",
+        )?;
+    }
+    let inputs = args
+        .logs
+        .iter()
+        .chain(args.template.iter())
+        .chain(args.policies.iter());
+    for input in inputs {
+        for (path, flag) in [
+            (&args.out, "--out"),
+            (&check_path, "calibration.csv beside --out"),
+        ] {
+            if same_file(path, input) {
+                return Err(InputError::new(
+                    path,
+                    format!(
+                        "is one of calibrate's inputs ({}): give another path",
+                        input.display()
+                    ),
+                )
+                .field(flag)
+                .into());
+            }
         }
     }
     let pool = worker_pool(args.threads)?;
@@ -554,6 +586,11 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Whether two paths name the same existing file (or folder).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    sessionsim::output::same_file(a, b)
 }
 
 /// The worker threads of `run` and `calibrate`: `--threads`, or one per core.

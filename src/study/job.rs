@@ -86,8 +86,8 @@ pub fn run_to_dir(
     use anyhow::Context;
     // Wall-clock timing, for the manifest's `run` section only: no result depends on it.
     let started = Instant::now();
-    let out = OutputDir::create(dir, opts.force)
-        .with_context(|| format!("creating the output folder {}", dir.display()))?;
+    // Its errors name the folder (a bad --out is an input error, exit 2).
+    let out = OutputDir::create(dir, opts.force)?;
     let format = opts.signin_log_format;
     let mut sink = FileSink {
         signins: (opts.signin_log && format == SigninLogFormat::Csv)

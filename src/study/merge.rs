@@ -122,6 +122,27 @@ fn load_shard(dir: &Path) -> Result<ShardFile, InputError> {
 
 /// Merges shard folders into `out`, as one unit.
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunResult> {
+    // A bad --out is refused before any work; one of the shards as --out would be
+    // replaced by the merge (issue 35: its signins.csv and accumulators.json were lost).
+    let out_canonical = std::fs::canonicalize(out).ok();
+    for dir in dirs {
+        let inside = match (&out_canonical, std::fs::canonicalize(dir)) {
+            (Some(o), Ok(d)) => d.starts_with(o),
+            _ => false,
+        };
+        if inside {
+            return Err(InputError::new(
+                out,
+                format!(
+                    "is, or holds, the shard folder {} that merge reads: the merged results would replace it; give another --out",
+                    dir.display()
+                ),
+            )
+            .field("--out")
+            .into());
+        }
+    }
+    crate::output::check_replaceable(out, force)?;
     let shards: Vec<ShardFile> = dirs
         .iter()
         .map(|d| load_shard(d))
