@@ -13,10 +13,25 @@ use crate::error::InputError;
 use crate::study::experiment::Experiment;
 use crate::study::runner::RunResult;
 
-/// SHA-256 of a file, hex; `None` when it cannot be read.
+/// SHA-256 of a file, hex; `None` when it cannot be read. Streamed: a file of any size
+/// costs a 64 KiB buffer.
 pub fn file_sha256(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(hex(&Sha256::digest(&bytes)))
+    let mut h = Sha256::new();
+    hash_file(path, &mut h).ok()?;
+    Some(hex(&h.finalize()))
+}
+
+fn hash_file(path: &Path, h: &mut Sha256) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        h.update(&buf[..n]);
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -28,21 +43,26 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// SHA-256 of a policy file or of every JSON file of a folder (names and contents).
+/// SHA-256 of a policy file, or of a folder: of every file the policy loader reads in it
+/// (its `.json` files, in sub-folders too, in the loader's order), each as its path
+/// within the folder and its contents, streamed. Files the loader does not read are left
+/// out (issue 35: sub-folders were left out, so shards that ran different policies
+/// merged; an unrelated 1 GB file was read whole). For a folder of top-level files the
+/// value is what it always was.
 pub fn path_sha256(path: &Path) -> Option<String> {
     if !path.is_dir() {
         return file_sha256(path);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
+    let files = crate::policy::folder_files(path).ok()?;
     let mut h = Sha256::new();
     for f in files {
-        h.update(f.file_name()?.to_string_lossy().as_bytes());
-        h.update(std::fs::read(&f).ok()?);
+        let rel = f.strip_prefix(path).ok()?;
+        let name: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        h.update(name.join("/").as_bytes());
+        hash_file(&f, &mut h).ok()?;
     }
     Some(hex(&h.finalize()))
 }
