@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use sessionsim::error::{clip, InputError, MAX_MESSAGE_CHARS};
+use sessionsim::error::{clip, plural, InputError, MAX_MESSAGE_CHARS};
 
 #[derive(Parser)]
 #[command(name = "sessionsim", version, about = "Simulates Microsoft Entra ID session lifecycles: sign-in prompts against token-theft exposure", long_about = None)]
@@ -86,7 +86,8 @@ struct CalibrateArgs {
     /// Users simulated per persona in each round, and for the check.
     #[arg(long = "simulated-users", default_value_t = 500)]
     simulated_users: u64,
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the simulations, 0 to 2^63-1.
+    #[arg(long, default_value_t = 1, value_parser = seed_parser())]
     seed: u64,
     /// Worker threads for the simulations [default: all cores]. Results do not depend on it.
     #[arg(long)]
@@ -115,7 +116,8 @@ struct RunArgs {
     days: Option<u32>,
     #[arg(long)]
     replicates: Option<u32>,
-    #[arg(long)]
+    /// The run's seed, 0 to 2^63-1 [default: the experiment's].
+    #[arg(long, value_parser = seed_parser())]
     seed: Option<u64>,
     /// Simulate only shard K of N (e.g. 2/3); combine shards with `merge`.
     #[arg(long)]
@@ -201,6 +203,13 @@ struct WhatifArgs {
     json: bool,
 }
 
+/// Seeds are written into TOML (experiments, calibrate's simulations), whose integers
+/// are signed: 2^63 and more are refused here, with exit 2 (issue 35: they were taken,
+/// then failed on a file that does not exist).
+fn seed_parser() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(0..=i64::MAX as u64)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // An interrupted run or merge removes its half-written staging folder; the previous
@@ -268,9 +277,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Merge { dirs, out, force } => {
             let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
             note(format_args!(
-                "merged {} shards: {} users simulated; results in {}",
-                dirs.len(),
-                total.users_simulated,
+                "merged {}: {} simulated; results in {}",
+                plural(dirs.len() as u64, "shard"),
+                plural(total.users_simulated, "user"),
                 out.display()
             ));
             Ok(())
@@ -297,7 +306,13 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::study::{job, runner};
 
     sessionsim::policy::set_skip_invalid(args.skip_invalid);
-    let mut exp = Experiment::load(&args.experiment)?;
+    let mut exp = Experiment::load(&args.experiment).map_err(|e| {
+        sessionsim::study::validate::wrong_kind(
+            &args.experiment,
+            sessionsim::study::validate::FileKind::Experiment,
+            e,
+        )
+    })?;
     let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
     let format = args
         .signin_log_format
@@ -341,13 +356,13 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     let report = report?;
     if !args.quiet {
         note(format_args!(
-            "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
-            exp.users,
-            exp.days,
-            exp.designs.len(),
-            exp.replicates,
+            "{} x {} x {} x {} in {:.1}s on {}: {:.0} user-days/s, {:.0} events/s; results in {}",
+            plural(exp.users, "user"),
+            plural(exp.days as u64, "day"),
+            plural(exp.designs.len() as u64, "design"),
+            plural(exp.replicates as u64, "replicate"),
             report.run.wall_seconds,
-            threads,
+            plural(threads as u64, "thread"),
             report.run.user_days_per_second,
             report.run.events_per_second,
             out_dir.display()
@@ -522,10 +537,10 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     let result = result?;
     for (path, r) in &result.reports {
         note(format_args!(
-            "{}: {} ({} rows, {} used{})",
+            "{}: {} ({}, {} used{})",
             path.display(),
             r.format.map_or("?", |f| f.name()),
-            r.rows,
+            plural(r.rows, "row"),
             r.used,
             if r.attacker_rows > 0 {
                 format!(", {} simulated attacker rows left out", r.attacker_rows)
@@ -540,8 +555,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     sessionsim::output::write_file_atomically(&args.out, result.population.as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;
     note(format_args!(
-        "{} personas fitted in {:.1}s: {}",
-        result.personas.len(),
+        "{} fitted in {:.1}s: {}",
+        plural(result.personas.len() as u64, "persona"),
         started.elapsed().as_secs_f64(),
         result
             .personas

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::engine::calendar::weekday;
+use crate::error::plural;
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
 use crate::world::population::ClientChoice;
@@ -495,6 +496,9 @@ pub struct Moments {
     /// Users of each app, and how many of them use it in the browser.
     pub app_users: [usize; APPS],
     pub app_browser_users: [usize; APPS],
+    /// Users of each app, whether or not their rows say the client (a log without a
+    /// client column has none of the above).
+    pub app_day_users: [usize; APPS],
     /// Active 15-minute slots of each app per working user-day (all users' days).
     pub slots_per_day: [f64; APPS],
     /// Share of an app's user-days that look like background sync.
@@ -607,6 +611,7 @@ impl LogSummary {
                     m.app_users[a] += 1;
                     m.app_browser_users[a] += (c == Client::Browser) as usize;
                 }
+                m.app_day_users[a] += (v.app_days[a] > 0) as usize;
             }
             let (mut wd, mut we) = (0u32, 0u32);
             for d in u.days.iter() {
@@ -728,8 +733,15 @@ pub fn group_personas(
     }
     if !small.is_empty() {
         small.sort_unstable();
+        // A value may itself be `other`: the bucket's name must not repeat it.
+        let mut name = "other".to_string();
+        let mut n = 1;
+        while groups.iter().any(|g| g.name == name) {
+            n += 1;
+            name = format!("other ({n})");
+        }
         groups.push(PersonaGroup {
-            name: "other".into(),
+            name,
             basis: format!("{small_names} smaller `{field}` values together"),
             members: small,
         });
@@ -882,12 +894,21 @@ pub fn initial_fit(
     let mut either = (0usize, 0usize);
     for app in App::ALL {
         let a = app.index();
-        let users = m.app_users[a];
+        // Without a client on any of the app's rows (a log with no client column), its
+        // users are still its users; its client is `either`, at the persona's share.
+        let client_known = m.app_users[a] > 0;
+        let users = if client_known {
+            m.app_users[a]
+        } else {
+            m.app_day_users[a]
+        };
         if m.users == 0 || (users as f64) / (m.users as f64) < options.app_user_share {
             continue;
         }
         let browser = m.app_browser_users[a] as f64 / users as f64;
-        let client = if browser >= options.client_purity {
+        let client = if !client_known {
+            ClientChoice::Either
+        } else if browser >= options.client_purity {
             ClientChoice::Browser
         } else if browser <= 1.0 - options.client_purity {
             ClientChoice::Native
@@ -1088,7 +1109,7 @@ pub fn population_toml(
         "# Fitted by `sessionsim calibrate` from the tenant's sign-in logs:"
     );
     for f in &provenance.files {
-        let _ = writeln!(w, "#   {f}");
+        let _ = writeln!(w, "#   {}", comment(f));
     }
     let offset_h = provenance.utc_offset_seconds as f64 / 3600.0;
     let _ = writeln!(
@@ -1108,7 +1129,7 @@ pub fn population_toml(
     let _ = writeln!(
         w,
         "# Values marked `template` are not visible in sign-in logs; they come from {}. Review them.",
-        template.name
+        comment(&template.name)
     );
     let _ = writeln!(
         w,
@@ -1159,11 +1180,13 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     let m = &p.observed;
     let (tp, same_name) = template.persona(&p.name);
     let get = |k: &str| tp.and_then(|t| t.get(k));
-    let _ = writeln!(w, "\n# --- {} ---", p.name);
+    let _ = writeln!(w, "\n# --- {} ---", comment(&p.name));
     let _ = writeln!(
         w,
-        "# {} users, {} working user-days: {}",
-        m.users, m.user_days, p.basis
+        "# {}, {}: {}",
+        plural(m.users as u64, "user"),
+        plural(m.user_days, "working user-day"),
+        comment(&p.basis)
     );
     let _ = writeln!(w, "[[persona]]");
     let _ = writeln!(w, "name = {}", toml::Value::String(p.name.clone()));
@@ -1293,7 +1316,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "device_attributes",
         ] {
             if let Some(v) = get(k) {
-                let _ = writeln!(w, "{k} = {v}   # template persona `{}`", p.name);
+                let _ = writeln!(w, "{k} = {v}   # template persona `{}`", comment(&p.name));
             }
         }
     }
@@ -1360,15 +1383,17 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     }
     for a in &p.apps {
         let _ = writeln!(w, "\n[[persona.apps]]");
+        let i = a.app.index();
+        let clients = if m.app_users[i] > 0 {
+            pct(m.app_browser_users[i], m.app_users[i]) + " in the browser"
+        } else {
+            "the log does not say the client: either, at browser_share".to_string()
+        };
         let _ = writeln!(
             w,
-            "# used by {} of the users ({}); {} active 15-minute slots per working day",
-            pct(m.app_users[a.app.index()], m.users),
-            pct(
-                m.app_browser_users[a.app.index()],
-                m.app_users[a.app.index()]
-            ) + " in the browser",
-            num(m.slots_per_day[a.app.index()])
+            "# used by {} of the users ({clients}); {} active 15-minute slots per working day",
+            pct(m.app_users[i].max(m.app_day_users[i]), m.users),
+            num(m.slots_per_day[i])
         );
         let _ = writeln!(w, "app = \"{}\"", a.app.name());
         let client = match a.client {
@@ -1422,6 +1447,26 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             write_table(w, &format!("persona.{k}"), t);
         }
     }
+}
+
+/// Text copied into a TOML comment: file names, group values and field names may hold a
+/// newline, which would end the comment and start a key (issue 35). Control characters
+/// are written as escapes.
+fn comment(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 fn template_key(w: &mut String, tp: Option<&toml::Table>, key: &str, why: &str) {
