@@ -146,17 +146,19 @@ struct RunArgs {
 
 #[derive(Args)]
 struct WhatifArgs {
-    /// Policy file or folder of policy files (Microsoft Graph JSON).
-    #[arg(long)]
+    /// Policy file or folder of policy files (Microsoft Graph JSON, as exported).
+    #[arg(long, value_name = "FILE|FOLDER")]
     policies: PathBuf,
-    #[arg(long)]
+    /// The user's object id, for policies that include or exclude users by id
+    /// [default: a user no policy names].
+    #[arg(long, value_name = "ID")]
     user: Option<String>,
-    /// Comma-separated group ids.
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated group ids the user belongs to.
+    #[arg(long, value_delimiter = ',', value_name = "ID,..")]
     groups: Vec<String>,
-    /// Comma-separated directory role template ids, or admin role names such as
-    /// `global_administrator`.
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated directory roles of the user: role template ids, or admin role
+    /// names such as `global_administrator` (an unknown name is refused).
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,..")]
     roles: Vec<String>,
     /// The user is a guest or external user (a B2B collaboration guest unless
     /// --guest-type says otherwise).
@@ -164,36 +166,50 @@ struct WhatifArgs {
     guest: bool,
     /// internalGuest, b2bCollaborationGuest, b2bCollaborationMember, b2bDirectConnectUser,
     /// otherExternalUser or serviceProvider.
-    #[arg(long = "guest-type")]
+    #[arg(long = "guest-type", value_name = "TYPE")]
     guest_type: Option<String>,
-    #[arg(long, group = "target")]
+    /// The app signed in to: exchange, sharepoint, teams, office_web, azure_portal,
+    /// graph, saml_app, or an application id. One of --app, --user-action,
+    /// --auth-context is needed.
+    #[arg(long, group = "target", value_name = "APP")]
     app: Option<String>,
-    #[arg(long = "user-action", group = "target")]
+    /// A user action instead of an app: urn:user:registersecurityinfo or
+    /// urn:user:registerdevice.
+    #[arg(long = "user-action", group = "target", value_name = "URN")]
     user_action: Option<String>,
-    #[arg(long = "auth-context", group = "target")]
+    /// A protected resource's authentication context instead of an app: c1 to c25.
+    #[arg(long = "auth-context", group = "target", value_name = "cN")]
     auth_context: Option<String>,
-    #[arg(long, default_value = "unmanaged")]
+    /// The device: entra_joined, hybrid_joined, registered or unmanaged.
+    #[arg(long, default_value = "unmanaged", value_name = "TYPE")]
     device: String,
+    /// The device is marked compliant (not for an unmanaged device).
     #[arg(long)]
     compliant: bool,
-    #[arg(long, default_value = "browser")]
+    /// The client: browser or native (mobile and desktop apps).
+    #[arg(long, default_value = "browser", value_name = "browser|native")]
     client: String,
-    #[arg(long, default_value = "windows")]
+    /// The device platform: windows, macOS, iOS, android or linux (any case).
+    #[arg(long, default_value = "windows", value_name = "PLATFORM")]
     platform: String,
-    /// `trusted`, `untrusted`, a named location id (trusted), or `untrusted:ID`.
-    #[arg(long, default_value = "untrusted")]
+    /// Where the sign-in comes from: `trusted`, `untrusted`, a named location id (a GUID,
+    /// counted as trusted), or `untrusted:ID` (a named location not marked trusted).
+    /// Anything else is refused.
+    #[arg(long, default_value = "untrusted", value_name = "LOCATION")]
     location: String,
-    #[arg(long = "user-risk", default_value = "none")]
+    /// The user risk: none, low, medium or high.
+    #[arg(long = "user-risk", default_value = "none", value_name = "LEVEL")]
     user_risk: String,
-    #[arg(long = "sign-in-risk", default_value = "none")]
+    /// The sign-in risk: none, low, medium or high.
+    #[arg(long = "sign-in-risk", default_value = "none", value_name = "LEVEL")]
     sign_in_risk: String,
     /// `device_code` or `authentication_transfer`: the sign-in uses that flow
     /// (`authenticationFlows` policies).
-    #[arg(long = "auth-flow")]
+    #[arg(long = "auth-flow", value_name = "FLOW")]
     auth_flow: Option<String>,
     /// NAME=VALUE: a device attribute for device filters (deviceOwnership, displayName,
     /// systemLabels, extensionAttribute1, ...); repeat for several.
-    #[arg(long = "device-attribute")]
+    #[arg(long = "device-attribute", value_name = "NAME=VALUE")]
     device_attributes: Vec<String>,
     /// In a folder of policy exports, skip (and report) files that fail to load.
     #[arg(long = "skip-invalid")]
