@@ -129,7 +129,13 @@ struct RunArgs {
     /// columns, zstd). Implies --signin-log.
     #[arg(long = "signin-log-format", value_name = "csv|parquet")]
     signin_log_format: Option<String>,
-    /// Also write users.csv, one row per simulated user.
+    /// Keep the simulated attackers' rows (actor = attacker) in the sign-in log: about
+    /// half of a run's rows. Without it the log holds the users' own rows, as a tenant's
+    /// does. Implies --signin-log.
+    #[arg(long = "signin-log-attackers")]
+    signin_log_attackers: bool,
+    /// Also write users.csv, one row per simulated user (its attacks and thefts are the
+    /// simulated, oversampled ones: see attack_sampling in manifest.json).
     #[arg(long = "per-user")]
     per_user: bool,
     /// No progress bar.
@@ -341,8 +347,9 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         replicates: args.replicates,
         seed: args.seed,
         shard,
-        signin_log: args.signin_log || format.is_some(),
+        signin_log: args.signin_log || args.signin_log_attackers || format.is_some(),
         signin_log_format: format.unwrap_or_default(),
+        signin_log_attackers: args.signin_log_attackers,
         per_user: args.per_user,
         force: args.force,
     };
@@ -370,6 +377,21 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     let report = pool.install(|| job::run_to_dir(&exp, &opts, &out_dir, threads, &progress));
     bar.finish_and_clear();
     let report = report?;
+    if args.per_user {
+        let sampling = exp.sampling();
+        if sampling.iter().any(|f| *f != 1.0) {
+            let factors: Vec<String> = sessionsim::model::Mechanism::ALL
+                .iter()
+                .zip(sampling)
+                .filter(|(_, f)| *f != 1.0)
+                .map(|(m, f)| format!("{} x{f:.3}", m.name()))
+                .collect();
+            note(format_args!(
+                "note: users.csv counts the simulated attacks and thefts, which are oversampled ({}; attack_sampling in manifest.json): divide by the factor for a user's expected real count; summary.csv is weighted back already",
+                factors.join(", ")
+            ));
+        }
+    }
     if !args.quiet {
         note(format_args!(
             "{} x {} x {} x {} in {:.1}s on {}: {:.0} user-days/s, {:.0} events/s; results in {}",
