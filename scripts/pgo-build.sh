@@ -66,7 +66,7 @@ instrumented=$PWD/target/pgo-generate/$host/release/sessionsim
 # quickstart, smaller), and the SIF sweep's policies. Outputs are thrown away.
 echo "pgo-build.sh: 2/4 training runs" >&2
 "$instrumented" run experiments/bench.toml --users 5000 --out "$train/bench" --quiet --force
-"$instrumented" run experiments/quickstart.toml --users 500 --signin-log --out "$train/qs" --quiet --force
+"$instrumented" run experiments/quickstart.toml --users 500 --signin-log-attackers --out "$train/qs" --quiet --force
 "$instrumented" run experiments/sif-sweep.toml --users 500 --out "$train/sweep" --quiet --force
 
 echo "pgo-build.sh: 3/4 merging the profiles into $merged" >&2
@@ -90,7 +90,7 @@ if [[ $check == 1 ]]; then
     for bin in plain optimised; do
         exe=${!bin}
         "$exe" run experiments/bench.toml --users 5000 --out "$cmpdir/$bin/bench" --quiet --force
-        "$exe" run experiments/quickstart.toml --signin-log --out "$cmpdir/$bin/qs" --quiet --force
+        "$exe" run experiments/quickstart.toml --signin-log-attackers --out "$cmpdir/$bin/qs" --quiet --force
         "$exe" run experiments/sif-sweep.toml --users 1000 --out "$cmpdir/$bin/sweep" --quiet --force
         # The manifest's run section and wall_seconds say how fast the run went; they are left
         # out as experiments/cluster/smoke.sh and tests/run_cli.rs leave them out. Every

@@ -49,6 +49,20 @@ impl InputError {
     }
 }
 
+/// `1 user`, `2 users`: a count with its noun, singular when it is one.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else if let Some(stem) = noun
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'o']))
+    {
+        format!("{n} {stem}ies")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Longest message printed whole: values echoed from hostile input (a 10 MB display name,
 /// a 30,000-comparison filter) are cut, so one error stays one readable line.
 pub const MAX_MESSAGE_CHARS: usize = 2000;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use sessionsim::error::{clip, InputError, MAX_MESSAGE_CHARS};
+use sessionsim::error::{clip, plural, InputError, MAX_MESSAGE_CHARS};
 
 #[derive(Parser)]
 #[command(name = "sessionsim", version, about = "Simulates Microsoft Entra ID session lifecycles: sign-in prompts against token-theft exposure", long_about = None)]
@@ -86,7 +86,8 @@ struct CalibrateArgs {
     /// Users simulated per persona in each round, and for the check.
     #[arg(long = "simulated-users", default_value_t = 500)]
     simulated_users: u64,
-    #[arg(long, default_value_t = 1)]
+    /// Seed of the simulations, 0 to 2^63-1.
+    #[arg(long, default_value_t = 1, value_parser = seed_parser())]
     seed: u64,
     /// Worker threads for the simulations [default: all cores]. Results do not depend on it.
     #[arg(long)]
@@ -115,7 +116,8 @@ struct RunArgs {
     days: Option<u32>,
     #[arg(long)]
     replicates: Option<u32>,
-    #[arg(long)]
+    /// The run's seed, 0 to 2^63-1 [default: the experiment's].
+    #[arg(long, value_parser = seed_parser())]
     seed: Option<u64>,
     /// Simulate only shard K of N (e.g. 2/3); combine shards with `merge`.
     #[arg(long)]
@@ -127,7 +129,13 @@ struct RunArgs {
     /// columns, zstd). Implies --signin-log.
     #[arg(long = "signin-log-format", value_name = "csv|parquet")]
     signin_log_format: Option<String>,
-    /// Also write users.csv, one row per simulated user.
+    /// Keep the simulated attackers' rows (actor = attacker) in the sign-in log: about
+    /// half of a run's rows. Without it the log holds the users' own rows, as a tenant's
+    /// does. Implies --signin-log.
+    #[arg(long = "signin-log-attackers")]
+    signin_log_attackers: bool,
+    /// Also write users.csv, one row per simulated user (its attacks and thefts are the
+    /// simulated, oversampled ones: see attack_sampling in manifest.json).
     #[arg(long = "per-user")]
     per_user: bool,
     /// How users start: steady (the sessions of a tenant in operation) or cold (no
@@ -152,17 +160,19 @@ struct RunArgs {
 
 #[derive(Args)]
 struct WhatifArgs {
-    /// Policy file or folder of policy files (Microsoft Graph JSON).
-    #[arg(long)]
+    /// Policy file or folder of policy files (Microsoft Graph JSON, as exported).
+    #[arg(long, value_name = "FILE|FOLDER")]
     policies: PathBuf,
-    #[arg(long)]
+    /// The user's object id, for policies that include or exclude users by id
+    /// [default: a user no policy names].
+    #[arg(long, value_name = "ID")]
     user: Option<String>,
-    /// Comma-separated group ids.
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated group ids the user belongs to.
+    #[arg(long, value_delimiter = ',', value_name = "ID,..")]
     groups: Vec<String>,
-    /// Comma-separated directory role template ids, or admin role names such as
-    /// `global_administrator`.
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated directory roles of the user: role template ids, or admin role
+    /// names such as `global_administrator` (an unknown name is refused).
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,..")]
     roles: Vec<String>,
     /// The user is a guest or external user (a B2B collaboration guest unless
     /// --guest-type says otherwise).
@@ -170,36 +180,50 @@ struct WhatifArgs {
     guest: bool,
     /// internalGuest, b2bCollaborationGuest, b2bCollaborationMember, b2bDirectConnectUser,
     /// otherExternalUser or serviceProvider.
-    #[arg(long = "guest-type")]
+    #[arg(long = "guest-type", value_name = "TYPE")]
     guest_type: Option<String>,
-    #[arg(long, group = "target")]
+    /// The app signed in to: exchange, sharepoint, teams, office_web, azure_portal,
+    /// graph, saml_app, or an application id. One of --app, --user-action,
+    /// --auth-context is needed.
+    #[arg(long, group = "target", value_name = "APP")]
     app: Option<String>,
-    #[arg(long = "user-action", group = "target")]
+    /// A user action instead of an app: urn:user:registersecurityinfo or
+    /// urn:user:registerdevice.
+    #[arg(long = "user-action", group = "target", value_name = "URN")]
     user_action: Option<String>,
-    #[arg(long = "auth-context", group = "target")]
+    /// A protected resource's authentication context instead of an app: c1 to c25.
+    #[arg(long = "auth-context", group = "target", value_name = "cN")]
     auth_context: Option<String>,
-    #[arg(long, default_value = "unmanaged")]
+    /// The device: entra_joined, hybrid_joined, registered or unmanaged.
+    #[arg(long, default_value = "unmanaged", value_name = "TYPE")]
     device: String,
+    /// The device is marked compliant (not for an unmanaged device).
     #[arg(long)]
     compliant: bool,
-    #[arg(long, default_value = "browser")]
+    /// The client: browser or native (mobile and desktop apps).
+    #[arg(long, default_value = "browser", value_name = "browser|native")]
     client: String,
-    #[arg(long, default_value = "windows")]
+    /// The device platform: windows, macOS, iOS, android or linux (any case).
+    #[arg(long, default_value = "windows", value_name = "PLATFORM")]
     platform: String,
-    /// `trusted`, `untrusted`, a named location id (trusted), or `untrusted:ID`.
-    #[arg(long, default_value = "untrusted")]
+    /// Where the sign-in comes from: `trusted`, `untrusted`, a named location id (a GUID,
+    /// counted as trusted), or `untrusted:ID` (a named location not marked trusted).
+    /// Anything else is refused.
+    #[arg(long, default_value = "untrusted", value_name = "LOCATION")]
     location: String,
-    #[arg(long = "user-risk", default_value = "none")]
+    /// The user risk: none, low, medium or high.
+    #[arg(long = "user-risk", default_value = "none", value_name = "LEVEL")]
     user_risk: String,
-    #[arg(long = "sign-in-risk", default_value = "none")]
+    /// The sign-in risk: none, low, medium or high.
+    #[arg(long = "sign-in-risk", default_value = "none", value_name = "LEVEL")]
     sign_in_risk: String,
     /// `device_code` or `authentication_transfer`: the sign-in uses that flow
     /// (`authenticationFlows` policies).
-    #[arg(long = "auth-flow")]
+    #[arg(long = "auth-flow", value_name = "FLOW")]
     auth_flow: Option<String>,
     /// NAME=VALUE: a device attribute for device filters (deviceOwnership, displayName,
     /// systemLabels, extensionAttribute1, ...); repeat for several.
-    #[arg(long = "device-attribute")]
+    #[arg(long = "device-attribute", value_name = "NAME=VALUE")]
     device_attributes: Vec<String>,
     /// In a folder of policy exports, skip (and report) files that fail to load.
     #[arg(long = "skip-invalid")]
@@ -207,6 +231,13 @@ struct WhatifArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// Seeds are written into TOML (experiments, calibrate's simulations), whose integers
+/// are signed: 2^63 and more are refused here, with exit 2 (issue 35: they were taken,
+/// then failed on a file that does not exist).
+fn seed_parser() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(0..=i64::MAX as u64)
 }
 
 fn main() -> ExitCode {
@@ -276,9 +307,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Merge { dirs, out, force } => {
             let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
             note(format_args!(
-                "merged {} shards: {} users simulated; results in {}",
-                dirs.len(),
-                total.users_simulated,
+                "merged {}: {} simulated; results in {}",
+                plural(dirs.len() as u64, "shard"),
+                plural(total.users_simulated, "user"),
                 out.display()
             ));
             Ok(())
@@ -330,7 +361,13 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::study::{job, runner};
 
     sessionsim::policy::set_skip_invalid(args.skip_invalid);
-    let mut exp = Experiment::load(&args.experiment)?;
+    let mut exp = Experiment::load(&args.experiment).map_err(|e| {
+        sessionsim::study::validate::wrong_kind(
+            &args.experiment,
+            sessionsim::study::validate::FileKind::Experiment,
+            e,
+        )
+    })?;
     let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
     let format = args
         .signin_log_format
@@ -343,8 +380,9 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         replicates: args.replicates,
         seed: args.seed,
         shard,
-        signin_log: args.signin_log || format.is_some(),
+        signin_log: args.signin_log || args.signin_log_attackers || format.is_some(),
         signin_log_format: format.unwrap_or_default(),
+        signin_log_attackers: args.signin_log_attackers,
         per_user: args.per_user,
         force: args.force,
         steady_start: args.start.as_deref().map(parse_start).transpose()?,
@@ -374,15 +412,30 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     let report = pool.install(|| job::run_to_dir(&exp, &opts, &out_dir, threads, &progress));
     bar.finish_and_clear();
     let report = report?;
+    if args.per_user {
+        let sampling = exp.sampling();
+        if sampling.iter().any(|f| *f != 1.0) {
+            let factors: Vec<String> = sessionsim::model::Mechanism::ALL
+                .iter()
+                .zip(sampling)
+                .filter(|(_, f)| *f != 1.0)
+                .map(|(m, f)| format!("{} x{f:.3}", m.name()))
+                .collect();
+            note(format_args!(
+                "note: users.csv counts the simulated attacks and thefts, which are oversampled ({}; attack_sampling in manifest.json): divide by the factor for a user's expected real count; summary.csv is weighted back already",
+                factors.join(", ")
+            ));
+        }
+    }
     if !args.quiet {
         note(format_args!(
-            "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
-            exp.users,
-            exp.days,
-            exp.designs.len(),
-            exp.replicates,
+            "{} x {} x {} x {} in {:.1}s on {}: {:.0} user-days/s, {:.0} events/s; results in {}",
+            plural(exp.users, "user"),
+            plural(exp.days as u64, "day"),
+            plural(exp.designs.len() as u64, "design"),
+            plural(exp.replicates as u64, "replicate"),
             report.run.wall_seconds,
-            threads,
+            plural(threads as u64, "thread"),
             report.run.user_days_per_second,
             report.run.events_per_second,
             out_dir.display()
@@ -484,13 +537,45 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         || PathBuf::from("calibration.csv"),
         |d| d.join("calibration.csv"),
     );
-    for path in std::iter::once(&args.out).chain(args.policies.as_ref().map(|_| &check_path)) {
-        if path.exists() && !args.force {
+    // A bad --out is refused before any work (issue 35: it failed with exit 1 once the
+    // logs were read and fitted).
+    sessionsim::output::check_new_file(&args.out, args.force, "--out")?;
+    if args.policies.is_some() {
+        if args.out.file_name() == Some(std::ffi::OsStr::new("calibration.csv")) {
             return Err(InputError::new(
-                path,
-                "exists: calibrate does not overwrite a file unless --force is given",
+                &args.out,
+                "with --policies, calibrate writes its check table to calibration.csv beside the population: give the population another name",
             )
+            .field("--out")
             .into());
+        }
+        sessionsim::output::check_new_file(
+            &check_path,
+            args.force,
+            "calibration.csv beside --out",
+        )?;
+    }
+    let inputs = args
+        .logs
+        .iter()
+        .chain(args.template.iter())
+        .chain(args.policies.iter());
+    for input in inputs {
+        for (path, flag) in [
+            (&args.out, "--out"),
+            (&check_path, "calibration.csv beside --out"),
+        ] {
+            if same_file(path, input) {
+                return Err(InputError::new(
+                    path,
+                    format!(
+                        "is one of calibrate's inputs ({}): give another path",
+                        input.display()
+                    ),
+                )
+                .field(flag)
+                .into());
+            }
         }
     }
     let pool = worker_pool(args.threads)?;
@@ -525,10 +610,10 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     let result = result?;
     for (path, r) in &result.reports {
         note(format_args!(
-            "{}: {} ({} rows, {} used{})",
+            "{}: {} ({}, {} used{})",
             path.display(),
             r.format.map_or("?", |f| f.name()),
-            r.rows,
+            plural(r.rows, "row"),
             r.used,
             if r.attacker_rows > 0 {
                 format!(", {} simulated attacker rows left out", r.attacker_rows)
@@ -543,8 +628,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     sessionsim::output::write_file_atomically(&args.out, result.population.as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;
     note(format_args!(
-        "{} personas fitted in {:.1}s: {}",
-        result.personas.len(),
+        "{} fitted in {:.1}s: {}",
+        plural(result.personas.len() as u64, "persona"),
         started.elapsed().as_secs_f64(),
         result
             .personas
@@ -589,6 +674,11 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Whether two paths name the same existing file (or folder).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    sessionsim::output::same_file(a, b)
 }
 
 /// The worker threads of `run` and `calibrate`: `--threads`, or one per core.

@@ -69,3 +69,34 @@ pub fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write temp file");
     path
 }
+
+/// Runs the binary and returns its output with its peak resident memory in MB, from
+/// `wait4` (the child's own, not the test process's other children). Linux counts in it
+/// the test process's own peak at the moment of the spawn, so these tests never hold big
+/// inputs in memory: they write them in pieces. The figure can only be too high.
+pub fn run_measured(args: &[&str]) -> (Output, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let child = bin()
+        .args(args)
+        .current_dir(root())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4");
+    use std::os::unix::process::ExitStatusExt;
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    };
+    eprintln!("peak memory of {args:?}: {} MB", usage.ru_maxrss / 1024);
+    // ru_maxrss is in kilobytes on Linux.
+    (output, usage.ru_maxrss as u64 / 1024)
+}

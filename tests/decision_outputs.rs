@@ -142,7 +142,7 @@ fn the_run_writes_a_legible_frontier_and_report() {
     let summary = csv_rows(&std::fs::read_to_string(out.join("summary.csv")).unwrap());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## The frontier"));
-    assert!(report.contains("## Best design within 1 prompt(s) per user-day"));
+    assert!(report.contains("## Best design within 1 prompt per user-day"));
     assert!(report.contains("## Each design against the baseline (defaults)"));
     for row in &summary {
         let listed = report.contains(&format!("| {} |", row["design"]));

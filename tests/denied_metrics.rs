@@ -116,7 +116,7 @@ fn denied_budget_is_read_checked_and_used_by_the_report() {
     let strict = experiment(&base);
     let report = report_md(&strict, &s);
     assert!(
-        report.contains("No design within 1 prompt(s) per user-day keeps denied access within the 1% denied-access budget"),
+        report.contains("No design within 1 prompt per user-day keeps denied access within the 1% denied-access budget"),
         "{report}"
     );
     for bad in ["-0.1", "1.5", "nan"] {

@@ -429,7 +429,7 @@ fn sigterm_removes_the_staging_folder_at_once() {
             .unwrap()
             .filter(|e| {
                 e.as_ref()
-                    .is_ok_and(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+                    .is_ok_and(|e| e.file_name().to_string_lossy().contains(".sessionsim-tmp-"))
             })
             .count()
     };

@@ -288,6 +288,43 @@ fn the_sign_in_log_has_one_user_row_per_counted_evaluation() {
 }
 
 #[test]
+fn attacker_rows_go_into_the_sign_in_log_only_when_asked_for() {
+    // Issue 35: the quickstart's log was 45% simulated attacker rows, unannounced.
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    let with = tmp.path().join("with");
+    run_into(
+        "experiments/quickstart.toml",
+        &plain,
+        &["--signin-log", "--users", "100"],
+    );
+    run_into(
+        "experiments/quickstart.toml",
+        &with,
+        &["--signin-log-attackers", "--users", "100"],
+    );
+    let users_only = read(&plain, "signins.csv");
+    let all = read(&with, "signins.csv");
+    let actors = |text: &str| -> (usize, usize) {
+        let rows = csv_rows(text);
+        let a = rows.iter().filter(|r| r["actor"] == "attacker").count();
+        (rows.len() - a, a)
+    };
+    let (u1, a1) = actors(&users_only);
+    let (u2, a2) = actors(&all);
+    assert_eq!(a1, 0, "no attacker row without the flag");
+    assert!(a2 > 0, "the flag keeps them");
+    assert_eq!(u1, u2, "the same user rows");
+    // The users' rows are the same bytes, in the same order.
+    let without: Vec<&str> = all.lines().filter(|l| !l.contains(",attacker,")).collect();
+    assert_eq!(users_only.lines().collect::<Vec<_>>(), without);
+    // The other files do not depend on the log.
+    for f in ["summary.csv", "replicates.csv", "breakdown.csv"] {
+        assert_eq!(read(&plain, f), read(&with, f), "{f}");
+    }
+}
+
+#[test]
 fn three_shards_merged_give_the_bytes_of_a_single_run() {
     let tmp = tempfile::tempdir().unwrap();
     let single = tmp.path().join("single");

@@ -177,7 +177,10 @@ fn suspicious_settings_warn_but_pass() {
 fn a_file_of_unknown_kind_is_refused() {
     let (code, err) = check("what.toml", "answer = 42\n");
     assert_eq!(code, Some(2));
-    assert!(err.contains("cannot tell what kind of file"), "{err}");
+    assert!(
+        err.contains("not a scenario, population, experiment or policy file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -237,7 +240,7 @@ fn validate_on_a_folder_tree_reports_what_each_file_came_to() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains(
-            "2 loaded from 2 files; 1 authentication-strength files; 4 files skipped; 1 failed"
+            "2 loaded from 2 files; 1 authentication-strength file; 4 files skipped; 1 failed"
         ),
         "{}",
         stdout(&o)

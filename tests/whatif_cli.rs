@@ -396,3 +396,129 @@ fn bad_arguments_exit_2_naming_the_option() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+// ---------------------------------------------------------------------------------------
+// Names that are not ids (issue 35).
+
+#[test]
+fn an_unknown_location_name_is_refused_with_the_valid_values() {
+    // Regression: `--location untrustd` was taken as a trusted named location.
+    let o = whatif(&[
+        "--policies",
+        "models/policies/strict-location.json",
+        "--app",
+        "exchange",
+        "--location",
+        "untrustd",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "--location",
+        "untrustd",
+        "`trusted`",
+        "GUID",
+        "did you mean `untrusted`",
+    ] {
+        assert!(err.contains(needle), "`{needle}` in {err}");
+    }
+    // A GUID a policy names is a location; one no policy names is warned about.
+    let named = "3f6b2a7e-1d4c-4e9b-a1f0-5c8d7e6b9a21";
+    let o = whatif(&[
+        "--policies",
+        "tests/data/policies/array.json",
+        "--app",
+        "exchange",
+        "--location",
+        named,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("--location"), "{}", stderr(&o));
+    let o = whatif(&[
+        "--policies",
+        "tests/data/policies/array.json",
+        "--app",
+        "exchange",
+        "--location",
+        "untrusted:11111111-2222-3333-4444-555555555555",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no policy names the location") && stderr(&o).contains(named),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_unknown_role_name_is_refused_and_an_unused_id_warned_about() {
+    // Regression: `--roles global_admin` was taken as a role id.
+    let o = whatif(&[
+        "--policies",
+        "models/policies/baseline.json",
+        "--app",
+        "azure_portal",
+        "--roles",
+        "global_admin",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in [
+        "--roles",
+        "global_admin",
+        "not a directory role",
+        "did you mean `global_administrator`",
+    ] {
+        assert!(err.contains(needle), "`{needle}` in {err}");
+    }
+    let o = whatif(&[
+        "--policies",
+        "models/policies/baseline.json",
+        "--app",
+        "exchange",
+        "--roles",
+        "11111111-2222-3333-4444-555555555555",
+        "--groups",
+        "no-such-group",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no policy includes or excludes the role"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no policy includes or excludes the group `no-such-group`"),
+        "{err}"
+    );
+    // A role a policy names: no warning.
+    let o = whatif(&[
+        "--policies",
+        "models/policies/baseline.json",
+        "--app",
+        "exchange",
+        "--roles",
+        "global_administrator",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("--roles"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_describes_every_option() {
+    let o = whatif(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    let options: Vec<&str> = help
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--"))
+        .collect();
+    assert!(options.len() >= 20, "{help}");
+    for line in options {
+        let described = line
+            .trim()
+            .split_once("  ")
+            .is_some_and(|(_, text)| text.trim().len() > 10);
+        assert!(described, "no description: {line}");
+    }
+}

@@ -74,8 +74,10 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let t = text.trim();
     let b = t.as_bytes();
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
-        let day = parse_date(&t[..10]).ok()?;
-        let rest = &t[10..];
+        // `get`, not indexing: a multi-byte character where the date ends (`2026-01-0é`)
+        // is not a date, and must not panic (issue 35).
+        let day = parse_date(t.get(..10)?).ok()?;
+        let rest = t.get(10..)?;
         if rest.is_empty() {
             return Some(day * 86_400);
         }
@@ -96,6 +98,10 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
                 }
                 let h: i64 = hm[..2].parse().ok()?;
                 let m: i64 = hm[2..].parse().ok()?;
+                // Real offsets run from -12:00 to +14:00 (`+99:99` is not one).
+                if m > 59 || h * 60 + m > MAX_OFFSET_MINUTES {
+                    return None;
+                }
                 sign * (h * 3600 + m * 60)
             }
         };
@@ -107,6 +113,11 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let mut m: u32 = parts.next()?.parse().ok()?;
     let mut d: u32 = parts.next()?.parse().ok()?;
     let y: i64 = parts.next()?.parse().ok()?;
+    // Four-digit years, as in the ISO form: `1/1/5881579` would overflow the day count
+    // further down, or make a window of millions of days.
+    if !(1..=9999).contains(&y) {
+        return None;
+    }
     if m > 12 && d <= 12 {
         // A day first (`21/04/2025`): the exporter's locale was not the US one.
         std::mem::swap(&mut m, &mut d);
@@ -134,6 +145,36 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         secs += (hour % 12 + if pm { 12 } else { 0 }) * 3600;
     }
     Some(day * 86_400 + secs)
+}
+
+/// Largest offset from UTC in a timestamp, in minutes (±14:00, Kiribati's).
+const MAX_OFFSET_MINUTES: i64 = 14 * 60;
+
+/// The first and the last year a sign-in log's timestamp may fall in: Entra has no
+/// sign-in before 1970, and a year past 2100 is a damaged or hostile row. Bounding them
+/// bounds the observation window `calibrate` walks (issue 35: rows of years -5877640 and
+/// 5881579 made it walk four billion days).
+pub const LOG_YEARS: (i64, i64) = (1970, 2100);
+
+/// Why a sign-in log's timestamp was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimestampError {
+    /// Not a time in any shape the exports write.
+    NotATime,
+    /// A time, but outside the years [`LOG_YEARS`].
+    OutOfRange,
+}
+
+/// [`parse_timestamp`] for sign-in logs: also refuses times outside [`LOG_YEARS`].
+pub fn parse_log_timestamp(text: &str) -> Result<i64, TimestampError> {
+    let t = parse_timestamp(text).ok_or(TimestampError::NotATime)?;
+    let first = days_from_civil(LOG_YEARS.0, 1, 1) * 86_400;
+    let end = days_from_civil(LOG_YEARS.1 + 1, 1, 1) * 86_400;
+    if (first..end).contains(&t) {
+        Ok(t)
+    } else {
+        Err(TimestampError::OutOfRange)
+    }
 }
 
 /// `HH:MM[:SS]` to seconds of the day.
@@ -191,9 +232,42 @@ mod tests {
             "2026-01-05T25:00:00Z",
             "2/30/2026 1:00:00 AM",
             "2026-01-05T08:30:12+1",
+            // Regression (issue 35): a multi-byte character where the date ends panicked.
+            "2026-01-0é",
+            "2026-01-0é 08:00:00",
+            "2026-01-05T08:30:12+99:99",
+            "2026-01-05T08:30:12-14:01",
+            "1/1/5881579 0:00:00",
+            "1/1/-5877640 0:00:00",
+            "1/1/99999999999999999 0:00:00",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
+        assert!(parse_timestamp("2026-01-05T08:30:12+14:00").is_some());
+    }
+
+    #[test]
+    fn log_timestamps_are_confined_to_1970_to_2100() {
+        assert!(parse_log_timestamp("2026-01-05T08:30:12Z").is_ok());
+        assert!(parse_log_timestamp("1970-01-01T00:00:00Z").is_ok());
+        assert!(parse_log_timestamp("2100-12-31T23:59:59Z").is_ok());
+        for out in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2101-01-01T00:00:00Z",
+            "1/1/5000 0:00:00",
+        ] {
+            assert_eq!(
+                parse_log_timestamp(out),
+                Err(TimestampError::OutOfRange),
+                "{out}"
+            );
+        }
+        assert_eq!(
+            parse_log_timestamp("yesterday"),
+            Err(TimestampError::NotATime)
+        );
     }
 
     #[test]

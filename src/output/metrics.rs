@@ -220,8 +220,8 @@ impl TheftAcc {
         ok &= add(&mut self.exposure_seconds, o.exposure_seconds);
         ok &= self.ended.merge(&o.ended);
         ok &= self.censored.merge(&o.censored);
-        self.contained_1h += o.contained_1h;
-        self.contained_24h += o.contained_24h;
+        ok &= add(&mut self.contained_1h, o.contained_1h);
+        ok &= add(&mut self.contained_24h, o.contained_24h);
         ok &= add(&mut self.cae_seconds, o.cae_seconds);
         ok &= add(&mut self.noncae_seconds, o.noncae_seconds);
         for i in 0..3 {

@@ -16,8 +16,8 @@ pub mod stream;
 pub mod tables;
 
 pub use files::{
-    check_replaceable, file_sha256, manifest_json, path_sha256, remove_staging,
-    write_dir_atomically, write_file_atomically, OutputDir, RunInfo,
+    check_new_file, check_replaceable, file_sha256, manifest_json, path_sha256, remove_staging,
+    same_file, write_dir_atomically, write_file_atomically, OutputDir, RunInfo,
 };
 pub use tables::{
     breakdown_csv, ci95, dominates, replicates_csv, summarize, summary_csv, survival, t95,

@@ -522,7 +522,8 @@ replicates.\n"
     let budget = exp.prompt_budget;
     let denied_budget = exp.denied_budget;
     let skipped = denied_over_budget(summaries, budget, denied_budget);
-    let _ = writeln!(r, "## Best design within {budget} prompt(s) per user-day\n");
+    let prompts = if budget == 1.0 { "prompt" } else { "prompts" };
+    let _ = writeln!(r, "## Best design within {budget} {prompts} per user-day\n");
     match best_under_budget(summaries, budget, denied_budget) {
         Some(s) => {
             let _ = writeln!(
@@ -534,10 +535,10 @@ replicates.\n"
             );
         }
         None if !skipped.is_empty() => {
-            let _ = writeln!(r, "No design within {budget} prompt(s) per user-day keeps denied access within the {} denied-access budget. Set `prompt_budget` or `denied_budget` in the experiment to ask for other budgets.\n", pct(denied_budget));
+            let _ = writeln!(r, "No design within {budget} {prompts} per user-day keeps denied access within the {} denied-access budget. Set `prompt_budget` or `denied_budget` in the experiment to ask for other budgets.\n", pct(denied_budget));
         }
         None => {
-            let _ = writeln!(r, "No design stays within {budget} prompt(s) per user-day. Set `prompt_budget` in the experiment to ask for another budget.\n");
+            let _ = writeln!(r, "No design stays within {budget} {prompts} per user-day. Set `prompt_budget` in the experiment to ask for another budget.\n");
         }
     }
     if !skipped.is_empty() {

@@ -484,6 +484,39 @@ fn push_csv_field(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// Removes the attacker rows (`actor = attacker`) from `signins.csv` rows, in place. A
+/// row ends at a newline outside quotes (design and persona names may hold one); its
+/// actor is its third field from the end (outcome and reason never hold a comma).
+pub fn drop_attacker_rows(rows: &mut Vec<u8>) {
+    let mut keep = 0;
+    let mut start = 0;
+    let mut quoted = false;
+    let mut i = 0;
+    while i < rows.len() {
+        match rows[i] {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                let row = &rows[start..=i];
+                let attacker = row[..row.len() - 1]
+                    .rsplitn(4, |b| *b == b',')
+                    .nth(2)
+                    .is_some_and(|actor| actor == b"attacker");
+                if !attacker {
+                    rows.copy_within(start..=i, keep);
+                    keep += i + 1 - start;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // A last row without its newline is kept as it is.
+    rows.copy_within(start.., keep);
+    keep += rows.len() - start;
+    rows.truncate(keep);
+}
+
 /// Quotes a CSV field when it needs it (design names may contain commas).
 pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains([',', '"', '\n', '\r']) {
@@ -495,6 +528,25 @@ pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn attacker_rows_are_dropped_whatever_the_names_hold() {
+        let rows = "t,u,a,b,true,x,0,d,\"design, with a\nnewline\",1,p,user,prompt,initial_sign_in\n\
+                    t,u,a,b,true,x,0,d,\"design, with a\nnewline\",1,p,attacker,silent,session_valid\n\
+                    t,u,a,b,true,x,0,d,plain,1,\"attacker,\",user,silent,session_valid\n\
+                    t,u,a,b,true,x,0,d,plain,1,p,attacker,denied,sif_expired\n";
+        let mut buf = rows.as_bytes().to_vec();
+        drop_attacker_rows(&mut buf);
+        let kept = String::from_utf8(buf).unwrap();
+        assert_eq!(
+            kept,
+            "t,u,a,b,true,x,0,d,\"design, with a\nnewline\",1,p,user,prompt,initial_sign_in\n\
+             t,u,a,b,true,x,0,d,plain,1,\"attacker,\",user,silent,session_valid\n"
+        );
+        let mut empty = Vec::new();
+        drop_attacker_rows(&mut empty);
+        assert!(empty.is_empty());
+    }
+
     use super::*;
 
     /// Rows wait for the writer by the tens of thousands: keep them small (232 bytes when

@@ -226,7 +226,7 @@ pub(crate) fn load(
 
 /// The `.json` files under a folder, recursively (hidden folders and links to folders are
 /// not followed), sorted by path.
-fn json_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {

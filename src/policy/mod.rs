@@ -863,6 +863,12 @@ pub fn skip_invalid() -> bool {
     SKIP_INVALID.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The files [`PolicySet::load`] reads in a policy folder, in the order it reads them:
+/// what a fingerprint of the folder must cover (`output::path_sha256`).
+pub fn folder_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, InputError> {
+    graph::json_files(dir)
+}
+
 /// Checks a policy file or folder for `sessionsim validate`: loads it fully and returns
 /// the warnings, or the first error.
 pub fn validate_policy_file(path: &Path) -> Result<Vec<String>, InputError> {

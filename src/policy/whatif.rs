@@ -386,8 +386,144 @@ pub struct WhatifReport {
 /// Parses the arguments, loads the policies and evaluates the sign-in.
 pub fn run(req: &WhatifRequest) -> Result<WhatifReport, InputError> {
     let ctx = context(req)?;
-    let (set, warnings) = PolicySet::load(&req.policies)?;
+    let (set, mut warnings) = PolicySet::load(&req.policies)?;
+    check_names(req, &ctx, &set, &mut warnings)?;
     Ok(evaluate(&set, &ctx, warnings))
+}
+
+/// The ids the policies name, lower-case.
+#[derive(Default)]
+struct Named {
+    users: std::collections::BTreeSet<String>,
+    groups: std::collections::BTreeSet<String>,
+    roles: std::collections::BTreeSet<String>,
+    locations: std::collections::BTreeSet<String>,
+}
+
+fn named(set: &PolicySet) -> Named {
+    use crate::policy::conditions::LocationSel;
+    let mut n = Named::default();
+    for p in &set.policies {
+        let u = &p.conditions.users;
+        n.users
+            .extend(u.include_users.iter().chain(&u.exclude_users).cloned());
+        n.groups
+            .extend(u.include_groups.iter().chain(&u.exclude_groups).cloned());
+        n.roles
+            .extend(u.include_roles.iter().chain(&u.exclude_roles).cloned());
+        let l = &p.conditions.locations;
+        for sel in l.include.iter().chain(&l.exclude) {
+            if let LocationSel::Named(id) = sel {
+                n.locations.insert(id.to_ascii_lowercase());
+            }
+        }
+    }
+    n
+}
+
+/// At most this many ids listed in a message.
+const LISTED: usize = 10;
+
+fn listed(ids: &std::collections::BTreeSet<String>) -> String {
+    if ids.is_empty() {
+        return "none".into();
+    }
+    let shown: Vec<&str> = ids.iter().take(LISTED).map(String::as_str).collect();
+    let more = ids.len().saturating_sub(LISTED);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Refuses a `--location` or `--roles` value that is neither a known name nor an id
+/// (issue 35: `--location untrustd` was taken as a trusted named location and
+/// `--roles global_admin` as a role id, so policies silently stopped applying), and
+/// warns about ids no policy names.
+fn check_names(
+    req: &WhatifRequest,
+    ctx: &SignInContext,
+    set: &PolicySet,
+    warnings: &mut Vec<String>,
+) -> Result<(), InputError> {
+    let named = named(set);
+    if let Some(id) = &ctx.location.named_location {
+        let lower = id.to_ascii_lowercase();
+        if !named.locations.contains(&lower) {
+            if !is_guid(id) {
+                let mut msg = format!(
+                    "`{}` is not a location: give `trusted`, `untrusted`, or a named location id (a GUID, or `untrusted:ID` for a location not marked trusted); the policies name {}",
+                    crate::error::clip(req.location.trim(), 100),
+                    listed(&named.locations)
+                );
+                if let Some(best) =
+                    crate::world::app::did_you_mean(req.location.trim(), &["trusted", "untrusted"])
+                {
+                    msg.push_str(&format!("; did you mean `{best}`?"));
+                }
+                return Err(arg_error("--location", msg));
+            }
+            warnings.push(format!(
+                "--location: no policy names the location `{id}`, so it counts only as {} (the policies name {})",
+                if ctx.location.trusted { "a trusted location" } else { "an untrusted location" },
+                listed(&named.locations)
+            ));
+        }
+    }
+    let role_names: Vec<String> = crate::policy::ADMIN_ROLES
+        .iter()
+        .map(|(name, _)| name.to_ascii_lowercase().replace(' ', "_"))
+        .collect();
+    for (text, id) in req
+        .roles
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .zip(&ctx.user.roles)
+    {
+        let known = crate::policy::ADMIN_ROLES.iter().any(|(_, rid)| rid == id);
+        if !known && !is_guid(id) {
+            let names: Vec<&str> = role_names.iter().map(String::as_str).collect();
+            let lower = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+            let hint = names
+                .iter()
+                .find(|n| n.starts_with(&lower))
+                .copied()
+                .or_else(|| crate::world::app::did_you_mean(&lower, &names));
+            return Err(arg_error(
+                "--roles",
+                format!(
+                    "`{}` is not a directory role: give a role template id (a GUID) or one of {}{}",
+                    crate::error::clip(text.trim(), 100),
+                    names.join(", "),
+                    hint.map_or(String::new(), |h| format!("; did you mean `{h}`?"))
+                ),
+            ));
+        }
+        if !named.roles.contains(id) {
+            warnings.push(format!(
+                "--roles: no policy includes or excludes the role `{}` ({id}); it changes nothing here",
+                text.trim()
+            ));
+        }
+    }
+    for g in &ctx.user.groups {
+        if !named.groups.contains(g) {
+            warnings.push(format!(
+                "--groups: no policy includes or excludes the group `{g}`; check the id (it changes nothing here)"
+            ));
+        }
+    }
+    if req.user.as_deref().is_some_and(|u| !u.trim().is_empty())
+        && !named.users.is_empty()
+        && !named.users.contains(&ctx.user.id.to_ascii_lowercase())
+    {
+        warnings.push(format!(
+            "--user: no policy names the user `{}`; only policies for all users (or for its groups and roles) apply",
+            ctx.user.id
+        ));
+    }
+    Ok(())
 }
 
 /// Evaluates an already-loaded set.

@@ -15,7 +15,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::InputError;
+use crate::error::{plural, InputError};
 use crate::output::signinlog::{LogBuffer, SIGNIN_HEADER};
 use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
 use crate::study::runner::{self, RowSink};
@@ -107,6 +107,9 @@ pub enum Progress<'a> {
     Checking,
 }
 
+/// A window longer than this (a quarter) is warned about.
+const MAX_QUIET_WINDOW_DAYS: u32 = 92;
+
 /// Simulated days: the log's window, in whole weeks, 1 to 4 of them.
 fn simulated_days(window_days: u32) -> u32 {
     window_days.div_ceil(7).clamp(1, 4) * 7
@@ -115,7 +118,7 @@ fn simulated_days(window_days: u32) -> u32 {
 pub fn calibrate(
     opts: &CalibrateOptions,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Calibration, InputError> {
+) -> anyhow::Result<Calibration> {
     let template = match &opts.template {
         Some(p) => {
             // It must be a population that loads; then its raw values are copied.
@@ -127,7 +130,9 @@ pub fn calibrate(
     };
     if let Some(p) = &opts.policies {
         if !p.exists() {
-            return Err(InputError::new(p, "file not found").field("--policies"));
+            return Err(InputError::new(p, "file not found")
+                .field("--policies")
+                .into());
         }
     }
     // 1. Read.
@@ -158,10 +163,26 @@ pub fn calibrate(
         }
         reports.push((path.clone(), report));
     }
+    if summary.window_days() > MAX_QUIET_WINDOW_DAYS {
+        let (first, last) = summary.window();
+        warnings.push(format!(
+            "the logs span {} days ({first} to {last}): calibrate expects one to four weeks, and a work pattern fitted over a much longer window (or from a few rows with wrong dates) is diluted; export a shorter period",
+            summary.window_days()
+        ));
+    }
+    let out_of_range: u64 = reports.iter().map(|(_, r)| r.out_of_range).sum();
+    if out_of_range > 0 {
+        warnings.push(format!(
+            "{out_of_range} rows are dated outside the years {}-{} and were skipped",
+            crate::engine::calendar::LOG_YEARS.0,
+            crate::engine::calendar::LOG_YEARS.1
+        ));
+    }
     let other: u64 = reports
         .iter()
         .map(|(_, r)| r.other_apps.values().sum::<u64>())
         .sum();
+    let mut other_names = String::new();
     if other > 0 {
         let mut names: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         for (_, r) in &reports {
@@ -176,11 +197,14 @@ pub fn calibrate(
             .take(5)
             .map(|(k, v)| format!("{k} ({v})"))
             .collect();
-        warnings.push(format!(
-            "{other} of {} sign-ins are to apps the simulator does not model (counted as working time, not as apps): {}{}",
-            summary.rows,
+        other_names = format!(
+            "{}{}",
             shown.join(", "),
             if top.len() > 5 { ", ..." } else { "" }
+        );
+        warnings.push(format!(
+            "{other} of {} sign-ins are to apps the simulator does not model (counted as working time, not as apps): {other_names}",
+            summary.rows,
         ));
     }
     for (what, n) in [
@@ -200,6 +224,23 @@ pub fn calibrate(
             ));
         }
     }
+    if summary.users() == 0 {
+        let attackers: u64 = reports.iter().map(|(_, r)| r.attacker_rows).sum();
+        return Err(InputError::new(
+            &opts.logs[0],
+            format!(
+                "no sign-in of a user in {}: {} (simulated attacker rows are not the tenant's users); give logs of the tenant's own sign-ins",
+                plural(opts.logs.len() as u64, "log"),
+                if attackers > 0 {
+                    format!("every row used is one of the {attackers} simulated attacker rows")
+                } else {
+                    "no row could be used".to_string()
+                }
+            ),
+        )
+        .field("LOG")
+        .into());
+    }
     // 2. Personas and first estimates.
     let views = summary.user_views(&opts.fit);
     let groups = match &opts.group_by {
@@ -213,6 +254,41 @@ pub fn calibrate(
             initial_fit(g, m, views.len(), &opts.fit)
         })
         .collect();
+    // A persona needs an app the simulator models. Users who sign in to none (only to
+    // Windows, or to apps it does not model) cannot be simulated: they are left out,
+    // and said so; with none left there is nothing to fit.
+    let (kept, appless): (Vec<FittedPersona>, Vec<FittedPersona>) =
+        personas.into_iter().partition(|p| !p.apps.is_empty());
+    if !appless.is_empty() {
+        let users: usize = appless.iter().map(|p| p.observed.users).sum();
+        if kept.is_empty() {
+            return Err(InputError::new(
+                &opts.logs[0],
+                format!(
+                    "none of the {} in {} signs in to an app the simulator models ({}) often enough to fit a persona: {}; see docs/model.md, \"Calibration\", for how apps are recognised",
+                    plural(users as u64, "user"),
+                    plural(opts.logs.len() as u64, "log"),
+                    App::ALL.map(|a| a.name()).join(", "),
+                    if other > 0 {
+                        format!(
+                            "{other} of the {} sign-ins are to other apps: {other_names}",
+                            summary.rows
+                        )
+                    } else {
+                        "the sign-ins are to Windows or to no app".to_string()
+                    }
+                ),
+            )
+            .field("LOG")
+            .into());
+        }
+        warnings.push(format!(
+            "{} ({}) sign in to no app the simulator models often enough, only to Windows or to other apps: left out of the population",
+            plural(users as u64, "user"),
+            appless.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    personas = kept;
     let name = population_name(&opts.out);
     let days = simulated_days(summary.window_days());
     let provenance = Provenance {
@@ -306,11 +382,14 @@ fn population_name(out: &Path) -> String {
     }
 }
 
-fn parse_fitted(out: &Path, text: &str) -> Result<Population, InputError> {
+/// The fitted population, read back. The logs were checked for what the population
+/// format needs (users, a modelled app per persona, names that do not repeat), so a
+/// failure here is calibrate's own: not an input error (exit 1), and not written.
+fn parse_fitted(out: &Path, text: &str) -> anyhow::Result<Population> {
     Population::parse(out, text).map_err(|e| {
-        InputError::new(
-            out,
-            format!("calibrate wrote a population it cannot read (please report this): {e}"),
+        anyhow::anyhow!(
+            "calibrate fitted a population it cannot read back, so {} was not written; this is a bug of sessionsim, please report it with the command: {e}",
+            out.display()
         )
     })
 }
@@ -335,7 +414,10 @@ fn simulate(
     let users = opts.simulated_users.max(1);
     let source = format!(
         "name = \"calibration\"\npopulation = \"(fitted)\"\nusers = {users}\ndays = {days}\nreplicates = 1\nseed = {}\n\n[threat]\nenabled = false\n\n[[design]]\nname = \"current\"\n{policies}",
-        opts.seed.wrapping_add(stream)
+        // TOML integers are signed: the stream's seed stays below 2^63 (the check's
+        // stream, u64::MAX, would otherwise give `seed = 18446744073709551615` for
+        // --seed 0).
+        opts.seed.wrapping_add(stream) & (i64::MAX as u64)
     );
     let path = opts.out.with_extension("calibration.toml");
     let exp = Experiment::with_population(&path, &source, population)?;

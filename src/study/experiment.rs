@@ -940,6 +940,9 @@ pub struct RunOptions {
     pub signin_log: bool,
     /// The sign-in log's format: `signins.csv` or `signins.parquet`.
     pub signin_log_format: crate::output::signinlog::SigninLogFormat,
+    /// Keep the simulated attackers' rows (`actor = attacker`) in the sign-in log; without
+    /// it the log holds the users' own rows only, as a tenant's would.
+    pub signin_log_attackers: bool,
     /// Write one row per simulated user (`users.csv`).
     pub per_user: bool,
     /// Replace an earlier output folder of this tool even if it holds other files.

@@ -8,8 +8,11 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use crate::model::Actor;
 use crate::output::signin_parquet::ParquetLog;
-use crate::output::signinlog::{LogBuffer, LogNames, SigninLogFormat, SIGNIN_HEADER, USERS_HEADER};
+use crate::output::signinlog::{
+    drop_attacker_rows, LogBuffer, LogNames, SigninLogFormat, SIGNIN_HEADER, USERS_HEADER,
+};
 use crate::output::stream::Writeback;
 use crate::output::{OutputDir, RunInfo};
 use crate::study::experiment::{Experiment, RunOptions};
@@ -20,10 +23,20 @@ struct FileSink {
     signins: Option<BufWriter<Writeback>>,
     parquet: Option<ParquetLog>,
     users: Option<BufWriter<Writeback>>,
+    /// Keep the simulated attackers' rows in the sign-in log (`--signin-log-attackers`).
+    attackers: bool,
 }
 
 impl RowSink for FileSink {
     fn write(&mut self, signins: &mut LogBuffer, users: &[u8]) -> std::io::Result<()> {
+        if !self.attackers {
+            // A tenant's log holds its users' sign-ins; the simulated attackers' replays
+            // are about half the rows of a run with thefts (issue 35).
+            match signins {
+                LogBuffer::Csv(rows) => drop_attacker_rows(rows),
+                LogBuffer::Typed(rows) => rows.retain(|r| r.actor == Actor::User),
+            }
+        }
         match signins {
             LogBuffer::Csv(rows) => {
                 if let Some(w) = &mut self.signins {
@@ -86,8 +99,8 @@ pub fn run_to_dir(
     use anyhow::Context;
     // Wall-clock timing, for the manifest's `run` section only: no result depends on it.
     let started = Instant::now();
-    let out = OutputDir::create(dir, opts.force)
-        .with_context(|| format!("creating the output folder {}", dir.display()))?;
+    // Its errors name the folder (a bad --out is an input error, exit 2).
+    let out = OutputDir::create(dir, opts.force)?;
     let format = opts.signin_log_format;
     let mut sink = FileSink {
         signins: (opts.signin_log && format == SigninLogFormat::Csv)
@@ -100,6 +113,7 @@ pub fn run_to_dir(
             .per_user
             .then(|| open_with_header(&out, "users.csv", USERS_HEADER))
             .transpose()?,
+        attackers: opts.signin_log_attackers,
     };
     let wants_rows = opts.signin_log || opts.per_user;
     let result = runner::run(

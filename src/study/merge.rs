@@ -130,8 +130,97 @@ fn load_shard(dir: &Path) -> Result<ShardFile, InputError> {
     Ok(shard)
 }
 
+/// The largest number in a shard's accumulators.
+fn largest_count(result: &RunResult) -> u64 {
+    fn walk(v: &serde_json::Value) -> u64 {
+        match v {
+            serde_json::Value::Number(n) => n.as_u64().unwrap_or(0),
+            serde_json::Value::Array(a) => a.iter().map(walk).max().unwrap_or(0),
+            serde_json::Value::Object(o) => o.values().map(walk).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    serde_json::to_value(result).map_or(0, |v| walk(&v))
+}
+
+/// What every run's accumulators satisfy, checked on each shard before any is added:
+/// each theft ends or is censored once; thefts with access, contained within 1 h and 24 h,
+/// and holding each artefact are among the thefts; users with a prompt rate among the
+/// users; no histogram's total overflows. A shard that breaks one was edited, and
+/// adding it would give numbers no run can (or overflow where no sum is checked).
+fn check_counts(result: &RunResult) -> Result<(), String> {
+    use crate::output::metrics::Group;
+    fn total(mut bins: impl Iterator<Item = u64>) -> Option<u64> {
+        bins.try_fold(0u64, |a, b| a.checked_add(b))
+    }
+    let check = |g: &Group| -> Result<(), String> {
+        let rated = total(g.user_rate.bins().iter().copied())
+            .ok_or("the prompt-rate histogram's total overflows")?;
+        if rated > g.users {
+            return Err(format!("{rated} users with a prompt rate, of {}", g.users));
+        }
+        total(g.prompt_intervals.bins().iter().copied())
+            .ok_or("the prompt-interval histogram's total overflows")?;
+        for (m, t) in crate::model::Mechanism::ALL.iter().zip(&g.thefts) {
+            let ended = total(t.ended.bins.values().copied());
+            let censored = total(t.censored.bins.values().copied());
+            let finished = ended.zip(censored).and_then(|(a, b)| a.checked_add(b));
+            if finished != Some(t.thefts) {
+                return Err(format!(
+                    "{}: {} thefts, but {} exposures",
+                    m.name(),
+                    t.thefts,
+                    finished.map_or("overflowing".to_string(), |f| f.to_string())
+                ));
+            }
+            for (what, n) in [
+                ("with access", t.with_access),
+                ("contained_1h", t.contained_1h),
+                ("contained_24h", t.contained_24h),
+                ("with a cookie", t.by_artefact[0]),
+                ("with a refresh token", t.by_artefact[1]),
+                ("with a PRT", t.by_artefact[2]),
+            ] {
+                if n > t.thefts {
+                    return Err(format!("{}: {n} thefts {what}, of {}", m.name(), t.thefts));
+                }
+            }
+        }
+        Ok(())
+    };
+    for (d, reps) in result.cells.iter().chain(&result.report_only).enumerate() {
+        for (r, cell) in reps.iter().enumerate() {
+            for (i, g) in cell.groups.iter().enumerate() {
+                check(g).map_err(|e| format!("cell {d}/{r}, group {i}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Merges shard folders into `out`, as one unit.
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunResult> {
+    // A bad --out is refused before any work; one of the shards as --out would be
+    // replaced by the merge (issue 35: its signins.csv and accumulators.json were lost).
+    let out_canonical = std::fs::canonicalize(out).ok();
+    for dir in dirs {
+        let inside = match (&out_canonical, std::fs::canonicalize(dir)) {
+            (Some(o), Ok(d)) => d.starts_with(o),
+            _ => false,
+        };
+        if inside {
+            return Err(InputError::new(
+                out,
+                format!(
+                    "is, or holds, the shard folder {} that merge reads: the merged results would replace it; give another --out",
+                    dir.display()
+                ),
+            )
+            .field("--out")
+            .into());
+        }
+    }
+    crate::output::check_replaceable(out, force)?;
     let shards: Vec<ShardFile> = dirs
         .iter()
         .map(|d| load_shard(d))
@@ -166,18 +255,40 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunRes
             InputError::new("<command line>", format!("shard {missing}/{n} is missing")).into(),
         );
     }
-    // Add up in shard order (integers: any order gives the same sums).
-    let mut ordered: Vec<&ShardFile> = shards.iter().collect();
-    ordered.sort_by_key(|s| s.shard.0);
-    let mut total = RunResult::default();
-    for (s, dir) in ordered.iter().zip(dirs) {
-        total.merge(&s.result).map_err(|why| {
+    for (s, dir) in shards.iter().zip(dirs) {
+        check_counts(&s.result).map_err(|why| {
             InputError::new(
                 dir.join(ACCUMULATORS),
-                format!("cannot add this shard: {why}"),
+                format!("shard {}/{n}'s accumulators are inconsistent: {why}; the file was edited or damaged", s.shard.0),
             )
         })?;
     }
+    // Add up in shard order (integers: any order gives the same sums), each shard with
+    // its own folder (issue 35: the folders were paired in the command line's order, so
+    // a message named another shard).
+    let mut ordered: Vec<(&ShardFile, &PathBuf)> = shards.iter().zip(dirs).collect();
+    ordered.sort_by_key(|(s, _)| s.shard.0);
+    let mut total = RunResult::default();
+    for (s, _) in &ordered {
+        if let Err(why) = total.merge(&s.result) {
+            // The shard that holds the largest count is the one that does not fit.
+            let (s, dir) = ordered
+                .iter()
+                .max_by_key(|(s, _)| (largest_count(&s.result), std::cmp::Reverse(s.shard.0)))
+                .copied()
+                .unwrap_or((s, &dirs[0]));
+            return Err(InputError::new(
+                dir.join(ACCUMULATORS),
+                format!(
+                    "cannot add shard {}/{n}: {why} (it holds a count of {}, more than any run produces; the file was edited or damaged)",
+                    s.shard.0,
+                    largest_count(&s.result)
+                ),
+            )
+            .into());
+        }
+    }
+    let ordered: Vec<&ShardFile> = ordered.into_iter().map(|(s, _)| s).collect();
     // The path as given when merging from the same folder (so the manifest matches a
     // single run's), else the absolute one.
     let path = if first.experiment_arg.exists() {

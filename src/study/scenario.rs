@@ -643,7 +643,9 @@ pub fn trace_csv(records: &[Record]) -> Result<String, csv::Error> {
 
 /// `sessionsim trace FILE`: the scenario's timeline as CSV.
 pub fn trace_file(path: &Path) -> anyhow::Result<(String, Vec<String>)> {
-    let scenario = Scenario::load(path)?;
+    let scenario = Scenario::load(path).map_err(|e| {
+        crate::study::validate::wrong_kind(path, crate::study::validate::FileKind::Scenario, e)
+    })?;
     let records = scenario.run();
     Ok((trace_csv(&records)?, scenario.warnings))
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::{read_text, InputError};
+use crate::error::{plural, read_text, InputError};
 use crate::study::scenario::Scenario;
 
 /// What `validate` found: the kind of file and any warnings.
@@ -30,8 +30,15 @@ pub fn detect(path: &Path) -> Result<FileKind, InputError> {
         return Ok(FileKind::Policy);
     }
     let text = read_text(path)?;
-    let value: toml::Table =
-        toml::from_str(&text).map_err(|e| InputError::from_toml(path, &text, &e))?;
+    let value: toml::Table = toml::from_str(&text).map_err(|e| {
+        // Not TOML at all (a README, a CSV): say so before the parser's detail.
+        let mut err = InputError::from_toml(path, &text, &e);
+        err.message = format!(
+            "not a scenario, population, experiment or policy file: it is not TOML ({})",
+            err.message
+        );
+        err
+    })?;
     if value.contains_key("design") || value.contains_key("sweep") {
         Ok(FileKind::Experiment)
     } else if value.contains_key("persona") {
@@ -41,8 +48,63 @@ pub fn detect(path: &Path) -> Result<FileKind, InputError> {
     } else {
         Err(InputError::new(
             path,
-            "cannot tell what kind of file this is: a scenario has `device` and `[[step]]`, an experiment `[[design]]`, a population `[[persona]]`; policies are `.json`",
+            "not a scenario, population, experiment or policy file: a scenario has `device` and `[[step]]`, an experiment `[[design]]`, a population `[[persona]]`; policies are `.json`",
         ))
+    }
+}
+
+impl FileKind {
+    /// `a scenario`, `an experiment`, ...
+    pub fn article(self) -> &'static str {
+        match self {
+            FileKind::Scenario => "a scenario",
+            FileKind::Policy => "a policy file",
+            FileKind::Experiment => "an experiment",
+            FileKind::Population => "a population",
+        }
+    }
+
+    /// The command that reads this kind of file.
+    fn hint(self) -> &'static str {
+        match self {
+            FileKind::Scenario => "`sessionsim trace` runs a scenario (models/scenarios/*.toml)",
+            FileKind::Policy => "policies go to `--policies` or to an experiment's designs",
+            FileKind::Experiment => "`sessionsim run` runs an experiment (experiments/*.toml)",
+            FileKind::Population => {
+                "a population is named by an experiment's `population` key, or given to calibrate as --template"
+            }
+        }
+    }
+}
+
+/// Says "FILE is an experiment, not a scenario" (or "not a scenario file: it is not
+/// TOML") when a file of another kind was given where `expected` was wanted; otherwise
+/// returns `err`, the loader's own error, unchanged.
+pub fn wrong_kind(path: &Path, expected: FileKind, err: InputError) -> InputError {
+    if err.file != path {
+        return err;
+    }
+    match detect(path) {
+        Ok(kind) if kind != expected => InputError::new(
+            path,
+            format!(
+                "is {}, not {}: {}",
+                kind.article(),
+                expected.article(),
+                kind.hint()
+            ),
+        ),
+        Ok(_) => err,
+        Err(e) if e.message.contains("it is not TOML") => {
+            let mut e = e;
+            e.message = e.message.replacen(
+                "not a scenario, population, experiment or policy file",
+                &format!("not {}", expected.article()),
+                1,
+            );
+            e
+        }
+        Err(_) => err,
     }
 }
 
@@ -52,7 +114,7 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
         FileKind::Scenario => {
             let s = Scenario::load(path)?;
             Ok(Validated {
-                description: format!("scenario, {} steps", s.steps.len()),
+                description: format!("scenario, {}", plural(s.steps.len() as u64, "step")),
                 warnings: s.warnings,
             })
         }
@@ -65,10 +127,10 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
             if path.is_dir() {
                 // A folder of exports: what each file came to.
                 description = format!(
-                    "{description} from {} files; {} authentication-strength files; {} files skipped; {} failed",
-                    report.loaded,
-                    report.strengths,
-                    report.skipped.len(),
+                    "{description} from {}; {}; {} skipped; {} failed",
+                    plural(report.loaded as u64, "file"),
+                    plural(report.strengths as u64, "authentication-strength file"),
+                    plural(report.skipped.len() as u64, "file"),
                     report.failed.len()
                 );
                 for (file, what) in &report.skipped {
@@ -86,7 +148,11 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
         FileKind::Population => {
             let p = crate::world::population::Population::load(path)?;
             Ok(Validated {
-                description: format!("population `{}`, {} personas", p.name, p.personas.len()),
+                description: format!(
+                    "population `{}`, {}",
+                    p.name,
+                    plural(p.personas.len() as u64, "persona")
+                ),
                 warnings: Vec::new(),
             })
         }
@@ -94,12 +160,12 @@ pub fn validate_file(path: &Path) -> anyhow::Result<Validated> {
             let e = crate::study::experiment::Experiment::load(path)?;
             Ok(Validated {
                 description: format!(
-                    "experiment `{}`: {} designs x {} replicates x {} users x {} days",
+                    "experiment `{}`: {} x {} x {} x {}",
                     e.name,
-                    e.designs.len(),
-                    e.replicates,
-                    e.users,
-                    e.days
+                    plural(e.designs.len() as u64, "design"),
+                    plural(e.replicates as u64, "replicate"),
+                    plural(e.users, "user"),
+                    plural(e.days as u64, "day")
                 ),
                 warnings: e.warnings,
             })

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::engine::calendar::weekday;
+use crate::error::plural;
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
 use crate::world::population::ClientChoice;
@@ -67,28 +68,109 @@ impl Default for FitOptions {
 
 #[derive(Clone, Debug, Default)]
 struct DayAgg {
+    /// Local days since 1970-01-01.
+    day: i32,
     /// Seconds of the local day of the first and last sign-in.
     first: u32,
     last: u32,
+    /// Prompts as `prompt slot * 96 + 15-minute slot of the day`, each counted once: a
+    /// real log writes an interrupt row and a success row for one prompt, a simulated log
+    /// one row. A boxed slice (most days have none or a few) keeps a day at 128 bytes.
+    prompts: Box<[u16]>,
     slots: [u128; APPS],
-    /// Prompts as (prompt slot, 15-minute slot of the day), each counted once: a real log
-    /// writes an interrupt row and a success row for one prompt, a simulated log one row.
-    prompts: Vec<(u8, u8)>,
 }
+
+/// 15-minute slots in a day.
+const QUARTERS: usize = 96;
 
 impl DayAgg {
     fn prompts_in(&self, slot: usize) -> u64 {
         self.prompts
             .iter()
-            .filter(|(s, _)| *s as usize == slot)
+            .filter(|p| **p as usize / QUARTERS == slot)
             .count() as u64
     }
 
     fn modelled_prompts(&self) -> u64 {
         self.prompts
             .iter()
-            .filter(|(s, _)| (*s as usize) < OTHER_SLOT)
+            .filter(|p| (**p as usize / QUARTERS) < OTHER_SLOT)
             .count() as u64
+    }
+}
+
+/// A user's days, in day order. Most users of a log of a few weeks have a few dozen
+/// days: a vector, grown a little at a time. A user with more (a log of years, or rows in
+/// a hostile order) moves to a tree, so that adding a day never costs more than a
+/// logarithm.
+#[derive(Clone, Debug)]
+enum Days {
+    Few(Vec<DayAgg>),
+    Many(BTreeMap<i32, DayAgg>),
+}
+
+impl Default for Days {
+    fn default() -> Self {
+        Days::Few(Vec::new())
+    }
+}
+
+/// Days a user keeps in a vector before moving to a tree.
+const FEW_DAYS: usize = 64;
+
+impl Days {
+    fn len(&self) -> usize {
+        match self {
+            Days::Few(v) => v.len(),
+            Days::Many(m) => m.len(),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = &DayAgg> + '_> {
+        match self {
+            Days::Few(v) => Box::new(v.iter()),
+            Days::Many(m) => Box::new(m.values()),
+        }
+    }
+
+    /// The day's aggregate, created with `second` as its first and last sign-in.
+    fn entry(&mut self, day: i32, second: u32) -> &mut DayAgg {
+        let fresh = || DayAgg {
+            day,
+            first: second,
+            last: second,
+            ..DayAgg::default()
+        };
+        if let Days::Few(v) = self {
+            if v.len() >= FEW_DAYS && v.binary_search_by_key(&day, |d| d.day).is_err() {
+                let map = std::mem::take(v).into_iter().map(|d| (d.day, d)).collect();
+                *self = Days::Many(map);
+            }
+        }
+        match self {
+            Days::Few(v) => {
+                // Rows come in time order (or, from Graph, newest first): the last day, or
+                // a new one after it, is the usual case.
+                let found = match v.last() {
+                    Some(l) if l.day == day => Ok(v.len() - 1),
+                    Some(l) if l.day < day => Err(v.len()),
+                    None => Err(0),
+                    Some(_) => v.binary_search_by_key(&day, |d| d.day),
+                };
+                match found {
+                    Ok(i) => &mut v[i],
+                    Err(at) => {
+                        if v.len() == v.capacity() {
+                            // Grow by half, not double: most users stop at a few dozen days.
+                            v.reserve_exact((v.len() / 2).max(1));
+                        }
+                        v.insert(at, fresh());
+                        &mut v[at]
+                    }
+                }
+            }
+            Days::Many(m) => m.entry(day).or_insert_with(fresh),
+        }
     }
 }
 
@@ -103,13 +185,16 @@ struct UserAgg {
     credentials: [u32; 3],
     mfa: [u32; 3],
     locations: [u32; 2],
-    days: BTreeMap<i32, DayAgg>,
+    days: Days,
 }
 
 /// Sign-ins folded into per-user, per-day aggregates.
 #[derive(Debug, Default)]
 pub struct LogSummary {
-    users: HashMap<u64, UserAgg>,
+    /// Each user's place in `aggs`: a table of small entries rather than of aggregates,
+    /// so that its spare room costs little (memory per user: docs/model.md, "Calibration").
+    index: HashMap<u64, u32>,
+    aggs: Vec<UserAgg>,
     groups: Vec<String>,
     group_ids: HashMap<String, u32>,
     offset: i64,
@@ -145,7 +230,22 @@ impl LogSummary {
     }
 
     pub fn users(&self) -> usize {
-        self.users.len()
+        self.aggs.len()
+    }
+
+    fn user(&self, key: u64) -> &UserAgg {
+        &self.aggs[self.index[&key] as usize]
+    }
+
+    /// The first and last day of the observation window, as dates (`YYYY-MM-DD`).
+    pub fn window(&self) -> (String, String) {
+        let date = |d: Option<i32>| {
+            d.map_or("-".to_string(), |d| {
+                let (y, m, dd) = crate::engine::calendar::civil_from_days(d as i64);
+                format!("{y:04}-{m:02}-{dd:02}")
+            })
+        };
+        (date(self.first_day), date(self.last_day))
     }
 
     /// Days in the observation window.
@@ -175,7 +275,12 @@ impl LogSummary {
             self.groups.push(crate::error::clip(g, 64).into_owned());
             next
         });
-        let u = self.users.entry(s.user).or_default();
+        let next = self.aggs.len() as u32;
+        let i = *self.index.entry(s.user).or_insert(next);
+        if i == next {
+            self.aggs.push(UserAgg::default());
+        }
+        let u = &mut self.aggs[i as usize];
         if u.group.is_none() {
             u.group = group;
         }
@@ -202,11 +307,7 @@ impl LogSummary {
             u.locations[t as usize] += 1;
             self.rows_with_location += 1;
         }
-        let d = u.days.entry(day).or_insert_with(|| DayAgg {
-            first: second,
-            last: second,
-            ..DayAgg::default()
-        });
+        let d = u.days.entry(day, second);
         d.first = d.first.min(second);
         d.last = d.last.max(second);
         let slot = match s.target {
@@ -224,19 +325,21 @@ impl LogSummary {
             }
         };
         if s.prompt {
-            let key = (slot as u8, (second as i64 / SLOT_SECONDS) as u8);
+            let key = (slot * QUARTERS + (second as i64 / SLOT_SECONDS) as usize) as u16;
             if !d.prompts.contains(&key) {
-                d.prompts.push(key);
+                let mut v = std::mem::take(&mut d.prompts).into_vec();
+                v.push(key);
+                d.prompts = v.into_boxed_slice();
             }
         }
     }
 
     /// Each user's traits, in a fixed order (by user key).
     pub fn user_views(&self, options: &FitOptions) -> Vec<UserView> {
-        let mut keys: Vec<&u64> = self.users.keys().collect();
+        let mut keys: Vec<(u64, u32)> = self.index.iter().map(|(k, i)| (*k, *i)).collect();
         keys.sort_unstable();
         keys.into_iter()
-            .map(|k| UserView::of(*k, &self.users[k], options))
+            .map(|(k, i)| UserView::of(k, &self.aggs[i as usize], options))
             .collect()
     }
 
@@ -251,8 +354,13 @@ impl LogSummary {
         let (Some(a), Some(b)) = (self.first_day, self.last_day) else {
             return (0, 0);
         };
-        let weekdays = (a..=b).filter(|d| weekday(*d as i64) < 5).count() as u32;
-        (weekdays, (b - a + 1) as u32 - weekdays)
+        // Whole weeks have five weekdays each; only the last partial week is walked
+        // (issue 35: a window of four billion days was walked day by day).
+        let days = (b as i64 - a as i64 + 1).max(0);
+        let tail_start = a as i64 + days / 7 * 7;
+        let tail = (tail_start..=b as i64).filter(|d| weekday(*d) < 5).count() as i64;
+        let weekdays = days / 7 * 5 + tail;
+        (weekdays as u32, (days - weekdays) as u32)
     }
 }
 
@@ -306,7 +414,7 @@ impl UserView {
                 });
             }
         }
-        for d in u.days.values() {
+        for d in u.days.iter() {
             for (a, n) in app_days.iter_mut().enumerate() {
                 *n += (d.slots[a] != 0) as u32;
             }
@@ -388,6 +496,9 @@ pub struct Moments {
     /// Users of each app, and how many of them use it in the browser.
     pub app_users: [usize; APPS],
     pub app_browser_users: [usize; APPS],
+    /// Users of each app, whether or not their rows say the client (a log without a
+    /// client column has none of the above).
+    pub app_day_users: [usize; APPS],
     /// Active 15-minute slots of each app per working user-day (all users' days).
     pub slots_per_day: [f64; APPS],
     /// Share of an app's user-days that look like background sync.
@@ -474,7 +585,7 @@ impl LogSummary {
         let (mut weekday_sum, mut weekend_sum) = (0.0, 0.0);
         for &i in members {
             let v = &views[i];
-            let u = &self.users[&v.key];
+            let u = self.user(v.key);
             if let Some(d) = v.device {
                 m.devices[d.index()] += 1;
                 m.device_known += 1;
@@ -500,11 +611,12 @@ impl LogSummary {
                     m.app_users[a] += 1;
                     m.app_browser_users[a] += (c == Client::Browser) as usize;
                 }
+                m.app_day_users[a] += (v.app_days[a] > 0) as usize;
             }
             let (mut wd, mut we) = (0u32, 0u32);
-            for (day, d) in &u.days {
+            for d in u.days.iter() {
                 m.user_days += 1;
-                if weekday(*day as i64) < 5 {
+                if weekday(d.day as i64) < 5 {
                     wd += 1;
                 } else {
                     we += 1;
@@ -547,8 +659,8 @@ impl LogSummary {
         let mut out = [(0u64, 0u64); 4];
         for v in views {
             let Some(d) = v.device else { continue };
-            let u = &self.users[&v.key];
-            for day in u.days.values() {
+            let u = self.user(v.key);
+            for day in u.days.iter() {
                 out[d.index()].0 += day.modelled_prompts();
                 out[d.index()].1 += 1;
             }
@@ -621,8 +733,15 @@ pub fn group_personas(
     }
     if !small.is_empty() {
         small.sort_unstable();
+        // A value may itself be `other`: the bucket's name must not repeat it.
+        let mut name = "other".to_string();
+        let mut n = 1;
+        while groups.iter().any(|g| g.name == name) {
+            n += 1;
+            name = format!("other ({n})");
+        }
         groups.push(PersonaGroup {
-            name: "other".into(),
+            name,
             basis: format!("{small_names} smaller `{field}` values together"),
             members: small,
         });
@@ -775,12 +894,21 @@ pub fn initial_fit(
     let mut either = (0usize, 0usize);
     for app in App::ALL {
         let a = app.index();
-        let users = m.app_users[a];
+        // Without a client on any of the app's rows (a log with no client column), its
+        // users are still its users; its client is `either`, at the persona's share.
+        let client_known = m.app_users[a] > 0;
+        let users = if client_known {
+            m.app_users[a]
+        } else {
+            m.app_day_users[a]
+        };
         if m.users == 0 || (users as f64) / (m.users as f64) < options.app_user_share {
             continue;
         }
         let browser = m.app_browser_users[a] as f64 / users as f64;
-        let client = if browser >= options.client_purity {
+        let client = if !client_known {
+            ClientChoice::Either
+        } else if browser >= options.client_purity {
             ClientChoice::Browser
         } else if browser <= 1.0 - options.client_purity {
             ClientChoice::Native
@@ -981,7 +1109,7 @@ pub fn population_toml(
         "# Fitted by `sessionsim calibrate` from the tenant's sign-in logs:"
     );
     for f in &provenance.files {
-        let _ = writeln!(w, "#   {f}");
+        let _ = writeln!(w, "#   {}", comment(f));
     }
     let offset_h = provenance.utc_offset_seconds as f64 / 3600.0;
     let _ = writeln!(
@@ -1001,7 +1129,7 @@ pub fn population_toml(
     let _ = writeln!(
         w,
         "# Values marked `template` are not visible in sign-in logs; they come from {}. Review them.",
-        template.name
+        comment(&template.name)
     );
     let _ = writeln!(
         w,
@@ -1052,11 +1180,13 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     let m = &p.observed;
     let (tp, same_name) = template.persona(&p.name);
     let get = |k: &str| tp.and_then(|t| t.get(k));
-    let _ = writeln!(w, "\n# --- {} ---", p.name);
+    let _ = writeln!(w, "\n# --- {} ---", comment(&p.name));
     let _ = writeln!(
         w,
-        "# {} users, {} working user-days: {}",
-        m.users, m.user_days, p.basis
+        "# {}, {}: {}",
+        plural(m.users as u64, "user"),
+        plural(m.user_days, "working user-day"),
+        comment(&p.basis)
     );
     let _ = writeln!(w, "[[persona]]");
     let _ = writeln!(w, "name = {}", toml::Value::String(p.name.clone()));
@@ -1186,7 +1316,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "device_attributes",
         ] {
             if let Some(v) = get(k) {
-                let _ = writeln!(w, "{k} = {v}   # template persona `{}`", p.name);
+                let _ = writeln!(w, "{k} = {v}   # template persona `{}`", comment(&p.name));
             }
         }
     }
@@ -1253,15 +1383,17 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     }
     for a in &p.apps {
         let _ = writeln!(w, "\n[[persona.apps]]");
+        let i = a.app.index();
+        let clients = if m.app_users[i] > 0 {
+            pct(m.app_browser_users[i], m.app_users[i]) + " in the browser"
+        } else {
+            "the log does not say the client: either, at browser_share".to_string()
+        };
         let _ = writeln!(
             w,
-            "# used by {} of the users ({}); {} active 15-minute slots per working day",
-            pct(m.app_users[a.app.index()], m.users),
-            pct(
-                m.app_browser_users[a.app.index()],
-                m.app_users[a.app.index()]
-            ) + " in the browser",
-            num(m.slots_per_day[a.app.index()])
+            "# used by {} of the users ({clients}); {} active 15-minute slots per working day",
+            pct(m.app_users[i].max(m.app_day_users[i]), m.users),
+            num(m.slots_per_day[i])
         );
         let _ = writeln!(w, "app = \"{}\"", a.app.name());
         let client = match a.client {
@@ -1315,6 +1447,26 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             write_table(w, &format!("persona.{k}"), t);
         }
     }
+}
+
+/// Text copied into a TOML comment: file names, group values and field names may hold a
+/// newline, which would end the comment and start a key (issue 35). Control characters
+/// are written as escapes.
+fn comment(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 fn template_key(w: &mut String, tp: Option<&toml::Table>, key: &str, why: &str) {

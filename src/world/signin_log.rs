@@ -21,7 +21,7 @@ use serde::de::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::engine::calendar::parse_timestamp;
+use crate::engine::calendar::{parse_log_timestamp, TimestampError, LOG_YEARS};
 use crate::error::{open_regular, InputError};
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
@@ -99,6 +99,8 @@ pub struct ReadReport {
     pub bad_examples: Vec<String>,
     /// Simulated attacker rows (not the tenant's users).
     pub attacker_rows: u64,
+    /// Rows dated outside the years [`LOG_YEARS`] (also counted in `bad`).
+    pub out_of_range: u64,
     /// Rows of apps the simulator does not model, by app name.
     pub other_apps: BTreeMap<String, u64>,
 }
@@ -577,7 +579,24 @@ fn convert(
         .filter(|t| !t.is_empty())
         .or(raw.time_generated.get());
     let at = match when {
-        Some(t) => parse_timestamp(t).ok_or_else(|| Skip::Bad(format!("`{t}` is not a time")))?,
+        Some(t) => match parse_log_timestamp(t) {
+            Ok(at) => at,
+            Err(TimestampError::NotATime) => {
+                return Err(Skip::Bad(format!(
+                    "`{}` is not a time",
+                    crate::error::clip(t, 60)
+                )))
+            }
+            Err(TimestampError::OutOfRange) => {
+                report.out_of_range += 1;
+                return Err(Skip::Bad(format!(
+                    "`{}` is outside the years {}-{}",
+                    crate::error::clip(t, 60),
+                    LOG_YEARS.0,
+                    LOG_YEARS.1
+                )));
+            }
+        },
         None => return Err(Skip::Bad("no createdDateTime/TimeGenerated".into())),
     };
     // The UPN first: every export has it (the simulator's has nothing else), so one user
@@ -800,6 +819,17 @@ pub fn read_stream<R: Read>(
     Ok(report)
 }
 
+/// Longest `--group-by` value kept, in characters: a group names a persona; a longer
+/// value is cut (saying by how much), so a hostile column cannot fill memory.
+const MAX_GROUP_CHARS: usize = 200;
+
+fn clip_group(g: String) -> String {
+    match crate::error::clip(&g, MAX_GROUP_CHARS) {
+        std::borrow::Cow::Borrowed(_) => g,
+        std::borrow::Cow::Owned(c) => c,
+    }
+}
+
 fn not_a_log(path: &Path, why: &str) -> InputError {
     InputError::new(
         path,
@@ -810,20 +840,79 @@ fn not_a_log(path: &Path, why: &str) -> InputError {
 }
 
 /// The `--group-by` value of a JSON row: a dotted path, matched without regard to case.
+/// Walks the row without building it (issue 35: a 60 MB row made a 1 GB tree): only the
+/// value at the path is kept. Where several keys match a part, the one that sorts first
+/// wins (and of equal keys the last), as it did when the row was read into a map.
 fn json_group(text: &str, field: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    let mut v = &value;
-    for part in field.split('.') {
-        let obj = v.as_object()?;
-        v = obj
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(part))
-            .map(|(_, v)| v)?;
-    }
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
+    let parts: Vec<&str> = field.split('.').collect();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = GroupSeed { path: &parts }.deserialize(&mut de).ok()??;
+    match value {
+        serde_json::Value::String(s) => Some(s),
         serde_json::Value::Null => None,
         other => Some(other.to_string()),
+    }
+}
+
+/// Finds the value at `path` in a JSON value, skipping everything else.
+struct GroupSeed<'a> {
+    path: &'a [&'a str],
+}
+
+impl<'de> DeserializeSeed<'de> for GroupSeed<'_> {
+    type Value = Option<serde_json::Value>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.path.is_empty() {
+            return serde_json::Value::deserialize(d).map(Some);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for GroupSeed<'_> {
+    type Value = Option<serde_json::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (part, rest) = (self.path[0], &self.path[1..]);
+        let mut best: Option<(String, Option<serde_json::Value>)> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !key.eq_ignore_ascii_case(part) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let found = map.next_value_seed(GroupSeed { path: rest })?;
+            if best
+                .as_ref()
+                .is_none_or(|(k, _)| key.as_ref() <= k.as_str())
+            {
+                best = Some((key.into_owned(), found));
+            }
+        }
+        Ok(best.and_then(|(_, v)| v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
@@ -843,7 +932,8 @@ fn json_row(
     let group = options
         .group_by
         .as_deref()
-        .and_then(|f| json_group(text, f));
+        .and_then(|f| json_group(text, f))
+        .map(clip_group);
     match convert(raw, format, group, None, report) {
         Ok(s) => {
             report.used += 1;
@@ -851,6 +941,44 @@ fn json_row(
         }
         Err(Skip::Attacker) => report.attacker_rows += 1,
         Err(Skip::Bad(why)) => report.bad_row(position, why),
+    }
+}
+
+/// Bytes read since the element under way began, shared by the reader that counts them
+/// and the visitors that start elements.
+#[derive(Default)]
+struct Budget {
+    used: std::cell::Cell<u64>,
+    over: std::cell::Cell<bool>,
+}
+
+impl Budget {
+    fn start_element(&self) {
+        self.used.set(0);
+    }
+}
+
+/// Ends the read when one element of a JSON document passes [`MAX_LINE`]: the parser
+/// would hold it whole (issue 35: a pretty-printed object with a 500 MB field took
+/// 1.7 GB).
+struct Budgeted<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+}
+
+impl<R: Read> Read for Budgeted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let used = self.budget.used.get() + n as u64;
+        self.budget.used.set(used);
+        if used > MAX_LINE {
+            self.budget.over.set(true);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "element too long",
+            ));
+        }
+        Ok(n)
     }
 }
 
@@ -863,18 +991,34 @@ fn read_json_document<R: Read>(
     report: &mut ReadReport,
     each: &mut dyn FnMut(SignIn),
 ) -> Result<(), InputError> {
-    let mut de = serde_json::Deserializer::from_reader(input);
+    let budget = Budget::default();
+    let mut de = serde_json::Deserializer::from_reader(Budgeted {
+        inner: input,
+        budget: &budget,
+    });
     // One value, or several one after the other: export scripts append one array per page
     // to the same file, and a page of one sign-in as a bare object.
     loop {
+        budget.start_element();
         let seed = Document {
             options,
             report: &mut *report,
             each: &mut *each,
             format: None,
+            budget: &budget,
         };
-        seed.deserialize(&mut de)
-            .map_err(|e| json_error(path, &e))?;
+        let done = seed.deserialize(&mut de);
+        if budget.over.get() {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "one element (after row {}) is longer than {} MiB: not a sign-in log, or a damaged file",
+                    report.rows,
+                    MAX_LINE >> 20
+                ),
+            ));
+        }
+        done.map_err(|e| json_error(path, &e))?;
         if de.end().is_ok() {
             return Ok(());
         }
@@ -898,6 +1042,7 @@ struct Document<'a> {
     report: &'a mut ReadReport,
     each: &'a mut dyn FnMut(SignIn),
     format: Option<LogFormat>,
+    budget: &'a Budget,
 }
 
 impl<'de> DeserializeSeed<'de> for Document<'_> {
@@ -914,21 +1059,30 @@ impl<'de> Visitor<'de> for Document<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut saw_value = false;
-        // The other members: a page's `@odata` links, or the fields of a bare sign-in.
-        let mut fields = serde_json::Map::new();
+        // The other members: a page's `@odata` links, or the fields of a bare sign-in,
+        // kept as their JSON text (a tree of values would take several times its size).
+        let mut fields = String::from("{");
         while let Some(key) = map.next_key::<String>()? {
             if key == "value" && !saw_value {
                 saw_value = true;
+                fields = String::new();
                 map.next_value_seed(Rows {
                     options: self.options,
                     report: self.report,
                     each: self.each,
                     format: self.format.unwrap_or(LogFormat::GraphJson),
+                    budget: self.budget,
                 })?;
             } else if saw_value || key.starts_with('@') {
                 map.next_value::<IgnoredAny>()?;
             } else {
-                fields.insert(key, map.next_value()?);
+                let value = map.next_value::<Box<RawValue>>()?;
+                if fields.len() > 1 {
+                    fields.push(',');
+                }
+                fields.push_str(&serde_json::Value::String(key).to_string());
+                fields.push(':');
+                fields.push_str(value.get());
             }
         }
         if self.report.format.is_none() {
@@ -936,7 +1090,8 @@ impl<'de> Visitor<'de> for Document<'_> {
         }
         if !saw_value {
             // One sign-in on its own.
-            let text = serde_json::Value::Object(fields).to_string();
+            fields.push('}');
+            let text = fields;
             let position = format!("object {}", self.report.rows + 1);
             let format = self.report.format.unwrap_or(LogFormat::GraphJson);
             json_row(
@@ -956,6 +1111,7 @@ impl<'de> Visitor<'de> for Document<'_> {
             report: self.report,
             each: self.each,
             format: self.format.unwrap_or(LogFormat::GraphJson),
+            budget: self.budget,
         }
         .visit_seq(seq)
     }
@@ -968,6 +1124,7 @@ struct Rows<'a> {
     report: &'a mut ReadReport,
     each: &'a mut dyn FnMut(SignIn),
     format: LogFormat,
+    budget: &'a Budget,
 }
 
 impl<'de> DeserializeSeed<'de> for Rows<'_> {
@@ -984,7 +1141,9 @@ impl<'de> Visitor<'de> for Rows<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0u64;
+        self.budget.start_element();
         while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            self.budget.start_element();
             let text = raw.get();
             // Log Analytics writes PascalCase (`TimeGenerated`); Graph camelCase.
             let format = if self.report.format.is_none() {
@@ -1047,6 +1206,26 @@ fn is_page(text: &str) -> bool {
     serde_json::from_str::<Probe>(text).is_ok_and(|p| p.value.is_some())
 }
 
+/// Reads up to and including the next newline (or to the end), keeping nothing.
+fn skip_line<R: BufRead>(input: &mut R) -> std::io::Result<()> {
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = buf.len();
+                input.consume(n);
+            }
+        }
+    }
+}
+
 /// One JSON object per line: a sign-in, or a whole page (one Graph response per line).
 /// A file that starts with `{` but is one document over many lines (a pretty-printed
 /// page) is read as a document.
@@ -1072,10 +1251,15 @@ fn read_json_lines<R: Read>(
         number += 1;
         if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
             report.rows += 1;
-            report.bad_row(format!("line {number}"), "longer than 64 MiB");
-            // Skip the rest of the line.
-            let mut sink = Vec::new();
-            let _ = input.read_until(b'\n', &mut sink);
+            report.bad_row(
+                format!("line {number}"),
+                format!("longer than {} MiB: skipped", MAX_LINE >> 20),
+            );
+            // Skip the rest of the line without keeping it (issue 35: a 1 GB line took
+            // 1 GB), and give back the line's memory.
+            skip_line(&mut input)
+                .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+            line = Vec::new();
             continue;
         }
         let text = match std::str::from_utf8(&line) {
@@ -1139,28 +1323,41 @@ fn read_json_lines<R: Read>(
 /// Header names as the fields know them: trimmed (the admin center writes `Application ID `),
 /// without Log Analytics' ` [UTC]` suffix (`TimeGenerated [UTC]`), and a repeated name
 /// (the admin center has `Incoming token type` twice) numbered from its second time on, so
-/// that a row never has one field twice.
+/// that a row never has one field twice. Linear in the number of names (issue 35: a
+/// header of 5,000 copies of one name took 47 s when each new name was searched for in
+/// all the previous ones, number by number).
 fn normalize_headers(headers: &csv::StringRecord) -> csv::StringRecord {
-    let mut seen: Vec<String> = Vec::with_capacity(headers.len());
+    use std::collections::{HashMap, HashSet};
+    let mut out: Vec<String> = Vec::with_capacity(headers.len());
+    let mut seen: HashSet<String> = HashSet::with_capacity(headers.len());
+    // The next number to try for each repeated name.
+    let mut next: HashMap<String, usize> = HashMap::new();
     for h in headers.iter() {
-        let mut name = h.trim().to_string();
+        let mut name = h.trim();
         if let Some(stripped) = name.strip_suffix("[UTC]") {
-            name = stripped.trim_end().to_string();
+            name = stripped.trim_end();
         }
-        let mut unique = name.clone();
-        let mut n = 1;
-        while seen.contains(&unique) {
-            n += 1;
-            unique = format!("{name} ({n})");
-        }
-        seen.push(unique);
+        let unique = if seen.contains(name) {
+            let n = next.entry(name.to_string()).or_insert(2);
+            loop {
+                let candidate = format!("{name} ({n})");
+                *n += 1;
+                if !seen.contains(&candidate) {
+                    break candidate;
+                }
+            }
+        } else {
+            name.to_string()
+        };
+        seen.insert(unique.clone());
+        out.push(unique);
     }
-    csv::StringRecord::from(seen)
+    csv::StringRecord::from(out)
 }
 
 /// Reads CSV sign-in rows from any reader (the simulated rows `calibrate` summarises as
 /// they are produced). Unlike [`read_log`], no row at all is not an error.
-pub fn read_csv_stream<R: Read>(
+pub fn read_csv_stream<R: BufRead>(
     name: &Path,
     input: R,
     options: &ReadOptions,
@@ -1171,19 +1368,173 @@ pub fn read_csv_stream<R: Read>(
     Ok(report)
 }
 
+/// Longest CSV header row: an export's header is a few kilobytes (Log Analytics' has
+/// about 80 columns).
+pub const MAX_CSV_HEADER: u64 = 1 << 20;
+/// Longest CSV row: a Log Analytics row with its JSON columns is tens of kilobytes.
+pub const MAX_CSV_ROW: u64 = 16 << 20;
+
+/// Where a CSV reader is within a record, as far as the record's length is concerned:
+/// the rules of the `csv` crate's defaults (RFC 4180 quoting; `""` inside quotes; a quote
+/// that does not start a field is an ordinary character; `\r` or `\n` ends a record).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum CsvState {
+    StartField,
+    InField,
+    InQuotes,
+    /// A quote inside a quoted field: a second one escapes it, anything else closes it.
+    QuoteInQuotes,
+}
+
+/// Sits between a CSV file and the `csv` reader, which would hold a record of any length
+/// in memory (issue 35: a 200 MB header took 1.25 GB; an unterminated quote followed by
+/// 1 GB took 2 GB and passed). A header longer than [`MAX_CSV_HEADER`] is an error; a row
+/// longer than [`MAX_CSV_ROW`] is ended there (its quote closed), the rest of its line is
+/// skipped without being kept, and `cut` counts it so that the row is reported as bad.
+struct CsvGuard<R> {
+    inner: R,
+    state: CsvState,
+    /// Bytes of the record under way.
+    record: u64,
+    header_done: bool,
+    /// Bytes to hand out before reading on: the end of a cut record.
+    pending: &'static [u8],
+    /// Skipping the rest of a cut record's line.
+    skipping: bool,
+    /// Records cut so far.
+    cut: u64,
+}
+
+impl<R: BufRead> CsvGuard<R> {
+    fn new(inner: R) -> Self {
+        CsvGuard {
+            inner,
+            state: CsvState::StartField,
+            record: 0,
+            header_done: false,
+            pending: b"",
+            skipping: false,
+            cut: 0,
+        }
+    }
+}
+
+impl<R: BufRead> Read for CsvGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.pending[..n]);
+                self.pending = &self.pending[n..];
+                return Ok(n);
+            }
+            let avail = self.inner.fill_buf()?;
+            if avail.is_empty() {
+                return Ok(0);
+            }
+            if self.skipping {
+                match avail.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        self.inner.consume(i + 1);
+                        self.skipping = false;
+                        self.state = CsvState::StartField;
+                        self.record = 0;
+                    }
+                    None => {
+                        let n = avail.len();
+                        self.inner.consume(n);
+                    }
+                }
+                continue;
+            }
+            let limit = if self.header_done {
+                MAX_CSV_ROW
+            } else {
+                MAX_CSV_HEADER
+            };
+            let n = avail.len().min(buf.len());
+            let mut taken = 0;
+            let mut over = false;
+            for &b in &avail[..n] {
+                use CsvState::*;
+                let end = match (self.state, b) {
+                    (StartField | InField | QuoteInQuotes, b'\r' | b'\n') => true,
+                    (StartField | QuoteInQuotes, b',') | (InField, b',') => {
+                        self.state = StartField;
+                        false
+                    }
+                    (StartField, b'"') => {
+                        self.state = InQuotes;
+                        false
+                    }
+                    (StartField | QuoteInQuotes, _) => {
+                        self.state = InField;
+                        false
+                    }
+                    (InField, _) => false,
+                    (InQuotes, b'"') => {
+                        self.state = QuoteInQuotes;
+                        false
+                    }
+                    (InQuotes, _) => false,
+                };
+                taken += 1;
+                if end {
+                    self.state = StartField;
+                    if self.record > 0 {
+                        self.header_done = true;
+                    }
+                    self.record = 0;
+                } else {
+                    self.record += 1;
+                    if self.record > limit {
+                        over = true;
+                        break;
+                    }
+                }
+            }
+            buf[..taken].copy_from_slice(&avail[..taken]);
+            self.inner.consume(taken);
+            if over {
+                if !self.header_done {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "its first row (the header) is longer than {} MiB",
+                            MAX_CSV_HEADER >> 20
+                        ),
+                    ));
+                }
+                self.cut += 1;
+                self.pending = if self.state == CsvState::InQuotes {
+                    b"\"\n"
+                } else {
+                    b"\n"
+                };
+                self.skipping = true;
+                self.state = CsvState::StartField;
+                self.record = 0;
+            }
+            return Ok(taken);
+        }
+    }
+}
+
 /// CSV: the admin center's download, Log Analytics' export or the simulator's log, told
 /// apart by their headers.
-fn read_csv<R: Read>(
+fn read_csv<R: BufRead>(
     path: &Path,
     input: R,
     options: &ReadOptions,
     report: &mut ReadReport,
     each: &mut dyn FnMut(SignIn),
 ) -> Result<(), InputError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(CsvGuard::new(input));
     let headers = reader
         .headers()
-        .map_err(|e| not_a_log(path, &format!("no CSV header ({e})")))?
+        .map_err(|e| not_a_log(path, &format!("no CSV header: {e}")))?
         .clone();
     let headers = normalize_headers(&headers);
     let has = |name: &str| headers.iter().any(|h| h == name);
@@ -1261,6 +1612,7 @@ fn read_csv<R: Read>(
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
+        let cut = reader.get_ref().cut;
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -1275,6 +1627,16 @@ fn read_csv<R: Read>(
         }
         report.rows += 1;
         let position = format!("line {}", record.position().map_or(line, |p| p.line()));
+        if reader.get_ref().cut > cut {
+            report.bad_row(
+                position,
+                format!(
+                    "a row longer than {} MiB (an unterminated quote?): skipped to the end of its line",
+                    MAX_CSV_ROW >> 20
+                ),
+            );
+            continue;
+        }
         let raw: RawSignIn = match record.deserialize(Some(&trimmed)) {
             Ok(r) => r,
             Err(e) => {
@@ -1286,7 +1648,8 @@ fn read_csv<R: Read>(
             .and_then(|i| record.get(i))
             .map(str::trim)
             .filter(|g| !g.is_empty())
-            .map(str::to_string);
+            .map(str::to_string)
+            .map(clip_group);
         match convert(raw, format, group, interactive_file, report) {
             Ok(s) => {
                 report.used += 1;
