@@ -21,8 +21,8 @@ use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
 use crate::study::runner::{self, RowSink};
 use crate::world::app::{App, DeviceTrust};
 use crate::world::fit::{
-    cluster_personas, group_personas, initial_fit, population_toml, FitOptions, FittedPersona,
-    LogSummary, Moments, Provenance, Template, UserView,
+    cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
+    FittedPersona, LogSummary, Moments, Provenance, Template, UserView,
 };
 use crate::world::population::Population;
 use crate::world::signin_log::{self, ReadOptions, ReadReport};
@@ -300,21 +300,39 @@ pub fn calibrate(
         rounds: opts.rounds,
         simulated_users: opts.simulated_users,
     };
-    // 3. Correct by simulation, one persona at a time.
+    // 3. Correct by simulation, one persona at a time. With the tenant's policies, the
+    // behaviour that shows only through prompts is fitted too.
+    let fit_behaviour = opts.policies.is_some();
+    let mut searches = vec![BehaviourSearch::default(); personas.len()];
+    if fit_behaviour {
+        for p in &mut personas {
+            p.behaviour = Some(Behaviour::of_template(&template, &p.name));
+        }
+    }
+    // One persona simulated alone: its simulated log's moments.
+    let moments_alone = |p: &FittedPersona, stream: u64| -> anyhow::Result<Moments> {
+        let mut alone = p.clone();
+        alone.share = 1.0;
+        let text = population_toml(&name, std::slice::from_ref(&alone), &template, &provenance);
+        let population = parse_fitted(&opts.out, &text)?;
+        let (sim, sim_views) = simulate(opts, population, days, stream)?;
+        let all: Vec<usize> = (0..sim_views.len()).collect();
+        Ok(sim.moments(&sim_views, &all, &opts.fit))
+    };
     for round in 1..=opts.rounds {
         progress(Progress::Fitting {
             round,
             rounds: opts.rounds,
         });
         for (i, p) in personas.iter_mut().enumerate() {
-            let mut alone = p.clone();
-            alone.share = 1.0;
-            let text = population_toml(&name, std::slice::from_ref(&alone), &template, &provenance);
-            let population = parse_fitted(&opts.out, &text)?;
-            let (sim, sim_views) = simulate(opts, population, days, i as u64)?;
-            let all: Vec<usize> = (0..sim_views.len()).collect();
-            let m = sim.moments(&sim_views, &all, &opts.fit);
+            if fit_behaviour && round == 1 {
+                searches[i] = BehaviourSearch::bracket(p, |q| moments_alone(q, i as u64))?;
+            }
+            let m = moments_alone(p, i as u64)?;
             correct(p, &m);
+            if fit_behaviour {
+                searches[i].correct(p, &m);
+            }
         }
     }
     let population = population_toml(&name, &personas, &template, &provenance);
@@ -497,6 +515,157 @@ fn correct(p: &mut FittedPersona, sim: &Moments) {
     for a in p.apps.iter_mut().filter(|a| !a.background) {
         let i = a.app.index();
         a.sessions = scale(a.sessions, obs.slots_per_day[i], sim.slots_per_day[i], 48.0);
+    }
+}
+
+/// The search that fits a persona's [`Behaviour`] to its prompts. The log cannot tell
+/// the prompts of a behaviour from those of sign-in frequency or a policy's MFA; a
+/// simulation that runs the tenant's policies can. Each persona gets one value, the first
+/// of its [`Knob`]s that moves its simulated prompts at all under those policies: the
+/// share who sign out, on devices with a PRT; else the share of non-persistent cookies,
+/// and where a persistent-browser policy decides instead, browser restarts. The value is
+/// bracketed by simulating both ends of its range, then moved by secant steps.
+#[derive(Clone, Copy, Debug, Default)]
+struct BehaviourSearch {
+    knob: Option<Knob>,
+    secant: Secant,
+}
+
+/// A behaviour value, transformed so that prompts rise with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Knob {
+    SignOut,
+    /// 1 − `kmsi_accept`: the share of cookies that die with the browser.
+    NonPersistent,
+    BrowserRestarts,
+}
+
+/// Browser restarts per workday the fit may reach: one an hour.
+const MAX_BROWSER_RESTARTS: f64 = 12.0;
+
+impl Knob {
+    fn range(self) -> (f64, f64) {
+        match self {
+            Knob::SignOut | Knob::NonPersistent => (0.0, 1.0),
+            Knob::BrowserRestarts => (0.0, MAX_BROWSER_RESTARTS),
+        }
+    }
+
+    fn get(self, b: &Behaviour) -> f64 {
+        match self {
+            Knob::SignOut => b.sign_out_share,
+            Knob::NonPersistent => 1.0 - b.kmsi_accept,
+            Knob::BrowserRestarts => b.browser_restarts,
+        }
+    }
+
+    fn set(self, b: &mut Behaviour, x: f64) {
+        let (lo, hi) = self.range();
+        let x = x.clamp(lo, hi);
+        match self {
+            Knob::SignOut => b.sign_out_share = x,
+            Knob::NonPersistent => b.kmsi_accept = 1.0 - x,
+            Knob::BrowserRestarts => b.browser_restarts = x,
+        }
+    }
+}
+
+impl BehaviourSearch {
+    /// Finds the persona's knob and brackets it: simulates both ends of each candidate's
+    /// range, keeps the first whose ends differ by more than sampling noise (10% of the
+    /// observed prompts, at least 0.02 per user-day), and starts it where a straight line
+    /// between the ends meets the observed prompts. Without one, the template's values
+    /// stay.
+    fn bracket(
+        p: &mut FittedPersona,
+        mut simulate: impl FnMut(&FittedPersona) -> anyhow::Result<Moments>,
+    ) -> anyhow::Result<BehaviourSearch> {
+        let Some(start) = p.behaviour else {
+            return Ok(BehaviourSearch::default());
+        };
+        let with_prt = p.devices.map_or(0.0, |d| {
+            d[DeviceTrust::EntraJoined.index()] + d[DeviceTrust::HybridJoined.index()]
+        }) >= 0.5;
+        let candidates: &[Knob] = if with_prt {
+            &[Knob::SignOut]
+        } else {
+            &[Knob::NonPersistent, Knob::BrowserRestarts]
+        };
+        let observed = p.observed.prompts_per_user_day();
+        let noise = (0.1 * observed).max(0.02);
+        for &knob in candidates {
+            let (lo, hi) = knob.range();
+            let mut at = |x: f64| -> anyhow::Result<f64> {
+                let mut q = p.clone();
+                if let Some(b) = q.behaviour.as_mut() {
+                    knob.set(b, x);
+                }
+                Ok(simulate(&q)?.prompts_per_user_day())
+            };
+            let (m_lo, m_hi) = (at(lo)?, at(hi)?);
+            if m_hi - m_lo <= noise {
+                continue;
+            }
+            let x = lo + (observed - m_lo) / (m_hi - m_lo) * (hi - lo);
+            let mut b = start;
+            knob.set(&mut b, x);
+            p.behaviour = Some(b);
+            // The nearer end is the secant's first point.
+            let last = if x - lo < hi - x {
+                (lo, m_lo)
+            } else {
+                (hi, m_hi)
+            };
+            return Ok(BehaviourSearch {
+                knob: Some(knob),
+                secant: Secant { last: Some(last) },
+            });
+        }
+        Ok(BehaviourSearch::default())
+    }
+
+    fn correct(&mut self, p: &mut FittedPersona, sim: &Moments) {
+        let (Some(knob), Some(b)) = (self.knob, p.behaviour.as_mut()) else {
+            return;
+        };
+        let (_, hi) = knob.range();
+        let x = self.secant.step(
+            knob.get(b),
+            sim.prompts_per_user_day(),
+            p.observed.prompts_per_user_day(),
+            hi / 4.0,
+            hi,
+        );
+        knob.set(b, x);
+    }
+}
+
+/// One secant search: the last value tried and the moment it gave.
+#[derive(Clone, Copy, Debug, Default)]
+struct Secant {
+    last: Option<(f64, f64)>,
+}
+
+impl Secant {
+    /// The next value to try for `x` (which gave `simulated`, against `observed`), within
+    /// `[0, max]`; without a usable slope it moves by `probe` towards the target.
+    /// Differences within 5% of the observed moment (sampling noise) leave `x` alone.
+    fn step(&mut self, x: f64, simulated: f64, observed: f64, probe: f64, max: f64) -> f64 {
+        let tolerance = 0.05 * observed.max(0.02);
+        let next = if (observed - simulated).abs() <= tolerance {
+            x
+        } else {
+            match self.last {
+                Some((px, pm)) if (x - px).abs() > 1e-9 && (simulated - pm) / (x - px) > 0.0 => {
+                    let slope = (simulated - pm) / (x - px);
+                    // Never more than two probes in one round: simulated moments are noisy.
+                    x + ((observed - simulated) / slope).clamp(-2.0 * probe, 2.0 * probe)
+                }
+                _ => x + probe * (observed - simulated).signum(),
+            }
+        };
+        self.last = Some((x, simulated));
+        next.clamp(0.0, max)
     }
 }
 

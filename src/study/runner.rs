@@ -273,6 +273,7 @@ fn profile_traits(i: usize) -> UserTraits {
         mfa_method: MfaMethod::ALL[m],
         kmsi_accept: false,
         remember_mfa_accept: false,
+        signs_out: false,
         trusted_location: trusted,
         clients: Vec::new(),
     };
@@ -302,7 +303,7 @@ struct SharedPlans {
     /// the traits planning reads. A design replays them only when its own user is in the
     /// same state, which makes the replay exact by construction: the same stream state
     /// draws the same plans.
-    from: Option<(ChaCha8Rng, usize, DeviceTrust, Vec<Client>)>,
+    from: Option<(ChaCha8Rng, usize, DeviceTrust, Vec<Client>, bool)>,
     /// Its actions in time order.
     preamble: Preamble,
     /// Every day's plan, each in time order.
@@ -330,11 +331,12 @@ impl SharedPlans {
         let same = self
             .from
             .as_ref()
-            .is_some_and(|(rng, persona, device, clients)| {
+            .is_some_and(|(rng, persona, device, clients, signs_out)| {
                 rng == brng
                     && *persona == traits.persona
                     && *device == traits.device
                     && *clients == traits.clients
+                    && *signs_out == traits.signs_out
             });
         if same {
             return;
@@ -358,6 +360,7 @@ impl SharedPlans {
             traits.persona,
             traits.device,
             traits.clients.clone(),
+            traits.signs_out,
         ));
     }
 

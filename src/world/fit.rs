@@ -867,8 +867,47 @@ pub struct FittedPersona {
     pub workday_share: f64,
     pub weekend_share: f64,
     pub apps: Vec<FittedApp>,
+    /// Behaviour that shows in the log only through the prompts it causes, fitted by
+    /// simulation against the tenant's current policies (`calibrate --policies`); `None`
+    /// until then, and the template's value is written.
+    pub behaviour: Option<Behaviour>,
     /// What the log showed, for the comments and the simulated comparison.
     pub observed: Moments,
+}
+
+/// Behaviour fitted by simulation, one value per persona, the one its prompts depend on
+/// most: on devices with a PRT, the share of users who sign out of a shared device at
+/// the end of every day (each day then starts without a session); elsewhere, the share
+/// who answer "Stay signed in?" yes (the others' cookies die with the browser), and,
+/// where that share can do no more (every cookie already dies with the browser, or a
+/// persistent-browser policy decides instead of the user), browser restarts per day.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Behaviour {
+    pub sign_out_share: f64,
+    pub kmsi_accept: f64,
+    pub browser_restarts: f64,
+}
+
+impl Behaviour {
+    /// The template persona's values (`name`'s, else the first's), where the fit starts.
+    pub fn of_template(template: &Template, name: &str) -> Behaviour {
+        let (tp, _) = template.persona(name);
+        let work = tp.and_then(|t| t.get("work")).and_then(|w| w.as_table());
+        let float = |t: Option<&toml::Table>, k: &str, default: f64| {
+            t.and_then(|t| t.get(k))
+                .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                .unwrap_or(default)
+        };
+        let signs_out = work
+            .and_then(|w| w.get("end_of_day"))
+            .and_then(|v| v.as_str())
+            == Some("sign_out");
+        Behaviour {
+            sign_out_share: float(work, "sign_out_share", if signs_out { 1.0 } else { 0.0 }),
+            kmsi_accept: float(tp, "kmsi_accept", 0.5),
+            browser_restarts: float(work, "browser_restarts", 0.0),
+        }
+    }
 }
 
 fn shares<const N: usize>(counts: &[usize; N]) -> Option<[f64; N]> {
@@ -960,6 +999,7 @@ pub fn initial_fit(
         workday_share: m.weekday_share.clamp(0.0, 1.0),
         weekend_share: m.weekend_share.clamp(0.0, 1.0),
         apps,
+        behaviour: None,
         observed: m,
     }
 }
@@ -1002,7 +1042,7 @@ impl Template {
     }
 
     /// The template persona of the same name, else the first.
-    fn persona(&self, name: &str) -> (Option<&toml::Table>, bool) {
+    pub fn persona(&self, name: &str) -> (Option<&toml::Table>, bool) {
         let ps = self.personas();
         if let Some(p) = ps
             .iter()
@@ -1281,12 +1321,22 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         }
         None => template_key(w, tp, "mfa", "the log has no second-factor details"),
     }
-    template_key(
-        w,
-        tp,
-        "kmsi_accept",
-        "sign-in logs do not show the answer to \"Stay signed in?\"",
-    );
+    match p.behaviour {
+        Some(b) => {
+            let _ = writeln!(
+                w,
+                "kmsi_accept = {}   # fitted by simulation to the {} prompts per working user-day observed",
+                num(b.kmsi_accept),
+                num(m.prompts_per_user_day())
+            );
+        }
+        None => template_key(
+            w,
+            tp,
+            "kmsi_accept",
+            "sign-in logs do not show the answer to \"Stay signed in?\"",
+        ),
+    }
     match p.trusted_location {
         Some(t) => {
             let _ = writeln!(
@@ -1366,6 +1416,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         num(p.weekend_share),
         num(m.weekend_share)
     );
+    let fitted: &[&str] = if p.behaviour.is_some() {
+        &["sign_out_share", "browser_restarts"]
+    } else {
+        &[]
+    };
     for k in [
         "lunch",
         "breaks",
@@ -1376,10 +1431,26 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         "browser_restarts",
         "browser_closed_overnight",
         "end_of_day",
+        "sign_out_share",
     ] {
+        if fitted.contains(&k) {
+            continue;
+        }
         if let Some(v) = work.and_then(|t| t.get(k)) {
             let _ = writeln!(w, "{k} = {v}   # template");
         }
+    }
+    if let Some(b) = p.behaviour {
+        let _ = writeln!(
+            w,
+            "sign_out_share = {}   # fitted by simulation: users who sign out of a shared device every day (each day then starts with sign-ins)",
+            num(b.sign_out_share)
+        );
+        let _ = writeln!(
+            w,
+            "browser_restarts = {}   # fitted by simulation where kmsi_accept could do no more, else the template's",
+            num(b.browser_restarts)
+        );
     }
     for a in &p.apps {
         let _ = writeln!(w, "\n[[persona.apps]]");

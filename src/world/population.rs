@@ -90,6 +90,10 @@ pub struct WorkPattern {
     /// Chance the browser is closed overnight.
     pub browser_closed_overnight: f64,
     pub end_of_day: EndOfDay,
+    /// Share of the persona's users who sign out at the end of every workday (shared
+    /// devices), the rest lock; when set it replaces `end_of_day` (`calibrate` fits it).
+    #[serde(default)]
+    pub sign_out_share: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -471,6 +475,7 @@ impl Population {
                 ("work.weekend_share", w.weekend_share),
                 ("work.meetings_in_teams", w.meetings_in_teams),
                 ("work.browser_closed_overnight", w.browser_closed_overnight),
+                ("work.sign_out_share", w.sign_out_share.unwrap_or(0.0)),
             ] {
                 probability(&cx, f(name), v, anchor)?;
             }
@@ -630,6 +635,8 @@ pub struct UserTraits {
     pub kmsi_accept: bool,
     /// Ticks "Don't ask again for X days" (remember MFA).
     pub remember_mfa_accept: bool,
+    /// Signs out at the end of every workday (a shared device), rather than locking.
+    pub signs_out: bool,
     pub trusted_location: bool,
     /// Client of each app the persona uses, in the persona's app order.
     pub clients: Vec<Client>,
@@ -682,6 +689,10 @@ impl UserTraits {
             Some(share) => rng.random_bool(share),
             None => kmsi_accept,
         };
+        let signs_out = match p.work.sign_out_share {
+            Some(share) => rng.random_bool(share),
+            None => p.work.end_of_day == EndOfDay::SignOut,
+        };
         UserTraits {
             persona,
             device,
@@ -690,6 +701,7 @@ impl UserTraits {
             mfa_method,
             kmsi_accept,
             remember_mfa_accept,
+            signs_out,
             trusted_location,
             clients,
         }
@@ -880,10 +892,14 @@ pub fn plan_day<R: Rng>(
             ));
         }
     }
-    match w.end_of_day {
-        EndOfDay::Lock => plan.push((end, Action::Lock)),
-        EndOfDay::SignOut => plan.push((end, Action::SignOut)),
-    }
+    plan.push((
+        end,
+        if traits.signs_out {
+            Action::SignOut
+        } else {
+            Action::Lock
+        },
+    ));
     if rng.random_bool(w.browser_closed_overnight) {
         plan.push((end, Action::CloseBrowser));
     }

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Does a calibrated population reproduce the tenant, under its design and others?
+
+A known population is run under the "logged" design with its sign-in log; `calibrate`
+fits a population to that log with the logged design's policies; then the original and
+the fitted populations are both run under each design, and their prompts per user-day
+compared, overall and per device type (issue 33; docs/model.md, "Calibration").
+
+    scripts/calibration-roundtrip.py POPULATION.toml [--logged P.json] [--other P.json ...]
+        [--users N] [--days N] [--directory] [--format csv|graph] [-- CALIBRATE ARGS]
+"""
+import argparse
+import csv
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "sessionsim"
+POLICIES = ROOT / "models" / "policies"
+
+
+def run(args):
+    p = subprocess.run([str(BIN)] + [str(a) for a in args], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(map(str, args))}: {p.stderr}")
+    return p
+
+
+def experiment(tmp, name, population, policies, users, days, seed):
+    path = tmp / f"{name}.toml"
+    path.write_text(
+        f'name = "{name}"\npopulation = "{population}"\nusers = {users}\ndays = {days}\n'
+        f'replicates = 1\nseed = {seed}\n[threat]\nenabled = false\n'
+        f'[[design]]\nname = "d"\npolicies = "{policies}"\n'
+    )
+    return path
+
+
+def by_device(out):
+    """Prompts per worked user-day, overall and per device, from users.csv."""
+    prompts, days = {}, {}
+    with open(out / "users.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            for key in ("all", r["device"]):
+                prompts[key] = prompts.get(key, 0) + int(r["prompts"])
+                days[key] = days.get(key, 0) + int(r["active_days"])
+    return {k: (prompts[k] / days[k] if days[k] else 0.0, days[k]) for k in prompts}
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser()
+    ap.add_argument("population")
+    ap.add_argument("--logged", default=str(POLICIES / "baseline.json"))
+    ap.add_argument("--other", action="append",
+                    default=[])
+    ap.add_argument("--users", type=int, default=3000)
+    ap.add_argument("--days", type=int, default=14)
+    ap.add_argument("--seed", type=int, default=11)
+    a = ap.parse_args(argv)
+    others = a.other or [str(POLICIES / "mfa-all-users.json"), str(POLICIES / "sif-1h.json")]
+    population = pathlib.Path(a.population).resolve()
+    with tempfile.TemporaryDirectory() as t:
+        tmp = pathlib.Path(t)
+        exp = experiment(tmp, "logged", population, a.logged, a.users, a.days, a.seed)
+        run(["run", exp, "--out", tmp / "logged", "--signin-log", "--quiet"])
+        fitted = tmp / "fit" / "fitted.toml"
+        fitted.parent.mkdir()
+        run(["calibrate", tmp / "logged" / "signins.csv", "--out", fitted,
+             "--policies", a.logged, "--quiet"] + extra)
+        worst = 0.0
+        print(f"{'design':<28} {'scope':<14} {'original':>9} {'fitted':>9} {'error':>8}")
+        for policies in [a.logged] + others:
+            name = pathlib.Path(policies).stem
+            res = {}
+            for kind, pop in (("original", population), ("fitted", fitted)):
+                e = experiment(tmp, f"{kind}-{name}", pop, policies, a.users, a.days,
+                               a.seed + 1)
+                out = tmp / f"out-{kind}-{name}"
+                run(["run", e, "--out", out, "--quiet", "--per-user"])
+                res[kind] = by_device(out)
+            total_days = res["original"]["all"][1]
+            for scope, (o, d) in sorted(res["original"].items(), key=lambda kv: kv[0] != "all"):
+                f = res["fitted"].get(scope, (0.0, 0.0))[0]
+                err = (f - o) / o if o > 0 else 0.0
+                counted = scope == "all" or d >= 0.1 * total_days
+                if counted:
+                    worst = max(worst, abs(err))
+                mark = "" if counted else "  (under 10% of user-days)"
+                print(f"{name:<28} {scope:<14} {o:9.3f} {f:9.3f} {err:+8.1%}{mark}")
+        print(f"largest error (overall, and device types with 10% of user-days): {worst:.1%}")
+
+
+if __name__ == "__main__":
+    main()
