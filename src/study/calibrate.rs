@@ -303,7 +303,7 @@ pub fn calibrate(
     // 3. Correct by simulation, one persona at a time. With the tenant's policies, the
     // behaviour that shows only through prompts is fitted too.
     let fit_behaviour = opts.policies.is_some();
-    let mut searches = vec![BehaviourSearch::default(); personas.len()];
+    let mut searches: Vec<BehaviourSearch> = vec![BehaviourSearch::default(); personas.len()];
     if fit_behaviour {
         for p in &mut personas {
             p.behaviour = Some(Behaviour::of_template(&template, &p.name));
@@ -520,14 +520,15 @@ fn correct(p: &mut FittedPersona, sim: &Moments) {
 
 /// The search that fits a persona's [`Behaviour`] to its prompts. The log cannot tell
 /// the prompts of a behaviour from those of sign-in frequency or a policy's MFA; a
-/// simulation that runs the tenant's policies can. Each persona gets one value, the first
-/// of its [`Knob`]s that moves its simulated prompts at all under those policies: the
-/// share who sign out, on devices with a PRT; else the share of non-persistent cookies,
-/// and where a persistent-browser policy decides instead, browser restarts. The value is
-/// bracketed by simulating both ends of its range, then moved by secant steps.
-#[derive(Clone, Copy, Debug, Default)]
+/// simulation that runs the tenant's policies can. The candidates, in order: the share
+/// who sign out (devices with a PRT only), the share of non-persistent cookies, browser
+/// restarts. Each is kept only if its two ends, simulated, differ by more than sampling
+/// noise under those policies (a persistent-browser policy makes the cookie share
+/// irrelevant, for instance). The first kept is moved by secant steps; when it reaches
+/// the end of its range with prompts still to gain or lose, the next one takes over.
+#[derive(Clone, Debug, Default)]
 struct BehaviourSearch {
-    knob: Option<Knob>,
+    knobs: Vec<Knob>,
     secant: Secant,
 }
 
@@ -571,11 +572,9 @@ impl Knob {
 }
 
 impl BehaviourSearch {
-    /// Finds the persona's knob and brackets it: simulates both ends of each candidate's
-    /// range, keeps the first whose ends differ by more than sampling noise (10% of the
-    /// observed prompts, at least 0.02 per user-day), and starts it where a straight line
-    /// between the ends meets the observed prompts. Without one, the template's values
-    /// stay.
+    /// Finds the knobs that move the persona's prompts, and starts the first where a
+    /// straight line between its simulated ends meets the observed prompts. Without one,
+    /// the template's values stay.
     fn bracket(
         p: &mut FittedPersona,
         mut simulate: impl FnMut(&FittedPersona) -> anyhow::Result<Moments>,
@@ -587,12 +586,13 @@ impl BehaviourSearch {
             d[DeviceTrust::EntraJoined.index()] + d[DeviceTrust::HybridJoined.index()]
         }) >= 0.5;
         let candidates: &[Knob] = if with_prt {
-            &[Knob::SignOut]
+            &[Knob::SignOut, Knob::NonPersistent, Knob::BrowserRestarts]
         } else {
             &[Knob::NonPersistent, Knob::BrowserRestarts]
         };
         let observed = p.observed.prompts_per_user_day();
         let noise = (0.1 * observed).max(0.02);
+        let mut search = BehaviourSearch::default();
         for &knob in candidates {
             let (lo, hi) = knob.range();
             let mut at = |x: f64| -> anyhow::Result<f64> {
@@ -606,37 +606,43 @@ impl BehaviourSearch {
             if m_hi - m_lo <= noise {
                 continue;
             }
-            let x = lo + (observed - m_lo) / (m_hi - m_lo) * (hi - lo);
-            let mut b = start;
-            knob.set(&mut b, x);
-            p.behaviour = Some(b);
-            // The nearer end is the secant's first point.
-            let last = if x - lo < hi - x {
-                (lo, m_lo)
-            } else {
-                (hi, m_hi)
-            };
-            return Ok(BehaviourSearch {
-                knob: Some(knob),
-                secant: Secant { last: Some(last) },
-            });
+            if search.knobs.is_empty() {
+                let x = lo + (observed - m_lo) / (m_hi - m_lo) * (hi - lo);
+                let mut b = start;
+                knob.set(&mut b, x);
+                p.behaviour = Some(b);
+                // The nearer end is the secant's first point.
+                let last = if x - lo < hi - x {
+                    (lo, m_lo)
+                } else {
+                    (hi, m_hi)
+                };
+                search.secant = Secant { last: Some(last) };
+            }
+            search.knobs.push(knob);
         }
-        Ok(BehaviourSearch::default())
+        Ok(search)
     }
 
     fn correct(&mut self, p: &mut FittedPersona, sim: &Moments) {
-        let (Some(knob), Some(b)) = (self.knob, p.behaviour.as_mut()) else {
+        let (Some(&knob), Some(b)) = (self.knobs.first(), p.behaviour.as_mut()) else {
             return;
         };
-        let (_, hi) = knob.range();
-        let x = self.secant.step(
-            knob.get(b),
+        let (lo, hi) = knob.range();
+        let (simulated, observed) = (
             sim.prompts_per_user_day(),
             p.observed.prompts_per_user_day(),
-            hi / 4.0,
-            hi,
         );
-        knob.set(b, x);
+        let x = knob.get(b);
+        // At an end with prompts still to gain (or lose) there: the next knob's turn.
+        let spent = (x >= hi && observed > simulated) || (x <= lo && observed < simulated);
+        if spent && self.knobs.len() > 1 {
+            self.knobs.remove(0);
+            self.secant = Secant::default();
+            return self.correct(p, sim);
+        }
+        let next = self.secant.step(x, simulated, observed, hi / 4.0, hi);
+        knob.set(b, next);
     }
 }
 
