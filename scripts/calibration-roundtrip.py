@@ -16,6 +16,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = ROOT / "target" / "release" / "sessionsim"
@@ -50,6 +51,28 @@ def by_device(out):
     return {k: (prompts[k] / days[k] if days[k] else 0.0, days[k]) for k in prompts}
 
 
+def directory(population, log, path):
+    """A Graph users?$expand=memberOf page for the log's users: each user's groups and
+    roles are their persona's in the original population (what a tenant's directory
+    would say)."""
+    pop = tomllib.loads(pathlib.Path(population).read_text())
+    personas = {p["name"]: p for p in pop.get("persona", [])}
+    users = {}
+    with open(log, newline="") as f:
+        for r in csv.DictReader(f):
+            if r.get("actor", "user") == "user":
+                users.setdefault(r["userPrincipalName"], r["persona"])
+    value = []
+    for i, (upn, persona) in enumerate(sorted(users.items())):
+        p = personas.get(persona, {})
+        member = [{"@odata.type": "#microsoft.graph.group", "id": g} for g in p.get("groups", [])]
+        member += [{"@odata.type": "#microsoft.graph.directoryRole", "id": f"obj-{r}",
+                    "roleTemplateId": r} for r in p.get("roles", [])]
+        value.append({"id": f"id-{i}", "userPrincipalName": upn, "memberOf": member})
+    path.write_text(json.dumps({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+                                "value": value}))
+
+
 def main():
     argv = sys.argv[1:]
     extra = []
@@ -64,6 +87,8 @@ def main():
     ap.add_argument("--users", type=int, default=3000)
     ap.add_argument("--days", type=int, default=14)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--directory", action="store_true",
+                    help="give calibrate a Graph users export with the personas' groups and roles")
     a = ap.parse_args(argv)
     others = a.other or [str(POLICIES / "mfa-all-users.json"), str(POLICIES / "sif-1h.json")]
     population = pathlib.Path(a.population).resolve()
@@ -73,6 +98,10 @@ def main():
         run(["run", exp, "--out", tmp / "logged", "--signin-log", "--quiet"])
         fitted = tmp / "fit" / "fitted.toml"
         fitted.parent.mkdir()
+        if a.directory:
+            users = tmp / "users.json"
+            directory(population, tmp / "logged" / "signins.csv", users)
+            extra = extra + ["--directory", str(users)]
         run(["calibrate", tmp / "logged" / "signins.csv", "--out", fitted,
              "--policies", a.logged, "--quiet"] + extra)
         worst = 0.0

@@ -73,6 +73,11 @@ struct CalibrateArgs {
     /// The population whose values fill in what logs cannot show [default: quickstart].
     #[arg(long)]
     template: Option<PathBuf>,
+    /// Microsoft Graph `GET /users?$expand=memberOf` output (pages, an array or one user
+    /// per line): the groups and directory roles of the log's users, so that policies
+    /// naming them apply as in the tenant. Only ids are read.
+    #[arg(long, value_name = "USERS.json")]
+    directory: Option<PathBuf>,
     /// The tenant's offset from UTC, e.g. +01:00 or -05:00: work patterns are local.
     #[arg(
         long = "utc-offset",
@@ -559,6 +564,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         .logs
         .iter()
         .chain(args.template.iter())
+        .chain(args.directory.iter())
         .chain(args.policies.iter());
     for input in inputs {
         for (path, flag) in [
@@ -583,6 +589,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     opts.policies = args.policies.clone();
     opts.group_by = args.group_by.clone();
     opts.template = args.template.clone();
+    opts.directory = args.directory.clone();
     opts.fit.utc_offset_seconds = offset;
     opts.rounds = args.rounds;
     opts.simulated_users = args.simulated_users;

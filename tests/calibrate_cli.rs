@@ -543,3 +543,90 @@ fn a_utc_offset_moves_the_working_day() {
     let (utc, plus2) = (start("+00:00"), start("+02:00"));
     assert!((plus2 - utc - 7200).abs() <= 15 * 60, "{utc} vs {plus2}");
 }
+
+/// `--directory` (issue 33): the groups and roles of the log's users come from a Graph
+/// `users?$expand=memberOf` page, so that a role-targeted policy finds its users in the
+/// fitted population; without it none does.
+#[test]
+fn a_directory_gives_fitted_personas_the_roles_policies_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let original = root().join("models/populations/quickstart.toml");
+    let exp = experiment(dir, "original", &original);
+    let out = dir.join("original-out");
+    run_ok(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--signin-log",
+        "--quiet",
+    ]);
+    let log = out.join("signins.csv");
+    // The admins (their persona column) are Global Administrators in the directory.
+    let mut users = std::collections::BTreeMap::new();
+    for r in csv_rows(&std::fs::read_to_string(&log).unwrap()) {
+        if r["actor"] == "user" {
+            users.insert(r["userPrincipalName"].clone(), r["persona"].clone());
+        }
+    }
+    let value: Vec<serde_json::Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (upn, persona))| {
+            let member = if persona == "admin" {
+                serde_json::json!([{"@odata.type": "#microsoft.graph.directoryRole", "id": "obj", "roleTemplateId": "62e90394-69f5-4237-9190-012177145e10", "displayName": "Global Administrator"}])
+            } else {
+                serde_json::json!([{"@odata.type": "#microsoft.graph.group", "id": "not-named-by-policies"}])
+            };
+            serde_json::json!({"id": format!("id-{i}"), "userPrincipalName": upn, "displayName": "Someone", "memberOf": member})
+        })
+        .collect();
+    let directory = dir.join("users.json");
+    std::fs::write(&directory, serde_json::json!({"value": value}).to_string()).unwrap();
+    let policies = root().join(ROUND_TRIP_POLICIES);
+    std::fs::create_dir(dir.join("m")).unwrap();
+    let fit = |name: &str, with: bool| {
+        let fitted = dir.join("m").join(name);
+        let mut args = vec![
+            "calibrate",
+            log.to_str().unwrap(),
+            "--out",
+            fitted.to_str().unwrap(),
+            "--policies",
+            policies.to_str().unwrap(),
+            "--rounds",
+            "1",
+            "--force",
+            "--quiet",
+        ];
+        if with {
+            args.extend(["--directory", directory.to_str().unwrap()]);
+        }
+        let o = run_ok(&args);
+        (std::fs::read_to_string(&fitted).unwrap(), stderr(&o))
+    };
+    let (with, warnings) = fit("with.toml", true);
+    let population = Population::load(&dir.join("m/with.toml")).unwrap();
+    let admins: Vec<_> = population
+        .personas
+        .iter()
+        .filter(|p| {
+            p.roles
+                .iter()
+                .any(|r| r == "62e90394-69f5-4237-9190-012177145e10")
+        })
+        .collect();
+    assert!(!admins.is_empty(), "{with}");
+    // Only what the policies name is kept, and no name is copied.
+    assert!(!with.contains("not-named-by-policies") && !with.contains("Someone"));
+    assert!(
+        !warnings.contains("apply to no simulated user"),
+        "{warnings}"
+    );
+    let (_, warnings) = fit("without.toml", false);
+    assert!(
+        warnings.contains("apply to no simulated user"),
+        "{warnings}"
+    );
+}

@@ -20,6 +20,7 @@ use crate::output::signinlog::{LogBuffer, SIGNIN_HEADER};
 use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
 use crate::study::runner::{self, RowSink};
 use crate::world::app::{App, DeviceTrust};
+use crate::world::directory::{Directory, Membership};
 use crate::world::fit::{
     cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
     FittedPersona, LogSummary, Moments, Provenance, Template, UserView,
@@ -38,6 +39,8 @@ pub struct CalibrateOptions {
     pub group_by: Option<String>,
     /// The population whose values fill in what logs cannot show.
     pub template: Option<PathBuf>,
+    /// Graph `users?$expand=memberOf`: the groups and roles of the log's users.
+    pub directory: Option<PathBuf>,
     pub fit: FitOptions,
     /// Rounds of simulate-and-correct.
     pub rounds: u32,
@@ -54,6 +57,7 @@ impl CalibrateOptions {
             policies: None,
             group_by: None,
             template: None,
+            directory: None,
             fit: FitOptions::default(),
             rounds: 3,
             simulated_users: 500,
@@ -243,15 +247,32 @@ pub fn calibrate(
     }
     // 2. Personas and first estimates.
     let views = summary.user_views(&opts.fit);
+    let memberships = match &opts.directory {
+        Some(path) => Some(directory_memberships(path, opts, &views, &mut warnings)?),
+        None => None,
+    };
     let groups = match &opts.group_by {
-        Some(field) => group_personas(&summary, &views, &opts.fit, field),
-        None => cluster_personas(&views, &opts.fit),
+        Some(field) => group_personas(&summary, &views, &opts.fit, field, memberships.as_deref()),
+        None => cluster_personas(&views, &opts.fit, memberships.as_deref()),
     };
     let mut personas: Vec<FittedPersona> = groups
         .iter()
         .map(|g| {
             let m = summary.moments(&views, &g.members, &opts.fit);
-            initial_fit(g, m, views.len(), &opts.fit)
+            let mut p = initial_fit(g, m, views.len(), &opts.fit);
+            if let (Some(all), Some(member)) = (&memberships, &g.membership) {
+                let holding = g.members.iter().filter(|&&i| all[i] == *member).count();
+                if holding < g.members.len() {
+                    warnings.push(format!(
+                        "persona {}: {} of its {} users hold other groups or roles than the persona's (too few to be a persona of their own); policies that name them apply as to the persona",
+                        p.name,
+                        g.members.len() - holding,
+                        g.members.len()
+                    ));
+                }
+                p.membership = Some((member.clone(), holding));
+            }
+            p
         })
         .collect();
     // A persona needs an app the simulator models. Users who sign in to none (only to
@@ -398,6 +419,75 @@ fn population_name(out: &Path) -> String {
     } else {
         name
     }
+}
+
+/// Each view's groups and roles from the directory at `path`, restricted to those the
+/// policies name (all roles, and no groups, without `--policies`: then nothing says which
+/// of the tenant's groups matter).
+fn directory_memberships(
+    path: &Path,
+    opts: &CalibrateOptions,
+    views: &[UserView],
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Vec<Membership>> {
+    let dir = Directory::load(path)?;
+    let named: Option<std::collections::BTreeSet<String>> = match &opts.policies {
+        Some(p) => {
+            let (set, _) = crate::policy::PolicySet::load(p)?;
+            let mut ids = std::collections::BTreeSet::new();
+            for pol in &set.policies {
+                let u = &pol.conditions.users;
+                for list in [
+                    &u.include_groups,
+                    &u.exclude_groups,
+                    &u.include_roles,
+                    &u.exclude_roles,
+                ] {
+                    ids.extend(list.iter().map(|x| x.to_ascii_lowercase()));
+                }
+            }
+            Some(ids)
+        }
+        None => {
+            warnings.push(
+                "--directory without --policies: only directory roles are kept (nothing says which groups matter)"
+                    .to_string(),
+            );
+            None
+        }
+    };
+    let mut found = 0usize;
+    let out: Vec<Membership> = views
+        .iter()
+        .map(|v| match dir.of(v.key) {
+            Some(m) => {
+                found += 1;
+                match &named {
+                    Some(ids) => m.restricted(&|id: &str| ids.contains(&id.to_ascii_lowercase())),
+                    None => Membership {
+                        groups: Vec::new(),
+                        roles: m.roles.clone(),
+                    },
+                }
+            }
+            None => Membership::default(),
+        })
+        .collect();
+    if found < views.len() {
+        warnings.push(format!(
+            "{}: {found} of the log's {} users are in the directory (matched by userPrincipalName or id); the others hold no group or role",
+            path.display(),
+            views.len()
+        ));
+    }
+    if dir.skipped > 0 {
+        warnings.push(format!(
+            "{}: {} user objects without a userPrincipalName or id were skipped",
+            path.display(),
+            dir.skipped
+        ));
+    }
+    Ok(out)
 }
 
 /// The fitted population, read back. The logs were checked for what the population

@@ -19,6 +19,7 @@ use crate::engine::calendar::weekday;
 use crate::error::plural;
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
+use crate::world::directory::Membership;
 use crate::world::population::ClientChoice;
 use crate::world::signin_log::{SignIn, Target};
 
@@ -679,6 +680,23 @@ pub struct PersonaGroup {
     pub members: Vec<usize>,
     /// How the persona was formed, for the output's comments.
     pub basis: String,
+    /// The groups and roles the persona's users hold, from `--directory` (those the
+    /// policies name): the members' own where they agree, else most members'.
+    pub membership: Option<Membership>,
+}
+
+/// The membership most of `members` hold (the first in order among equals), and how many
+/// hold it; `None` without a directory.
+fn majority(members: &[usize], memberships: Option<&[Membership]>) -> Option<(Membership, usize)> {
+    let all = memberships?;
+    let mut counts: BTreeMap<&Membership, usize> = BTreeMap::new();
+    for &i in members {
+        *counts.entry(&all[i]).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(m, n)| (m.clone(), n))
 }
 
 fn managed(d: Option<DeviceTrust>) -> bool {
@@ -694,6 +712,7 @@ pub fn group_personas(
     views: &[UserView],
     options: &FitOptions,
     field: &str,
+    memberships: Option<&[Membership]>,
 ) -> Vec<PersonaGroup> {
     let mut by_group: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, v) in views.iter().enumerate() {
@@ -714,6 +733,7 @@ pub fn group_personas(
         } else {
             groups.push(PersonaGroup {
                 basis: format!("users whose `{field}` is `{name}`"),
+                membership: majority(&members, memberships).map(|m| m.0),
                 name,
                 members,
             });
@@ -743,20 +763,30 @@ pub fn group_personas(
         groups.push(PersonaGroup {
             name,
             basis: format!("{small_names} smaller `{field}` values together"),
+            membership: majority(&small, memberships).map(|m| m.0),
             members: small,
         });
     }
     groups
 }
 
-/// A behaviour cluster's key: personal device (not managed), and the (app, client) indexes
-/// used on most working days.
-type ClusterKey = (bool, Vec<(usize, usize)>);
+/// A behaviour cluster's key: personal device (not managed), the (app, client) indexes
+/// used on most working days, and the groups and roles that policies name (from
+/// `--directory`; empty without one).
+type ClusterKey = (bool, Vec<(usize, usize)>, Membership);
 
 /// Personas from behaviour: users with the same kind of device (managed: joined or hybrid
 /// joined; personal: registered or unmanaged) and the same apps in the same clients form
 /// a cluster; clusters under `min_persona_share` join the most similar larger one.
-pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<PersonaGroup> {
+///
+/// With `memberships` (one per view, from `--directory`), users who hold different groups
+/// or roles that policies name are told apart too, and a small cluster joins one whose
+/// users hold the same ones before any other: a role-targeted policy must find its users.
+pub fn cluster_personas(
+    views: &[UserView],
+    options: &FitOptions,
+    memberships: Option<&[Membership]>,
+) -> Vec<PersonaGroup> {
     let mut clusters: BTreeMap<ClusterKey, Vec<usize>> = BTreeMap::new();
     for (i, v) in views.iter().enumerate() {
         let sig = v
@@ -764,8 +794,9 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
             .iter()
             .map(|(a, c)| (a.index(), c.index()))
             .collect();
+        let member = memberships.map(|m| m[i].clone()).unwrap_or_default();
         clusters
-            .entry((!managed(v.device), sig))
+            .entry((!managed(v.device), sig, member))
             .or_default()
             .push(i);
     }
@@ -793,7 +824,11 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
             } else {
                 inter as f64 / union as f64
             };
-            ((k.0 == key.0) as u8, (jaccard * 1e6) as u64)
+            (
+                (k.2 == key.2) as u8,
+                (k.0 == key.0) as u8,
+                (jaccard * 1e6) as u64,
+            )
         };
         let best = (0..list.len())
             .max_by(|&a, &b| score(&list[a].0).cmp(&score(&list[b].0)).then(b.cmp(&a)))
@@ -804,8 +839,9 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
         list.sort_by_key(|c| std::cmp::Reverse(c.1.len()));
     }
     let mut counters = [0usize; 2];
+    let with_directory = memberships.is_some();
     list.into_iter()
-        .map(|((personal, sig), members)| {
+        .map(|((personal, sig, member), members)| {
             let kind = if personal { "personal" } else { "managed" };
             counters[personal as usize] += 1;
             let apps: Vec<String> = sig
@@ -827,6 +863,7 @@ pub fn cluster_personas(views: &[UserView], options: &FitOptions) -> Vec<Persona
                         apps.join(", ")
                     }
                 ),
+                membership: with_directory.then_some(member),
                 members,
             }
         })
@@ -871,6 +908,9 @@ pub struct FittedPersona {
     /// simulation against the tenant's current policies (`calibrate --policies`); `None`
     /// until then, and the template's value is written.
     pub behaviour: Option<Behaviour>,
+    /// Groups and roles from `--directory`, with how many of the persona's users hold
+    /// exactly these; `None` without a directory (then the template persona's).
+    pub membership: Option<(Membership, usize)>,
     /// What the log showed, for the comments and the simulated comparison.
     pub observed: Moments,
 }
@@ -1000,6 +1040,7 @@ pub fn initial_fit(
         weekend_share: m.weekend_share.clamp(0.0, 1.0),
         apps,
         behaviour: None,
+        membership: group.membership.clone().map(|m| (m, 0)),
         observed: m,
     }
 }
@@ -1357,6 +1398,17 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     if let Some(v) = get("platform") {
         let _ = writeln!(w, "platform = {v}   # template");
     }
+    if let Some((member, holding)) = &p.membership {
+        let list = |ids: &[String]| {
+            toml::Value::Array(ids.iter().map(|i| toml::Value::String(i.clone())).collect())
+        };
+        let why = format!(
+            "from --directory: {} of the {} hold exactly these, of the groups and roles the policies name",
+            holding, m.users
+        );
+        let _ = writeln!(w, "groups = {}   # {why}", list(&member.groups));
+        let _ = writeln!(w, "roles = {}   # {why}", list(&member.roles));
+    }
     if same_name {
         for k in [
             "groups",
@@ -1365,6 +1417,9 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "named_location",
             "device_attributes",
         ] {
+            if p.membership.is_some() && (k == "groups" || k == "roles") {
+                continue;
+            }
             if let Some(v) = get(k) {
                 let _ = writeln!(w, "{k} = {v}   # template persona `{}`", comment(&p.name));
             }

@@ -8,6 +8,7 @@
 //! is the session model's (`crate::model`). [`app`] is a leaf that every layer may use.
 
 pub mod app;
+pub mod directory;
 pub mod draw;
 pub mod fit;
 pub mod population;
