@@ -47,8 +47,7 @@ fn examples() -> Vec<Example> {
         let output = prompt.map(|_| {
             let mut expected = Vec::new();
             while let Some(next) = lines.peek() {
-                if next.trim_start().starts_with("```") || next.trim_start().starts_with("$ ")
-                {
+                if next.trim_start().starts_with("```") || next.trim_start().starts_with("$ ") {
                     break;
                 }
                 expected.push(lines.next().unwrap().to_string());
@@ -173,5 +172,8 @@ fn the_readme_names_every_command_and_flag_of_the_command_table() {
     ] {
         assert!(readme.contains(flag), "{flag}");
     }
-    assert!(readme.contains("about 3 minutes"), "the build time is stated");
+    assert!(
+        readme.contains("about 3 minutes"),
+        "the build time is stated"
+    );
 }
