@@ -173,7 +173,8 @@ pub fn calibrate(
     let out_of_range: u64 = reports.iter().map(|(_, r)| r.out_of_range).sum();
     if out_of_range > 0 {
         warnings.push(format!(
-            "{out_of_range} rows are dated outside the years {}-{} and were skipped",
+            "{} dated outside the years {}-{} (or with an offset from UTC beyond ±14:00) skipped",
+            plural(out_of_range, "row"),
             crate::engine::calendar::LOG_YEARS.0,
             crate::engine::calendar::LOG_YEARS.1
         ));

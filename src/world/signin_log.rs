@@ -99,7 +99,8 @@ pub struct ReadReport {
     pub bad_examples: Vec<String>,
     /// Simulated attacker rows (not the tenant's users).
     pub attacker_rows: u64,
-    /// Rows dated outside the years [`LOG_YEARS`] (also counted in `bad`).
+    /// Rows dated outside the years [`LOG_YEARS`], or with an offset beyond ±14:00 (also
+    /// counted in `bad`).
     pub out_of_range: u64,
     /// Rows of apps the simulator does not model, by app name.
     pub other_apps: BTreeMap<String, u64>,
@@ -586,6 +587,13 @@ fn convert(
                     "`{}` is not a time",
                     crate::error::clip(t, 60)
                 )))
+            }
+            Err(TimestampError::OffsetOutOfRange) => {
+                report.out_of_range += 1;
+                return Err(Skip::Bad(format!(
+                    "`{}`: its offset from UTC is beyond ±14:00",
+                    crate::error::clip(t, 60)
+                )));
             }
             Err(TimestampError::OutOfRange) => {
                 report.out_of_range += 1;
