@@ -122,7 +122,14 @@ pub fn calibrate(
     let template = match &opts.template {
         Some(p) => {
             // It must be a population that loads; then its raw values are copied.
-            Population::load(p).map_err(|e| e.field("--template"))?;
+            Population::load(p).map_err(|e| {
+                crate::study::validate::wrong_kind(
+                    p,
+                    crate::study::validate::FileKind::Population,
+                    e,
+                )
+                .field("--template")
+            })?;
             let text = crate::error::read_text(p)?;
             Template::parse(&p.display().to_string(), &text).map_err(|e| InputError::new(p, e))?
         }
