@@ -139,6 +139,14 @@ struct RunArgs {
     /// simulated, oversampled ones: see attack_sampling in manifest.json).
     #[arg(long = "per-user")]
     per_user: bool,
+    /// How users start: steady (the sessions of a tenant in operation) or cold (no
+    /// session at all) [default: the experiment's `start`, steady].
+    #[arg(long, value_name = "steady|cold")]
+    start: Option<String>,
+    /// Days simulated before day 0 and not counted, in whole weeks, e.g. 14d [default:
+    /// the experiment's `warmup`; 7d for a steady start, 0d for a cold one].
+    #[arg(long, value_name = "DURATION")]
+    warmup: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -327,6 +335,31 @@ const MAX_SIMULATED_USERS: u64 = 100_000;
 /// Most worker threads accepted.
 const MAX_THREADS: usize = 1024;
 
+/// `--start`: whether users start in a steady state.
+fn parse_start(text: &str) -> Result<bool, sessionsim::error::InputError> {
+    match text {
+        "steady" => Ok(true),
+        "cold" => Ok(false),
+        other => Err(sessionsim::error::InputError::new(
+            "<command line>",
+            format!("--start {other}: expected steady or cold"),
+        )),
+    }
+}
+
+/// `--warmup`: a duration in whole days (the experiment checks it is whole weeks).
+fn parse_warmup(text: &str) -> Result<u32, sessionsim::error::InputError> {
+    let bad = |why: String| {
+        sessionsim::error::InputError::new("<command line>", format!("--warmup {text}: {why}"))
+    };
+    let d = sessionsim::engine::time::parse_duration(text).map_err(|e| bad(e.to_string()))?;
+    let day = sessionsim::engine::time::DAY;
+    if d.as_secs() % day != 0 || d.as_secs() / day > u32::MAX as u64 {
+        return Err(bad("use whole weeks: 0d, 7d, 14d, ...".into()));
+    }
+    Ok((d.as_secs() / day) as u32)
+}
+
 fn run_experiment(args: RunArgs) -> Result<()> {
     use sessionsim::study::experiment::{Experiment, RunOptions};
     use sessionsim::study::{job, runner};
@@ -356,6 +389,8 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         signin_log_attackers: args.signin_log_attackers,
         per_user: args.per_user,
         force: args.force,
+        steady_start: args.start.as_deref().map(parse_start).transpose()?,
+        warmup_days: args.warmup.as_deref().map(parse_warmup).transpose()?,
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {

@@ -21,7 +21,8 @@ fn bench_workload_stays_under_fifty_events_per_user_day() {
         .flat_map(|g| g.thefts.iter())
         .map(|t| t.thefts)
         .sum();
-    let user_days = 300 * exp.days as u64;
+    // The warm-up's days are simulated too.
+    let user_days = 300 * exp.simulated_days() as u64;
     let per_user_day = events as f64 / user_days as f64;
     // The workload does follow thefts (their copies count in `events`).
     assert!(

@@ -149,6 +149,8 @@ fn run(case: &Case, params: &ModelParams) -> Vec<Record> {
         device: case.device,
         credential: Credential::Password,
         kmsi_accept: true,
+        remember_mfa_accept: true,
+        guest: false,
         tenant: TenantSettings {
             cae: case.cae,
             ..TenantSettings::default()

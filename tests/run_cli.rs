@@ -77,7 +77,10 @@ fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
     );
     let m = manifest_without_timing(&out);
     assert_eq!(m["counters"]["users_simulated"], 300 * 2 * 2);
-    assert_eq!(m["counters"]["user_days_simulated"], 300 * 2 * 2 * 7);
+    // 7 days and the default warm-up of 7 more, simulated and not counted.
+    assert_eq!(m["counters"]["user_days_simulated"], 300 * 2 * 2 * (7 + 7));
+    assert_eq!(m["start"]["mode"], "steady");
+    assert_eq!(m["start"]["warmup_days"], 7);
     assert!(m["counters"]["events_simulated"].as_u64().unwrap() > 10_000);
     assert_eq!(m["experiment"]["sha256"].as_str().unwrap().len(), 64);
 }
@@ -460,4 +463,58 @@ fn more_legitimate_prompts_raise_mfa_fatigue_success() {
         most.1 > least.1,
         "success rises with MFA prompts: {points:?}"
     );
+}
+
+#[test]
+fn shards_of_one_start_merge_and_shards_of_different_starts_do_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let single = tmp.path().join("single");
+    run_into("tests/data/tiny.toml", &single, &["--warmup", "14d"]);
+    let shard = |k: u32, warmup: &str| {
+        let dir = tmp.path().join(format!("shard{k}-{warmup}"));
+        run_into(
+            "tests/data/tiny.toml",
+            &dir,
+            &["--shard", &format!("{k}/2"), "--warmup", warmup],
+        );
+        dir
+    };
+    let (a, b, b0) = (shard(1, "14d"), shard(2, "14d"), shard(2, "0d"));
+    let merged = tmp.path().join("merged");
+    let o = run(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read(&single, "summary.csv"), read(&merged, "summary.csv"));
+    assert_eq!(manifest_without_timing(&single)["start"]["warmup_days"], 14);
+    let o = run(&[
+        "merge",
+        a.to_str().unwrap(),
+        b0.to_str().unwrap(),
+        "--out",
+        tmp.path().join("mixed").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("start"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_sign_in_log_starts_at_day_0_after_the_warm_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("log");
+    run_into("tests/data/tiny.toml", &out, &["--signin-log"]);
+    let log = read(&out, "signins.csv");
+    let first = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .min()
+        .unwrap();
+    // tests/data/tiny.toml starts on the default start date, Monday 2026-01-05: the
+    // warm-up's week before it is simulated, not logged.
+    assert!(first.starts_with("2026-01-05"), "first row at {first}");
 }

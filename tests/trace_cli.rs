@@ -77,8 +77,10 @@ fn revocation_reaches_cae_apps_after_the_propagation_delay() {
             .find(|r| r["at"] == at && r["app"] == app)
             .map(|r| (r["outcome"].clone(), r["reason"].clone()))
     };
+    // "Revoke sessions" takes a few minutes (revoke_sessions_delay, 5 min).
+    assert_eq!(find("01:00", "office_web"), None);
     assert_eq!(
-        find("01:00", "office_web"),
+        find("01:05", "office_web"),
         Some(("prompt".into(), "session_revoked".into()))
     );
     assert_eq!(
@@ -292,8 +294,34 @@ fn the_risky_user_template_changes_the_password_and_clears_the_risk() {
 }
 
 #[test]
-fn revoking_mfa_sessions_leaves_browser_sessions_alone() {
+fn revoking_mfa_sessions_clears_remembered_mfa_and_leaves_conditional_access_claims() {
     let rows = trace(&scenario("revoke-mfa-sessions.toml"));
+    let user: Vec<_> = rows.iter().filter(|r| r["actor"] == "user").collect();
+    let brief = |r: &std::collections::HashMap<String, String>| {
+        format!(
+            "{} {} {} {} mfa={}",
+            r["at"], r["app"], r["outcome"], r["reason"], r["mfa"]
+        )
+    };
+    let got: Vec<String> = user.iter().map(|r| brief(r)).collect();
+    assert_eq!(
+        got,
+        [
+            "00:00 office_web prompt initial_sign_in mfa=true",
+            "00:00 teams prompt initial_sign_in mfa=true",
+            // Remembered: the sign-in after a browser restart skips MFA.
+            "00:31 office_web prompt browser_closed mfa=false",
+            // The revocation cleared the remember-MFA cookie: MFA again.
+            "01:07 office_web prompt browser_closed mfa=true",
+            // The app's MFA claim, which Conditional Access required, still counts.
+            "01:10 teams silent session_valid mfa=false",
+        ]
+    );
+}
+
+#[test]
+fn revoking_mfa_sessions_as_seed_004_saw_it_makes_apps_redo_mfa() {
+    let rows = trace(&scenario("revoke-mfa-sessions-before-2025.toml"));
     let user = rows_of(&rows, "user");
     assert_eq!(
         user[2],
@@ -718,6 +746,100 @@ fn a_risk_detection_lets_risk_based_policies_end_the_attackers_replay() {
                 "every_time",
                 "cookie"
             ),
+        ]
+    );
+}
+
+/// Each row of `actor` as "at app outcome reason", in order.
+fn brief(name: &str, actor: &str) -> Vec<String> {
+    trace(&scenario(name))
+        .iter()
+        .filter(|r| r["actor"] == actor)
+        .map(|r| format!("{} {} {} {}", r["at"], r["app"], r["outcome"], r["reason"]))
+        .collect()
+}
+
+#[test]
+fn every_time_does_not_prompt_after_a_browser_restart_within_the_resources_session() {
+    assert_eq!(
+        brief("every-time-browser-restart.toml", "user"),
+        [
+            "09:00 sharepoint prompt initial_sign_in",
+            "09:00 sharepoint silent token_valid",
+            "09:32 sharepoint silent token_valid",
+            "10:20 sharepoint prompt every_time",
+        ]
+    );
+}
+
+#[test]
+fn cae_tokens_meet_sign_in_frequency_by_one_rule_for_user_and_attacker() {
+    // Ordinary 75-minute tokens for both: the user prompts at the renewal after each
+    // deadline, the attacker is refused at its own renewal.
+    assert_eq!(
+        brief("cae-tokens-under-sif.toml", "user"),
+        [
+            "00:00 sharepoint prompt initial_sign_in",
+            "00:00 sharepoint silent token_valid",
+            "01:15 sharepoint prompt sif_expired",
+            "02:30 sharepoint prompt sif_expired",
+            "03:45 sharepoint prompt sif_expired",
+        ]
+    );
+    assert_eq!(
+        brief("cae-tokens-under-sif.toml", "attacker"),
+        [
+            "00:30 sharepoint silent session_valid",
+            "01:45 sharepoint denied sif_expired",
+        ]
+    );
+}
+
+#[test]
+fn revoking_sessions_leaves_a_guest_signed_in() {
+    assert_eq!(
+        brief("revoke-sessions-guest.toml", "user")[2..],
+        [
+            "01:30 office_web silent session_valid",
+            "01:30 sharepoint silent session_valid",
+        ]
+    );
+}
+
+#[test]
+fn remember_mfa_needs_the_user_to_tick_the_box() {
+    let rows = trace(&scenario("remember-mfa-not-ticked.toml"));
+    let mfa: Vec<_> = rows
+        .iter()
+        .filter(|r| r["outcome"] == "prompt")
+        .map(|r| (r["at"].clone(), r["mfa"].clone()))
+        .collect();
+    assert_eq!(
+        mfa,
+        [
+            ("00:00".to_string(), "true".to_string()),
+            ("00:31".to_string(), "true".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_strength_the_user_can_register_for_sends_them_to_registration_not_a_block() {
+    let rows = trace(&scenario("strength-combined-registration.toml"));
+    let user: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} mfa={}",
+                r["at"], r["outcome"], r["reason"], r["mfa"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        user,
+        [
+            "00:00 prompt initial_sign_in mfa=true",
+            "00:30 silent session_valid mfa=false"
         ]
     );
 }

@@ -16,6 +16,7 @@ use crate::model::rules::{Asker, Protected, Requirement, RuleKey};
 use crate::model::session::{AccessToken, Actor, Loss, Outcome, Prt, Reason, Session, StepKind};
 use crate::model::sign_in_frequency::{self as sif, Claims, Holder, Need, Verdict};
 use crate::model::sim::{Assessment, Effective, Slot, UserSim, Via, NO_DEADLINE};
+use crate::model::warm::{dated_back, WarmSlot};
 use crate::model::{cae, cookies, tokens};
 use crate::policy::{RiskLevel, Sif};
 use crate::world::app::{App, Client};
@@ -298,6 +299,13 @@ impl UserSim<'_> {
                     self.touch(now, app, client, eff);
                     (Outcome::Silent, r, false, true)
                 }
+                // A tenant in operation: the slot's session exists already.
+                Assessment::Need(Need::Full, Reason::InitialSignIn, None)
+                    if self.held_since_before(app, client, &req) =>
+                {
+                    self.adopt_held_session(now, app, client, &req);
+                    (Outcome::Silent, Reason::SessionValid, false, true)
+                }
                 Assessment::Need(need, r, eff) => {
                     if interactive {
                         self.per_app_prompt = need == Need::Full
@@ -400,10 +408,11 @@ impl UserSim<'_> {
         client: Client,
         req: &Requirement,
     ) {
-        let is_cae = cae::applies(app, self.setup.tenant.cae, req);
-        let lifetime = self.token_lifetime(tokens::long_lived(is_cae, req, self.params));
+        let is_cae = cae::applies(app, self.cae_on(), req);
+        let long = tokens::long_lived(is_cae, req, self.params);
+        let lifetime = self.token_lifetime(long);
         let deadline = || self.deadline(now, app, client);
-        let expires = tokens::expiry(now, lifetime, is_cae, deadline, self.params);
+        let expires = tokens::expiry(now, lifetime, long, deadline, self.params);
         self.state.tokens[client.index()][app.index()] = AccessToken {
             issued: now,
             expires,
@@ -456,6 +465,64 @@ impl UserSim<'_> {
                 if let Some(s) = &mut self.state.native[a.index()] {
                     s.last_used = now;
                 }
+            }
+        }
+    }
+
+    /// Whether the user's first access through a slot finds a session the user has held
+    /// since before the study (`model::warm`): in a steady start, for a slot that never
+    /// held one and whose session survives the end of a day (refresh tokens, the PRT, a
+    /// persistent cookie). A non-persistent cookie dies with the browser, so a tenant in
+    /// operation signs in afresh there too.
+    fn held_since_before(&self, app: App, client: Client, req: &Requirement) -> bool {
+        self.warm.is_some()
+            && self.first_in_slot(self.slot(app, client))
+            && self.persistence(client, app, Some(req))
+    }
+
+    /// Gives the slot the session a tenant in operation would hold: authenticated (with
+    /// MFA where `req` asks for it) a share of the renewal interval ago
+    /// ([`WarmStart::session_age`](crate::model::warm::WarmStart::session_age)).
+    fn adopt_held_session(&mut self, now: SimTime, app: App, client: Client, req: &Requirement) {
+        let Some(w) = self.warm else {
+            return;
+        };
+        let slot = self.slot(app, client);
+        let age = w.session_age(warm_slot(slot), req, self.limits().remember_mfa);
+        let auth = dated_back(now, age);
+        let cred = self.setup.credential;
+        let session = Session {
+            auth,
+            mfa: (req.mfa || cred.gives_mfa()).then_some(auth),
+            issued: now,
+            last_used: now,
+            persistent: true,
+            password_based: cred.password_based(),
+        };
+        let st = &mut self.state;
+        match slot {
+            Slot::Browser => st.cookie = Some(session),
+            Slot::Broker => {
+                st.prt = Some(Prt {
+                    renewed: auth,
+                    mfa: session.mfa,
+                    issued: now,
+                    last_used: now,
+                    password_based: session.password_based,
+                })
+            }
+            Slot::App(a) => st.native[a.index()] = Some(session),
+        }
+    }
+
+    /// Whether the slot has never held a session: the user's first sign-in in it.
+    fn first_in_slot(&self, slot: Slot) -> bool {
+        let st = &self.state;
+        match slot {
+            Slot::Browser => st.cookie.is_none() && st.cookie_loss == Loss::Never,
+            Slot::Broker => st.prt.is_none() && st.prt_loss == Loss::Never,
+            Slot::App(a) => {
+                st.native[a.index()].is_none() && st.native_loss[a.index()] == Loss::Never
             }
         }
     }
@@ -513,6 +580,8 @@ impl UserSim<'_> {
         } else {
             eff.map_or(now, |e| e.auth)
         };
+        let slot = self.slot(app, client);
+        let limits = self.limits();
         let persistent = self.persistence(client, app, Some(req));
         let session = Session {
             auth,
@@ -529,14 +598,21 @@ impl UserSim<'_> {
         if req.password_change && self.state.user_risk != RiskLevel::None {
             self.change_password(now);
         }
-        let slot = self.slot(app, client);
-        let limits = self.limits();
+        let warm = self.warm;
+        // The remember-MFA cookie is set only when the user ticks "Don't ask again"
+        // (howto-mfa-mfasettings).
+        let ticks = self.setup.remember_mfa_accept;
         let st = &mut self.state;
         match slot {
             Slot::Browser => {
                 st.cookie = Some(session);
-                if let Some(until) = limits.remembered_until(now).filter(|_| mfa_done) {
-                    st.remember_mfa = Some((now, until));
+                if mfa_done && ticks && limits.remembered_until(now).is_some() {
+                    let done = match warm.filter(|_| !st.remember_mfa_before) {
+                        Some(w) => dated_back(now, w.remember_mfa_age(limits.remember_mfa)),
+                        None => now,
+                    };
+                    st.remember_mfa = limits.remembered_until(done).map(|until| (done, until));
+                    st.remember_mfa_before = true;
                 }
             }
             Slot::Broker => {
@@ -554,5 +630,13 @@ impl UserSim<'_> {
         st.last_interactive = Some(now);
         self.resume_waiting(now, slot);
         mfa_done
+    }
+}
+
+fn warm_slot(slot: Slot) -> WarmSlot {
+    match slot {
+        Slot::Browser => WarmSlot::Browser,
+        Slot::Broker => WarmSlot::Broker,
+        Slot::App(a) => WarmSlot::App(a),
     }
 }

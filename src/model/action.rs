@@ -218,6 +218,11 @@ pub enum Action {
     /// and session cookie ends, password-based or not.
     PasswordReset,
     RevokeSessions,
+    /// "Revoke sessions" takes effect, `revoke_sessions_delay` after the request at
+    /// `requested`: sessions issued before the request stop working.
+    SessionsRevoked {
+        requested: SimTime,
+    },
     RevokeMfaSessions,
     DisableAccount,
     /// Identity Protection raises (or clears) the user's risk.
@@ -296,6 +301,12 @@ pub struct UserSetup {
     pub credential: Credential,
     /// Answer to the "Stay signed in?" prompt when it is shown.
     pub kmsi_accept: bool,
+    /// Whether the user ticks "Don't ask again for X days" when the tenant remembers MFA:
+    /// only then is the remember-MFA cookie set (howto-mfa-mfasettings).
+    pub remember_mfa_accept: bool,
+    /// A guest or external user: "revoke sessions" does not end their sign-in sessions
+    /// (Graph `revokeSignInSessions`), and CAE does not support guest accounts (\[CAE\]).
+    pub guest: bool,
     pub tenant: TenantSettings,
     pub tokens: TokenMode,
 }

@@ -145,7 +145,7 @@ impl UserSim<'_> {
             return false;
         }
         let lookup = |trusted| self.rules.requirement(&self.attacker_key(app, s, trusted));
-        cae::strict_location_blocks(app, self.setup.tenant.cae, &lookup(true), &lookup(false))
+        cae::strict_location_blocks(app, self.cae_on(), &lookup(true), &lookup(false))
     }
 
     /// When the attacker's session of artefact `i` next stops being accepted, for idealised
@@ -345,7 +345,7 @@ impl UserSim<'_> {
             // Idealised checks are silent unless access ends.
             Ok(_) if is_check && !realistic => Outcome::Silent,
             Ok(req) => {
-                let is_cae = cae::applies(app, self.setup.tenant.cae, &req);
+                let is_cae = cae::applies(app, self.cae_on(), &req);
                 // Standard CAE location enforcement meets an address mismatch (Entra saw an
                 // allowed address, the resource another) with an ordinary-lifetime token
                 // instead of a long-lived one.
@@ -356,7 +356,7 @@ impl UserSim<'_> {
                     Duration::ZERO
                 };
                 let deadline = || self.attacker_deadline(now, i, app);
-                let expires = tokens::expiry(now, lifetime, is_cae, deadline, self.params);
+                let expires = tokens::expiry(now, lifetime, long, deadline, self.params);
                 let s = &mut self.state.stolen[i];
                 s.session.last_used = now;
                 s.tokens[app.index()] = AccessToken {

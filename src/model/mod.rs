@@ -28,6 +28,7 @@ pub mod sign_in_frequency;
 pub mod sim;
 pub mod theft;
 pub mod tokens;
+pub mod warm;
 
 pub use action::{Action, Artefact, Attempt, Credential, Mechanism, Observer, UserSetup};
 pub use params::{ModelParams, TenantSettings, TokenMode};

@@ -18,6 +18,11 @@ pub struct TenantSettings {
     pub kmsi: bool,
     /// Continuous access evaluation for CAE-capable clients and resources.
     pub cae: bool,
+    /// The tenant runs Security Defaults, not Conditional Access: the design's policies
+    /// stand for what Security Defaults enforce (`models/policies/security-defaults.json`),
+    /// and access tokens get the lifetime of a tenant without Conditional Access
+    /// (`no_ca_access_token`).
+    pub security_defaults: bool,
 }
 
 impl Default for TenantSettings {
@@ -26,6 +31,7 @@ impl Default for TenantSettings {
             remember_mfa: Duration::ZERO,
             kmsi: true,
             cae: true,
+            security_defaults: false,
         }
     }
 }
@@ -78,9 +84,11 @@ pub struct ModelParams {
     /// Shortest and longest CAE long-lived access token (MODEL.md §4: 20–28 h).
     pub cae_token_min: Duration,
     pub cae_token_max: Duration,
-    /// Whether a CAE long-lived token ends at the session's sign-in frequency deadline.
-    /// Microsoft's CAE FAQ: "Sign-in Frequency will be honored with or without CAE".
-    pub cae_tokens_honour_sif: bool,
+    /// How a CAE-capable app's tokens meet sign-in frequency (Microsoft's CAE FAQ says
+    /// only "Sign-in Frequency will be honored with or without CAE"): ordinary tokens
+    /// under any sign-in frequency (default), long-lived tokens capped at the deadline, or
+    /// long-lived tokens regardless (docs/model.md §5).
+    pub cae_tokens_under_sif: crate::model::tokens::CaeUnderSif,
     /// Whether "revoke sessions" also invalidates the PRT. The PRT page's list does not
     /// name it, but the refresh-token page's revocation table revokes every token class
     /// when an administrator revokes a user's refresh tokens, and Graph's
@@ -94,6 +102,27 @@ pub struct ModelParams {
     /// (MODEL.md §4: 60–90 min, mean 75).
     pub access_token_min: Duration,
     pub access_token_max: Duration,
+    /// Whether a web app's own session (its access token) survives a browser restart:
+    /// "if the user closed and opened their browser during the session lifetime, they
+    /// aren't prompted for reauthentication"; the resource sends the user back to Entra
+    /// only when its own session expires (concept-session-lifetime). The first releases
+    /// assumed the page's tokens went with the browser (`false`).
+    pub web_sessions_survive_browser_close: bool,
+    /// Whether "revoke MFA sessions" also ends MFA claims that Conditional Access
+    /// required. Microsoft (Entra what's new, October 2025): it applies to per-user MFA
+    /// only, so it clears remember-MFA cookies and nothing else (`false`); seed 004 saw it
+    /// make apps ask for MFA again (`true`).
+    pub revoke_mfa_sessions_ends_ca_mfa: bool,
+    /// How long "revoke sessions" takes to end refresh tokens and session cookies: "a
+    /// few minutes" (Graph `revokeSignInSessions`; 5 minutes is our reading). CAE-capable
+    /// apps are reached after `cae_propagation_delay` from the request, whichever is
+    /// later.
+    pub revoke_sessions_delay: Duration,
+    /// Ordinary access-token lifetime for first-party clients in a tenant that does not
+    /// use Conditional Access (no enforced policy, or Security Defaults): "a default
+    /// access token lifetime of two hours for clients such as Microsoft Teams and
+    /// Microsoft 365" (access-tokens page).
+    pub no_ca_access_token: Duration,
     /// Seconds a user spends on one primary-credential prompt, and on one MFA ceremony,
     /// to express fatigue in minutes (MODEL.md §4: ~30 s reauth on mobile, ~8 s push).
     pub prompt_cost: Duration,
@@ -112,11 +141,15 @@ impl Default for ModelParams {
             cae_propagation_delay: Duration::from_mins(15),
             cae_token_min: Duration::from_hours(20),
             cae_token_max: Duration::from_hours(28),
-            cae_tokens_honour_sif: true,
+            cae_tokens_under_sif: crate::model::tokens::CaeUnderSif::Ordinary,
             revoke_sessions_invalidates_prt: true,
             prt_sso_cookies_device_bound: true,
             access_token_min: Duration::from_mins(60),
             access_token_max: Duration::from_mins(90),
+            web_sessions_survive_browser_close: true,
+            revoke_mfa_sessions_ends_ca_mfa: false,
+            revoke_sessions_delay: Duration::from_mins(5),
+            no_ca_access_token: Duration::from_hours(2),
             prompt_cost: Duration::from_secs(30),
             mfa_cost: Duration::from_secs(8),
         }
@@ -138,6 +171,7 @@ impl ModelParams {
             ("refresh_token_lifetime", self.refresh_token_lifetime),
             ("cae_token_min", self.cae_token_min),
             ("access_token_min", self.access_token_min),
+            ("no_ca_access_token", self.no_ca_access_token),
         ];
         for (name, d) in positive {
             if d.is_zero() {

@@ -93,6 +93,10 @@ pub struct Requirement {
     pub token_protection: bool,
     /// At least one enforced policy applied (sign-in log `conditionalAccessStatus`).
     pub policy_applied: bool,
+    /// An authentication strength asks for a method the user lacks but can register
+    /// during sign-in: the user is sent to combined registration, then signs in with it
+    /// (concept-authentication-strength-how-it-works).
+    pub registers_method: bool,
     pub report_only: WouldHave,
 }
 
@@ -139,12 +143,14 @@ impl Requirement {
         }
     }
 
-    /// Resolves a policy decision against static facts.
+    /// Resolves a policy decision against static facts. Only the user (`can_register`)
+    /// can register a method during sign-in; an attacker lacks what it takes.
     pub fn resolve(
         decision: &Decision,
         report_only: &Decision,
         facts: &Facts,
         applied: bool,
+        can_register: bool,
     ) -> Self {
         let mut req = Requirement {
             sign_in_frequency: decision.session.sign_in_frequency,
@@ -155,11 +161,12 @@ impl Requirement {
             policy_applied: applied,
             ..Requirement::default()
         };
-        let (access, mfa, pwd) = resolve_grant(decision, facts);
+        let (access, mfa, pwd, register) = resolve_grant(decision, facts, can_register);
         req.access = access;
         req.mfa = mfa;
         req.password_change = pwd;
-        let (ro_access, ro_mfa, _) = resolve_grant(report_only, facts);
+        req.registers_method = register;
+        let (ro_access, ro_mfa, _, _) = resolve_grant(report_only, facts, can_register);
         req.report_only = WouldHave {
             applies: !report_only.grant.clauses.is_empty()
                 || report_only.grant.block
@@ -172,83 +179,107 @@ impl Requirement {
     }
 }
 
-/// Returns (access, needs MFA, needs password change) for the combined grant.
-fn resolve_grant(decision: &Decision, facts: &Facts) -> (Access, bool, bool) {
+/// Methods a user can register in combined registration during sign-in: a passkey
+/// (FIDO2) and the Authenticator app (push). Windows Hello for Business cannot be
+/// registered there (concept-authentication-strength-how-it-works).
+const REGISTRABLE: Combos = Combos::FIDO2.union_const(Combos::PASSWORD_PUSH);
+
+/// Returns (access, needs MFA, needs password change, registers a method) for the
+/// combined grant.
+fn resolve_grant(
+    decision: &Decision,
+    facts: &Facts,
+    can_register: bool,
+) -> (Access, bool, bool, bool) {
     if decision.grant.block {
-        return (Access::Blocked, false, false);
+        return (Access::Blocked, false, false, false);
     }
     let compliant = facts.compliant && facts.device != DeviceTrust::Unmanaged;
     let domain_joined = facts.device == DeviceTrust::HybridJoined;
     let presented = facts.combinations();
     let mut needs_mfa = false;
     let mut needs_pwd = false;
+    let mut registers = false;
     for clause in &decision.grant.clauses {
         let c = clause.controls;
         let strength_ok = clause
             .auth_strength
             .as_ref()
             .is_none_or(|s| s.allows(presented));
+        // A strength the user cannot meet with what they have, but can with a method they
+        // register on the spot: registration, then an MFA sign-in. Only otherwise blocked.
+        let strength_by_registering = !strength_ok
+            && can_register
+            && clause
+                .auth_strength
+                .as_ref()
+                .is_some_and(|s| s.resolved && s.allows(REGISTRABLE));
         // Each control: Some(true) satisfied by a fact, Some(false) never satisfiable here,
         // None satisfiable by prompting (MFA, password change).
-        let mut options: Vec<(Option<bool>, bool, bool)> = Vec::new();
+        let mut options: Vec<(Option<bool>, bool, bool, bool)> = Vec::new();
         if c.contains(GrantControl::CompliantDevice) {
-            options.push((Some(compliant), false, false));
+            options.push((Some(compliant), false, false, false));
         }
         if c.contains(GrantControl::DomainJoinedDevice) {
-            options.push((Some(domain_joined), false, false));
+            options.push((Some(domain_joined), false, false, false));
         }
         if c.contains(GrantControl::Mfa) {
-            options.push((None, true, false));
+            options.push((None, true, false, false));
         }
         if c.contains(GrantControl::AuthenticationStrength) || clause.auth_strength.is_some() {
             options.push(if strength_ok {
-                (None, true, false)
+                (None, true, false, false)
+            } else if strength_by_registering {
+                (None, true, false, true)
             } else {
-                (Some(false), false, false)
+                (Some(false), false, false, false)
             });
         }
         if c.contains(GrantControl::PasswordChange) {
-            options.push((None, false, true));
+            options.push((None, false, true, false));
         }
         if c.contains(GrantControl::Other) {
-            options.push((Some(true), false, false));
+            options.push((Some(true), false, false, false));
         }
         if options.is_empty() {
             continue;
         }
         match clause.operator {
             Operator::And => {
-                for (fact, mfa, pwd) in options {
+                for (fact, mfa, pwd, reg) in options {
                     match fact {
-                        Some(false) => return (Access::Unsatisfiable, false, false),
+                        Some(false) => return (Access::Unsatisfiable, false, false, false),
                         Some(true) => {}
                         None => {
                             needs_mfa |= mfa;
                             needs_pwd |= pwd;
+                            registers |= reg;
                         }
                     }
                 }
             }
             Operator::Or => {
-                if options.iter().any(|(f, _, _)| *f == Some(true)) {
+                if options.iter().any(|(f, _, _, _)| *f == Some(true)) {
                     continue;
                 }
                 // Prefer MFA over a password change when either would do: it is what
                 // the sign-in UI offers first.
-                if let Some((_, mfa, pwd)) = options
+                // Prefer what needs no registration when either would do.
+                if let Some((_, mfa, pwd, reg)) = options
                     .iter()
-                    .filter(|(f, _, _)| f.is_none())
-                    .max_by_key(|(_, mfa, _)| *mfa)
+                    .filter(|(f, _, _, _)| f.is_none())
+                    .max_by_key(|(_, mfa, _, reg)| (*mfa, !*reg))
                 {
                     needs_mfa |= *mfa;
                     needs_pwd |= *pwd;
+                    registers |= *reg;
                 } else {
-                    return (Access::Unsatisfiable, false, false);
+                    return (Access::Unsatisfiable, false, false, false);
                 }
             }
         }
     }
-    (Access::Allowed, needs_mfa, needs_pwd)
+    (Access::Allowed, needs_mfa, needs_pwd, registers)
 }
 
 /// A protected target other than a plain app: user actions and authentication contexts.
@@ -510,6 +541,7 @@ impl<'p> RuleTable<'p> {
             &eval.report_only,
             &facts,
             !eval.applied.is_empty(),
+            key.asker == Asker::User,
         )
     }
 }
@@ -557,10 +589,10 @@ mod tests {
             Operator::Or,
             &[GrantControl::Mfa, GrantControl::CompliantDevice],
         )]);
-        let on = resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true));
-        assert_eq!(on, (Access::Allowed, false, false));
-        let off = resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false));
-        assert_eq!(off, (Access::Allowed, true, false));
+        let on = resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), false);
+        assert_eq!(on, (Access::Allowed, false, false, false));
+        let off = resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false), false);
+        assert_eq!(off, (Access::Allowed, true, false, false));
     }
 
     #[test]
@@ -570,12 +602,12 @@ mod tests {
             &[GrantControl::Mfa, GrantControl::CompliantDevice],
         )]);
         assert_eq!(
-            resolve_grant(&d, &facts(DeviceTrust::Registered, false)).0,
+            resolve_grant(&d, &facts(DeviceTrust::Registered, false), false).0,
             Access::Unsatisfiable
         );
         assert_eq!(
-            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true)),
-            (Access::Allowed, true, false)
+            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), false),
+            (Access::Allowed, true, false, false)
         );
     }
 
@@ -585,14 +617,17 @@ mod tests {
         c.auth_strength = Some(AuthStrength::phishing_resistant());
         let d = decide(vec![c]);
         assert_eq!(
-            resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false)).0,
+            resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false), false).0,
             Access::Unsatisfiable
         );
         let passkey = Facts {
             mfa_method: MfaMethod::Passkey,
             ..facts(DeviceTrust::Unmanaged, false)
         };
-        assert_eq!(resolve_grant(&d, &passkey), (Access::Allowed, true, false));
+        assert_eq!(
+            resolve_grant(&d, &passkey, false),
+            (Access::Allowed, true, false, false)
+        );
     }
 
     #[test]
@@ -610,8 +645,8 @@ mod tests {
                 ..facts(device, true)
             };
             assert_eq!(
-                resolve_grant(&d, &f),
-                (Access::Allowed, true, false),
+                resolve_grant(&d, &f, false),
+                (Access::Allowed, true, false, false),
                 "{credential:?}"
             );
         }
@@ -620,7 +655,40 @@ mod tests {
             credential: Credential::WindowsHello,
             ..facts(DeviceTrust::Unmanaged, false)
         };
-        assert_eq!(resolve_grant(&d, &f).0, Access::Unsatisfiable);
+        assert_eq!(resolve_grant(&d, &f, false).0, Access::Unsatisfiable);
+    }
+
+    #[test]
+    fn a_user_registers_a_method_a_strength_asks_for_when_it_can_be_registered() {
+        // Phishing-resistant: a push user registers a passkey in combined registration
+        // (concept-authentication-strength-how-it-works); an attacker cannot.
+        let mut c = clause(Operator::And, &[]);
+        c.auth_strength = Some(AuthStrength::phishing_resistant());
+        let d = decide(vec![c]);
+        let push = facts(DeviceTrust::Unmanaged, false);
+        assert_eq!(
+            resolve_grant(&d, &push, true),
+            (Access::Allowed, true, false, true)
+        );
+        assert_eq!(resolve_grant(&d, &push, false).0, Access::Unsatisfiable);
+        // A strength of Windows Hello alone cannot be met by registering during sign-in.
+        let mut c = clause(Operator::And, &[]);
+        c.auth_strength = Some(AuthStrength {
+            name: "Windows Hello only".into(),
+            id: None,
+            allowed: Combos::WINDOWS_HELLO,
+            resolved: true,
+        });
+        let d = decide(vec![c]);
+        assert_eq!(resolve_grant(&d, &push, true).0, Access::Unsatisfiable);
+        // Where a compliant device answers an OR, nobody registers anything.
+        let mut c = clause(Operator::Or, &[GrantControl::CompliantDevice]);
+        c.auth_strength = Some(AuthStrength::phishing_resistant());
+        let d = decide(vec![c]);
+        assert_eq!(
+            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), true),
+            (Access::Allowed, false, false, false)
+        );
     }
 
     #[test]
@@ -634,7 +702,7 @@ mod tests {
         });
         let d = decide(vec![c]);
         assert_eq!(
-            resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false)).0,
+            resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false), false).0,
             Access::Unsatisfiable,
             "password + push"
         );
@@ -642,7 +710,7 @@ mod tests {
             mfa_method: MfaMethod::Passkey,
             ..facts(DeviceTrust::Unmanaged, false)
         };
-        assert_eq!(resolve_grant(&d, &passkey).0, Access::Allowed);
+        assert_eq!(resolve_grant(&d, &passkey, false).0, Access::Allowed);
     }
 
     #[test]
@@ -650,7 +718,7 @@ mod tests {
         let mut d = decide(vec![clause(Operator::Or, &[GrantControl::Mfa])]);
         d.grant.block = true;
         assert_eq!(
-            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true)).0,
+            resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), false).0,
             Access::Blocked
         );
     }

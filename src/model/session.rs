@@ -208,8 +208,12 @@ pub struct Record {
 /// Why a session slot is empty: shown as the reason of the prompt that refills it.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum Loss {
+    /// The slot never held a session: the user's first sign-in in it.
     #[default]
     Never,
+    /// The user signed out of the device (shared devices at the end of a shift): the next
+    /// sign-in is a first one again, but not the first ever (`model::warm`).
+    SignedOut,
     BrowserClosed,
     Expired,
     Revoked,
@@ -219,7 +223,7 @@ pub enum Loss {
 impl Loss {
     pub fn reason(self) -> Reason {
         match self {
-            Loss::Never => Reason::InitialSignIn,
+            Loss::Never | Loss::SignedOut => Reason::InitialSignIn,
             Loss::BrowserClosed => Reason::BrowserClosed,
             Loss::Expired => Reason::SessionExpired,
             Loss::Revoked => Reason::SessionRevoked,

@@ -25,6 +25,7 @@ use crate::model::session::{
 };
 use crate::model::sign_in_frequency::{Limits, Need};
 use crate::model::theft::Susceptibility;
+use crate::model::warm::WarmStart;
 use crate::policy::RiskLevel;
 use crate::world::app::{App, Client};
 
@@ -204,6 +205,8 @@ pub(super) struct State {
     pub(super) native_loss: [Loss; App::COUNT],
     /// Remember-MFA cookie: when MFA was done, and until when it is remembered.
     pub(super) remember_mfa: Option<(SimTime, SimTime)>,
+    /// A remember-MFA cookie was set before (the warm start dates only the first back).
+    pub(super) remember_mfa_before: bool,
     /// The third-party app's own session cookie, live while the browser stays open.
     pub(super) saml_session: bool,
     pub(super) last_interactive: Option<SimTime>,
@@ -239,6 +242,7 @@ impl State {
             native: [None; App::COUNT],
             native_loss: [Loss::Never; App::COUNT],
             remember_mfa: None,
+            remember_mfa_before: false,
             saml_session: false,
             last_interactive: None,
             revocations: Revocations::default(),
@@ -286,6 +290,9 @@ pub struct UserSim<'a> {
     pub(super) pending_theft: Option<Theft>,
     /// Apps an attacker session replays against (bit per [`App::index`]).
     pub(super) attacker_apps: u16,
+    /// Population runs date the first sessions back to a steady state ([`super::warm`]);
+    /// scenarios start from nothing, as scripted.
+    pub(super) warm: Option<WarmStart>,
 }
 
 /// Time a stale or paused activity check is pushed back by when nothing else bounds it.
@@ -315,6 +322,7 @@ impl<'a> UserSim<'a> {
             theft_mode: TheftMode::Install,
             pending_theft: None,
             attacker_apps: 0,
+            warm: None,
         }
     }
 
@@ -336,6 +344,12 @@ impl<'a> UserSim<'a> {
         self.events = 0;
         self.pending_theft = None;
         self.attacker_apps = 0;
+        self.warm = None;
+    }
+
+    /// Dates the user's first sessions back to a steady state ([`super::warm`]).
+    pub fn set_warm_start(&mut self, warm: Option<WarmStart>) {
+        self.warm = warm;
     }
 
     /// How attacks are decided and what a successful one does.
@@ -523,11 +537,28 @@ impl<'a> UserSim<'a> {
                 self.change_password(now);
             }
             Action::RevokeSessions => {
-                self.state.revocations.sessions_valid_from = Some(now);
-                self.critical_event(now);
+                // An external user's sign-in sessions are not revoked ([Graph-revoke]),
+                // and CAE does not support guests: nothing changes for them.
+                if !self.setup.guest {
+                    self.critical_event(now);
+                    let effective = now + self.params.revoke_sessions_delay;
+                    if effective == now {
+                        self.revoke_sessions(now);
+                    } else {
+                        // Into the future: scheduling cannot fail.
+                        let _ =
+                            self.schedule(effective, Action::SessionsRevoked { requested: now });
+                    }
+                }
             }
+            Action::SessionsRevoked { requested } => self.revoke_sessions(requested),
             Action::RevokeMfaSessions => {
-                self.state.revocations.mfa_valid_from = Some(now);
+                // Per-user MFA only (docs/model.md §7): the remember-MFA cookies go; MFA
+                // claims that Conditional Access asked for stay, unless the first
+                // releases' reading is chosen.
+                if self.params.revoke_mfa_sessions_ends_ca_mfa {
+                    self.state.revocations.mfa_valid_from = Some(now);
+                }
                 self.state.remember_mfa = None;
                 // Not a CAE critical event: it only changes what the next sign-in asks.
                 self.check_held(now);
@@ -580,9 +611,10 @@ impl<'a> UserSim<'a> {
             }
             Action::AttackerBrowserClosed => {
                 self.state.attacker_active = false;
+                let keep = self.params.web_sessions_survive_browser_close;
                 for s in &mut self.state.stolen {
                     s.app_session = false;
-                    if s.artefact == Artefact::Cookie {
+                    if s.artefact == Artefact::Cookie && !keep {
                         s.tokens = [AccessToken::default(); App::COUNT];
                     }
                 }
@@ -590,6 +622,39 @@ impl<'a> UserSim<'a> {
                 self.check_held(now);
             }
         }
+    }
+
+    /// "Revoke sessions" takes effect: what was issued before `requested` stops working.
+    /// Held stolen copies are checked at once.
+    pub(super) fn revoke_sessions(&mut self, requested: SimTime) {
+        self.state.revocations.sessions_valid_from = Some(requested);
+        let now = self.now();
+        self.check_held(now);
+        // Idealised mode has no tokens: apps in use see the change at once. Realistic
+        // tokens outlive it (non-CAE apps to their expiry; CAE apps were reached from the
+        // request, `critical_event`).
+        if self.setup.tokens.is_idealised() {
+            let cae_reach = super::cae::reaches(requested, self.params).max(now);
+            for i in 0..self.activities.len() {
+                let a = self.activities[i];
+                // CAE-capable apps are reached from the request (`critical_event`), not
+                // before the revocation takes effect.
+                let at = if a.app.cae_capable() && self.cae_on() {
+                    cae_reach
+                } else {
+                    now
+                };
+                if a.live && !self.is_held(&a) && at < a.until {
+                    self.schedule_check(i, at);
+                }
+            }
+        }
+    }
+
+    /// Whether CAE applies to this user: the tenant has it on, and the user is not a
+    /// guest ("CAE doesn't support Guest user accounts", \[CAE\]).
+    pub(super) fn cae_on(&self) -> bool {
+        self.setup.tenant.cae && !self.setup.guest
     }
 
     /// A password change (by the user, SSPR, or an administrator): password-based
@@ -730,11 +795,11 @@ impl<'a> UserSim<'a> {
         let st = &mut self.state;
         st.locked = true;
         st.cookie = None;
-        st.cookie_loss = Loss::Never;
+        st.cookie_loss = Loss::SignedOut;
         st.prt = None;
-        st.prt_loss = Loss::Never;
+        st.prt_loss = Loss::SignedOut;
         st.native = [None; App::COUNT];
-        st.native_loss = [Loss::Never; App::COUNT];
+        st.native_loss = [Loss::SignedOut; App::COUNT];
         st.remember_mfa = None;
         st.tokens = [[AccessToken::default(); App::COUNT]; 2];
         for a in &mut self.activities {
@@ -754,8 +819,11 @@ impl<'a> UserSim<'a> {
                 st.cookie_loss = Loss::BrowserClosed;
             }
         }
-        // Web apps keep their tokens in the page: they go with it.
-        st.tokens[Client::Browser.index()] = [AccessToken::default(); App::COUNT];
+        // A web app's own session outlives the browser (concept-session-lifetime): its
+        // token answers until it expires, unless the first releases' rule is chosen.
+        if !self.params.web_sessions_survive_browser_close {
+            st.tokens[Client::Browser.index()] = [AccessToken::default(); App::COUNT];
+        }
         for a in &mut self.activities {
             // The attacker's browser is on the attacker's machine.
             if a.live && a.client == Client::Browser && !matches!(a.kind, Kind::Attacker { .. }) {
@@ -781,7 +849,7 @@ impl<'a> UserSim<'a> {
             if user_risk && !super::cae::risk_is_critical_for(a.app) {
                 continue;
             }
-            let at = if a.app.cae_capable() && self.setup.tenant.cae {
+            let at = if a.app.cae_capable() && self.cae_on() {
                 super::cae::reaches(now, self.params)
             } else if self.setup.tokens.is_idealised() {
                 now

@@ -96,7 +96,7 @@ pub fn manifest_json(
                 "sign_in_frequency": d.sign_in_frequency.map(|s| s.to_string()),
                 "persistent_browser": d.persistent_browser.map(|p| p.name()),
                 "tenant": d.tenant,
-                "access_tokens": d.tokens,
+                "access_tokens": d.effective_tokens(&exp.params),
             })
         })
         .collect();
@@ -116,6 +116,15 @@ pub fn manifest_json(
         "seed": exp.seed,
         "users": exp.users,
         "days": exp.days,
+        "start": {
+            "mode": if exp.steady_start { "steady" } else { "cold" },
+            "warmup_days": exp.warmup_days,
+            "rule": if exp.steady_start {
+                "users start as in a tenant in operation: a first access finds the session a user has held since before the study (dated back by a uniform share of the interval that renews it), and the warm-up days before day 0 are simulated but not counted"
+            } else {
+                "users start with no session at all; the warm-up days before day 0 are simulated but not counted"
+            },
+        },
         "replicates": exp.replicates,
         "prompt_budget": exp.prompt_budget,
         "denied_budget": exp.denied_budget,

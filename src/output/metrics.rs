@@ -393,12 +393,20 @@ pub struct UserStats {
     last_prompt: [Option<SimTime>; 2 + App::COUNT],
     pub intervals: Vec<u64>,
     per_app_native: bool,
+    /// Evaluations before this time belong to the warm-up and are not counted.
+    counted_from: SimTime,
 }
 
 impl UserStats {
-    /// Prompt costs come from the model's parameters (`prompt_cost`, `mfa_cost`).
-    pub fn new(params: &crate::model::ModelParams, device: DeviceTrust) -> Self {
+    /// Prompt costs come from the model's parameters (`prompt_cost`, `mfa_cost`); what
+    /// happens before `counted_from` (the warm-up) is not counted.
+    pub fn new(
+        params: &crate::model::ModelParams,
+        device: DeviceTrust,
+        counted_from: SimTime,
+    ) -> Self {
         UserStats {
+            counted_from,
             prompt_cost: params.prompt_cost,
             mfa_cost: params.mfa_cost,
             prompts: 0,
@@ -428,7 +436,8 @@ impl Observer for UserStats {
     // Called for most events; inlined by force (docs/performance.md, "tenth session").
     #[inline(always)]
     fn record(&mut self, r: &Record) {
-        if r.actor != Actor::User {
+        // The warm-up is simulated, not counted (docs/model.md, "Steady state").
+        if r.actor != Actor::User || r.at < self.counted_from {
             return;
         }
         if r.entra {
@@ -556,8 +565,13 @@ impl Observer for AttackWatch {
         }
         let a = app.index();
         match r.outcome {
-            Outcome::Silent if self.start[i][a].is_none() => self.start[i][a] = Some(r.at),
-            // A pair that never worked ends with zero exposure (no start).
+            // Exposure counts use, not possession (MODEL.md §8): a held copy that still
+            // works starts nothing until the attacker first replays it.
+            Outcome::Silent if r.step == StepKind::AttackerUse && self.start[i][a].is_none() => {
+                self.start[i][a] = Some(r.at)
+            }
+            // A pair that never worked ends with zero exposure (no start), also when it
+            // dies while held, before its first use.
             Outcome::Denied => self.end[i][a] = Some(r.at),
             _ => {}
         }

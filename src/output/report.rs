@@ -409,6 +409,24 @@ fn mechanism_label(m: Mechanism) -> &'static str {
 }
 
 /// `report.md`.
+/// One sentence on how the users start (docs/model.md, "Steady state").
+pub fn how_the_study_starts(exp: &Experiment) -> String {
+    let warmup = match exp.warmup_days {
+        0 => "no warm-up".to_string(),
+        1 => "a warm-up of 1 day before day 0 (simulated, not counted)".to_string(),
+        d => format!("a warm-up of {d} days before day 0 (simulated, not counted)"),
+    };
+    if exp.steady_start {
+        format!(
+            "The study starts in a steady state, as a tenant in operation: each user's first access through a session (browser cookie, broker, app) finds the session the user has held since before the study, authenticated a uniformly random share of its renewal interval ago, and {warmup} settles the rest (PRT renewals, browser restarts, prompts seen so far). So the numbers do not depend on the study's length (`start = \"steady\"`; docs/model.md, \"Steady state\")."
+        )
+    } else {
+        format!(
+            "The study starts cold (`start = \"cold\"`), as a new tenant: nobody holds a session, so the first days are full of first sign-ins, which count as prompts; {warmup}."
+        )
+    }
+}
+
 pub fn report_md(exp: &Experiment, summaries: &[DesignSummary]) -> String {
     let mut r = String::new();
     let threat = &exp.population.threat;
@@ -427,6 +445,7 @@ Fatigue is interactive prompts per user per working day.",
         exp.seed,
         summaries.len()
     );
+    let _ = writeln!(r, "{}\n", how_the_study_starts(exp));
     let _ = match threat.mode {
         Mode::Rates => writeln!(
             r,

@@ -108,8 +108,10 @@ pub struct LogUser<'a> {
     /// and its place in the population.
     pub persona: &'a str,
     pub persona_index: u32,
-    /// The user's own rows before this time are logged (the run's horizon; zero in the
-    /// copy that follows a theft, whose user rows are another timeline).
+    /// The user's own rows from `from` (the end of the warm-up) and before `until` are
+    /// logged (the run's horizon; zero in the copy that follows a theft, whose user rows
+    /// are another timeline).
+    pub from: SimTime,
     pub until: SimTime,
 }
 
@@ -319,7 +321,9 @@ fn ca_status(r: &Record) -> CaStatus {
 impl<O: Observer> Observer for Logging<'_, O> {
     fn record(&mut self, r: &Record) {
         self.inner.record(r);
-        if !r.entra || (r.actor == Actor::User && r.at >= self.user.until) {
+        if !r.entra
+            || (r.actor == Actor::User && (r.at >= self.user.until || r.at < self.user.from))
+        {
             return;
         }
         let row = LogRow::of(&self.user, r);

@@ -32,6 +32,14 @@ pub struct Metrics {
     pub attack_success_share: Option<f64>,
     /// Share of thefts that gave the attacker working access at least once.
     pub access_share: Option<f64>,
+    /// Simulated thefts that ever gave working access, and their expected number per
+    /// 1,000 users per year: the thefts that matter, beside those that stole something
+    /// useless (a bound copy, a cookie that died before its first use).
+    pub thefts_with_access: u64,
+    pub thefts_with_access_per_1000_users_year: Option<f64>,
+    /// Simulated thefts still working when the attacker's window ended: their exposure,
+    /// and every mean and percentile that includes them, is a lower bound.
+    pub censored_thefts: u64,
     /// Expected thefts per 1,000 users per year, in all and by mechanism.
     pub thefts_per_1000_users_year: Option<f64>,
     pub thefts_by_mechanism_per_1000_users_year: [Option<f64>; Mechanism::COUNT],
@@ -120,6 +128,7 @@ impl Metrics {
         let thefts = weighted(g, &w, |t| t.thefts);
         let per_theft = |x: f64| fratio(x, thefts);
         let bins = weighted_exposure_bins(g, &w);
+        let window_hours = exp.population.threat.attacker_horizon.as_hours_f64();
         let push = &g.thefts[Mechanism::PushBombing.index()];
         let push_w = w[Mechanism::PushBombing.index()];
         let mut by_mechanism = [None; Mechanism::COUNT];
@@ -147,6 +156,13 @@ impl Metrics {
             thefts: g.thefts.iter().map(|t| t.thefts).sum(),
             attack_success_share: fratio(thefts, weighted(g, &w, |t| t.attempts)),
             access_share: per_theft(weighted(g, &w, |t| t.with_access)),
+            thefts_with_access: g.thefts.iter().map(|t| t.with_access).sum(),
+            thefts_with_access_per_1000_users_year: if w.iter().any(|x| *x > 0.0) {
+                per_1000(weighted(g, &w, |t| t.with_access))
+            } else {
+                None
+            },
+            censored_thefts: g.thefts.iter().map(|t| t.censored.count()).sum(),
             thefts_per_1000_users_year: if w.iter().any(|x| *x > 0.0) {
                 per_1000(thefts)
             } else {
@@ -155,10 +171,11 @@ impl Metrics {
             thefts_by_mechanism_per_1000_users_year: by_mechanism,
             attacker_hours_by_mechanism: hours_by_mechanism,
             exposure_hours_mean: per_theft(hours(weighted(g, &w, |t| t.exposure_seconds))),
+            // A bin's upper edge can pass the window's end; no exposure does.
             exposure_hours_p50: weighted_quantile(&bins, 0.5)
-                .map(|b| exposure_bin_hours(b as usize)),
+                .map(|b| exposure_bin_hours(b as usize).min(window_hours)),
             exposure_hours_p95: weighted_quantile(&bins, 0.95)
-                .map(|b| exposure_bin_hours(b as usize)),
+                .map(|b| exposure_bin_hours(b as usize).min(window_hours)),
             contained_1h_share: per_theft(weighted(g, &w, |t| t.contained_1h)),
             contained_24h_share: per_theft(weighted(g, &w, |t| t.contained_24h)),
             censored_share: per_theft(weighted(g, &w, |t| t.censored.count())),
@@ -244,6 +261,9 @@ const METRIC_COLUMNS: &[&str] = &[
     "thefts_device_code_per_1000_users_year",
     "attack_success_share",
     "access_share",
+    "thefts_with_access",
+    "thefts_with_access_per_1000_users_year",
+    "censored_thefts",
     "exposure_hours_mean",
     "exposure_hours_p50",
     "exposure_hours_p95",
@@ -282,6 +302,9 @@ fn metric_values(m: &Metrics) -> Vec<String> {
         num(m.thefts_by_mechanism_per_1000_users_year[Mechanism::DeviceCode.index()]),
         num(m.attack_success_share),
         num(m.access_share),
+        m.thefts_with_access.to_string(),
+        num(m.thefts_with_access_per_1000_users_year),
+        m.censored_thefts.to_string(),
         num(m.exposure_hours_mean),
         num(m.exposure_hours_p50),
         num(m.exposure_hours_p95),

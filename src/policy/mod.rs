@@ -247,6 +247,11 @@ impl Combos {
     pub const PASSWORD_PUSH: Combos = Combos(4);
     pub const ALL: Combos = Combos(7);
 
+    /// [`Combos::union`] in constant expressions.
+    pub const fn union_const(self, other: Combos) -> Combos {
+        Combos(self.0 | other.0)
+    }
+
     pub fn union(self, other: Combos) -> Combos {
         Combos(self.0 | other.0)
     }

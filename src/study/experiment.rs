@@ -16,6 +16,15 @@ use crate::world::population::Population;
 /// Monday 2026-01-05, as days since 1970-01-01: day 0 when an experiment names no date.
 pub const DEFAULT_START_DAY: i64 = 20_458;
 
+/// The warm-up of a steady start when the experiment names none (docs/model.md, "Steady
+/// state", has the measurements behind it).
+pub const DEFAULT_WARMUP_DAYS: u32 = 7;
+
+/// Where a steady start's clock begins, in days: 53 weeks, so that the first sessions can
+/// be dated back by the longest interval Entra accepts ([`crate::model::warm::MAX_AGE`])
+/// without going below zero, and weekdays keep their place.
+pub const STEADY_ORIGIN_DAYS: u64 = 371;
+
 /// Largest accepted sizes: beyond them a run would not finish on any machine this tool
 /// targets, so the input is almost certainly a typo.
 pub const MAX_USERS: u64 = 100_000_000;
@@ -58,6 +67,12 @@ struct RawExperiment {
     threat: Option<toml::Table>,
     #[serde(default)]
     access_tokens: Option<Spanned<String>>,
+    /// How users start: `steady` (sessions of a tenant in operation) or `cold` (nothing).
+    #[serde(default)]
+    start: Option<Spanned<String>>,
+    /// Days simulated before the counted ones, in whole weeks.
+    #[serde(default)]
+    warmup: Option<Spanned<String>>,
     #[serde(default)]
     design: Vec<RawDesign>,
     #[serde(default)]
@@ -141,6 +156,32 @@ pub struct Design {
 }
 
 impl Design {
+    /// Whether the tenant of this design uses Conditional Access: some policy is
+    /// enforced (report-only policies enforce nothing), and the tenant is not on Security
+    /// Defaults.
+    pub fn uses_conditional_access(&self) -> bool {
+        !self.tenant.security_defaults
+            && self
+                .policies
+                .policies
+                .iter()
+                .any(|p| p.state == PolicyState::Enabled)
+    }
+
+    /// The access tokens the design's users get: as configured, except that a tenant
+    /// that does not use Conditional Access gives first-party clients tokens of
+    /// `no_ca_access_token` (2 h, access-tokens page) where the design keeps the
+    /// realistic default. The report-only shadow, whose policies are enforced, gets the
+    /// default again.
+    pub fn effective_tokens(&self, params: &ModelParams) -> TokenMode {
+        if self.tokens == params.realistic_tokens() && !self.uses_conditional_access() {
+            let t = params.no_ca_access_token;
+            TokenMode::Random { min: t, max: t }
+        } else {
+            self.tokens
+        }
+    }
+
     /// How many of the design's policies are report-only
     /// (`enabledForReportingButNotEnforced`).
     pub fn report_only_count(&self) -> usize {
@@ -181,6 +222,11 @@ pub struct Experiment {
     pub seed: u64,
     /// Day 0 as days since 1970-01-01 (always a Monday).
     pub start_day: i64,
+    /// Users start in the state of a tenant in operation (`start = "steady"`, the
+    /// default), or with no session at all (`"cold"`): docs/model.md, "Steady state".
+    pub steady_start: bool,
+    /// Days simulated before day 0 and not counted (`warmup`, whole weeks).
+    pub warmup_days: u32,
     /// Prompts per user-day the report treats as the budget.
     pub prompt_budget: f64,
     /// Largest `denied_access_share` of a design the report may recommend.
@@ -336,6 +382,37 @@ impl Experiment {
             None => DEFAULT_START_DAY,
         };
         let days = bounded(&cx, &raw.days, "days", MAX_DAYS)? as u32;
+        let steady_start = match &raw.start {
+            None => true,
+            Some(s) => match s.get_ref().as_str() {
+                "steady" => true,
+                "cold" => false,
+                other => {
+                    return Err(cx.at(
+                        s,
+                        "start",
+                        format!("`{other}`: expected `steady` (a tenant in operation) or `cold` (no session at all)"),
+                    ))
+                }
+            },
+        };
+        let warmup_days = match &raw.warmup {
+            None if steady_start => DEFAULT_WARMUP_DAYS,
+            None => 0,
+            Some(w) => {
+                let d =
+                    parse_duration(w.get_ref()).map_err(|e| cx.at(w, "warmup", e.to_string()))?;
+                let week = 7 * crate::engine::time::DAY;
+                if d.as_secs() % week != 0 || d.as_secs() / crate::engine::time::DAY > MAX_DAYS {
+                    return Err(cx.at(
+                        w,
+                        "warmup",
+                        format!("{d}: use whole weeks (`0d`, `7d`, `14d`, ...) up to {MAX_DAYS} days, so that weekdays keep their place"),
+                    ));
+                }
+                (d.as_secs() / crate::engine::time::DAY) as u32
+            }
+        };
         let replicates = bounded(&cx, &raw.replicates, "replicates", MAX_REPLICATES)? as u32;
         raw.model
             .check()
@@ -478,6 +555,8 @@ impl Experiment {
             replicates,
             seed: raw.seed,
             start_day,
+            steady_start,
+            warmup_days,
             prompt_budget: raw.prompt_budget,
             denied_budget: raw.denied_budget,
             params: raw.model,
@@ -486,6 +565,44 @@ impl Experiment {
         };
         exp.check_size()?;
         Ok(exp)
+    }
+}
+
+/// How a run's clock is laid out: `first_day` (0, or [`STEADY_ORIGIN_DAYS`] for a steady
+/// start), then the warm-up, then the counted days. Day `d` of the simulation runs from
+/// `(first_day + d) × DAY`.
+impl Experiment {
+    /// The day number the simulation's first day has.
+    pub fn first_day(&self) -> u64 {
+        if self.steady_start {
+            STEADY_ORIGIN_DAYS
+        } else {
+            0
+        }
+    }
+
+    /// Days simulated per user: the warm-up and the counted days.
+    pub fn simulated_days(&self) -> u32 {
+        self.warmup_days + self.days
+    }
+
+    /// When counting starts: day 0 of the study.
+    pub fn counted_from(&self) -> crate::engine::time::SimTime {
+        crate::engine::time::SimTime::from_secs(
+            (self.first_day() + self.warmup_days as u64) * crate::engine::time::DAY,
+        )
+    }
+
+    /// When the study ends.
+    pub fn horizon(&self) -> crate::engine::time::SimTime {
+        crate::engine::time::SimTime::from_secs(
+            (self.first_day() + self.simulated_days() as u64) * crate::engine::time::DAY,
+        )
+    }
+
+    /// The calendar day of simulated time zero, so that day 0 of the study is `start_date`.
+    pub fn clock_start_day(&self) -> i64 {
+        self.start_day - (self.first_day() + self.warmup_days as u64) as i64
     }
 }
 
@@ -830,6 +947,10 @@ pub struct RunOptions {
     pub per_user: bool,
     /// Replace an earlier output folder of this tool even if it holds other files.
     pub force: bool,
+    /// `--start steady|cold` and `--warmup`: how users start (docs/model.md, "Steady
+    /// state").
+    pub steady_start: Option<bool>,
+    pub warmup_days: Option<u32>,
 }
 
 impl Experiment {
@@ -852,10 +973,11 @@ impl Experiment {
         (self.designs.len() + shadows) as u64
     }
 
-    /// Simulated user-days of the whole run (report-only shadows included).
+    /// Simulated user-days of the whole run (report-only shadows and the warm-up
+    /// included).
     pub fn total_user_days(&self) -> u64 {
         self.users
-            .saturating_mul(self.days as u64)
+            .saturating_mul(self.simulated_days() as u64)
             .saturating_mul(self.simulated_designs())
             .saturating_mul(self.replicates as u64)
     }
@@ -909,6 +1031,20 @@ impl Experiment {
         }
         if let Some(s) = opts.seed {
             self.seed = s;
+        }
+        if let Some(steady) = opts.steady_start {
+            self.steady_start = steady;
+            if !steady && opts.warmup_days.is_none() {
+                self.warmup_days = 0;
+            }
+        }
+        if let Some(w) = opts.warmup_days {
+            if w % 7 != 0 || w as u64 > MAX_DAYS {
+                return Err(arg(format!(
+                    "--warmup {w}d: use whole weeks (0d, 7d, 14d, ...) up to {MAX_DAYS} days"
+                )));
+            }
+            self.warmup_days = w;
         }
         // Shards each simulate a share of the users.
         match opts.shard {

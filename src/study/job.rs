@@ -70,7 +70,7 @@ fn open_with_header(
 /// The names behind the numbers of typed sign-in rows.
 fn log_names(exp: &Experiment) -> LogNames {
     LogNames {
-        start_day: exp.start_day,
+        start_day: exp.clock_start_day(),
         domain: exp.population.domain.clone(),
         designs: exp.designs.iter().map(|d| d.name.clone()).collect(),
         personas: exp

@@ -31,6 +31,12 @@ pub struct ShardFile {
     pub days: u32,
     pub replicates: u32,
     pub seed: u64,
+    /// How users started (`--start`, `--warmup`): shards of one run must agree. Shards
+    /// written before the steady start have none: a cold start without warm-up.
+    #[serde(default)]
+    pub steady_start: bool,
+    #[serde(default)]
+    pub warmup_days: u32,
     pub designs: Vec<String>,
     pub shard: (u32, u32),
     pub wall_seconds: f64,
@@ -66,6 +72,8 @@ impl ShardFile {
             days: exp.days,
             replicates: exp.replicates,
             seed: exp.seed,
+            steady_start: exp.steady_start,
+            warmup_days: exp.warmup_days,
             designs: exp.designs.iter().map(|d| d.name.clone()).collect(),
             shard,
             wall_seconds,
@@ -85,6 +93,8 @@ impl ShardFile {
             self.days,
             self.replicates,
             self.seed,
+            self.steady_start,
+            self.warmup_days,
             &self.designs,
             self.shard.1,
         )
@@ -226,7 +236,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunRes
         if s.identity() != first.identity() {
             return Err(InputError::new(
                 dir.join(ACCUMULATORS),
-                format!("this shard belongs to a different run than {} (experiment, population, policy files, seed, size, designs or shard count differ)", dirs[0].display()),
+                format!("this shard belongs to a different run than {} (experiment, population, policy files, seed, size, start, designs or shard count differ)", dirs[0].display()),
             )
             .into());
         }
@@ -292,6 +302,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunRes
         days: Some(first.days),
         replicates: Some(first.replicates),
         seed: Some(first.seed),
+        steady_start: Some(first.steady_start),
+        warmup_days: Some(first.warmup_days),
         ..RunOptions::default()
     })?;
     let policies: Vec<Option<String>> = exp

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::engine::time::{Duration, SimTime, DAY};
 use crate::error::InputError;
+use crate::model::warm::WarmStart;
 use crate::model::{
     Action, Artefact, Credential, Mechanism, MfaMethod, Observer, RuleTable, Stop, Susceptibility,
     Theft, TheftMode, UserSetup, UserSim,
@@ -105,6 +106,8 @@ impl RunResult {
 
 /// Tag of the behaviour stream, in the design-index position of the stream key.
 const BEHAVIOUR_STREAM: u64 = u64::MAX;
+/// Tag of the stream of the steady start's shares (`model::warm`), shared by all designs.
+const WARM_START_STREAM: u64 = u64::MAX - 1;
 
 /// A ChaCha8 stream keyed by (seed, stream, replicate, user): the key is the four numbers
 /// themselves, so distinct tuples give independent streams without hashing.
@@ -269,6 +272,7 @@ fn profile_traits(i: usize) -> UserTraits {
         credential: Credential::ALL[c],
         mfa_method: MfaMethod::ALL[m],
         kmsi_accept: false,
+        remember_mfa_accept: false,
         trusted_location: trusted,
         clients: Vec::new(),
     };
@@ -383,9 +387,25 @@ impl Preamble {
         let exp = env.exp;
         let pop = &exp.population;
         let persona = &pop.personas[traits.persona];
-        draw_workdays(brng, persona, exp.days, &mut self.workdays);
+        let first = exp.first_day();
+        draw_workdays(
+            brng,
+            persona,
+            first,
+            exp.simulated_days(),
+            &mut self.workdays,
+        );
         self.actions.clear();
-        plan_risk(brng, pop, traits, exp.days, &mut self.actions);
+        // Risk detections are part of the warm-up's history; attacks are counted, so they
+        // come on counted days only.
+        plan_risk(
+            brng,
+            pop,
+            traits,
+            first,
+            exp.simulated_days(),
+            &mut self.actions,
+        );
         self.apps.clear();
         if pop.threat.apps.is_empty() {
             for a in &persona.apps {
@@ -401,7 +421,7 @@ impl Preamble {
             &pop.threat,
             &env.sampling,
             traits.device,
-            &self.workdays,
+            &self.workdays[exp.warmup_days as usize..],
             exp.days,
             &mut self.actions,
             &mut self.attacks,
@@ -494,7 +514,7 @@ pub fn run(
         run_together(exp, opts, progress, &mut result, DESIGNS_TOGETHER);
         return Ok(result);
     };
-    let chunk = users_per_item_with_rows(exp.days);
+    let chunk = users_per_item_with_rows(exp.simulated_days());
     for di in 0..exp.designs.len() {
         let env = DesignEnv::prepare(exp, di);
         let reps = run_design(&env, opts, rows, chunk, progress, &mut *sink, &mut result)?;
@@ -698,8 +718,10 @@ fn simulate_chunk(
                 device: DeviceTrust::Unmanaged,
                 credential: Credential::Password,
                 kmsi_accept: false,
+                remember_mfa_accept: false,
+                guest: false,
                 tenant: env.design.tenant.clone(),
-                tokens: env.design.tokens,
+                tokens: env.design.effective_tokens(&exp.params),
             };
             UserSim::new(&exp.params, env.rules(0), setup, user_stream(0, 0, 0, 0))
         })
@@ -721,7 +743,7 @@ fn simulate_chunk(
                 log,
                 share_plans,
             );
-            out.days += exp.days as u64;
+            out.days += exp.simulated_days() as u64;
             out.users += 1;
             out.log_rows += user.log_rows;
             if rows.users {
@@ -819,8 +841,10 @@ fn simulate_user<'a>(
         device: traits.device,
         credential: traits.credential,
         kmsi_accept: traits.kmsi_accept,
+        remember_mfa_accept: traits.remember_mfa_accept,
+        guest: pop.personas[traits.persona].guest.is_some(),
         tenant: env.design.tenant.clone(),
-        tokens: env.design.tokens,
+        tokens: env.design.effective_tokens(&exp.params),
     };
     sim.reset(
         env.rules(table),
@@ -828,9 +852,17 @@ fn simulate_user<'a>(
         user_stream(exp.seed, env.design_index as u64, rep as u64, user),
     );
     sim.set_threat(Some(&env.susceptibility), TheftMode::Report);
+    sim.set_warm_start(exp.steady_start.then(|| {
+        WarmStart::draw(&mut user_stream(
+            exp.seed,
+            WARM_START_STREAM,
+            rep as u64,
+            user,
+        ))
+    }));
     sim.set_attacker_apps(apps);
     sim.schedule_plan(&mut s.plan);
-    let horizon = SimTime::from_secs(exp.days as u64 * DAY);
+    let horizon = exp.horizon();
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
     let mut outcome = UserOutcome {
         traits: traits.clone(),
@@ -844,7 +876,7 @@ fn simulate_user<'a>(
     for a in attacks {
         group.thefts[a.mechanism.index()].attempts += 1;
     }
-    let mut stats = UserStats::new(&exp.params, traits.device);
+    let mut stats = UserStats::new(&exp.params, traits.device, exp.counted_from());
     // Only the sign-in log names the user.
     let upn = if let Some(LogBuffer::Csv(_)) = log {
         user_principal_name(user, &pop.domain)
@@ -852,7 +884,7 @@ fn simulate_user<'a>(
         String::new()
     };
     let log_user = LogUser {
-        start_day: exp.start_day,
+        start_day: exp.clock_start_day(),
         user,
         upn: &upn,
         side: UserSide {
@@ -867,6 +899,7 @@ fn simulate_user<'a>(
         replicate: rep,
         persona: &pop.personas[traits.persona].name,
         persona_index: traits.persona as u32,
+        from: exp.counted_from(),
         until: horizon,
     };
     // Attacker rows of the copies, logged after the user's own.
@@ -881,6 +914,7 @@ fn simulate_user<'a>(
         brng,
         plans: share_plans.then_some(&s.shared),
         next_day: 0,
+        first_day: exp.first_day(),
     };
     let mut plan = std::mem::take(&mut s.plan);
     let logging_wanted = log.is_some();
@@ -922,7 +956,10 @@ fn simulate_user<'a>(
     if let Some(out) = log {
         out.append(&mut attacker_log);
     }
-    let active_days = workdays.iter().filter(|w| w.is_some()).count() as u64;
+    let active_days = workdays[exp.warmup_days as usize..]
+        .iter()
+        .filter(|w| w.is_some())
+        .count() as u64;
     let group = cell.group_mut(traits.device, traits.persona, pop.personas.len());
     add_user(group, &stats, active_days, exp.days as u64, sim.events());
     outcome.stats_row = [
@@ -1024,8 +1061,9 @@ struct Driver<'a, 's> {
     /// The days' plans drawn beforehand from `brng` ([`SharedPlans`]), if any: then `brng`
     /// is not drawn from.
     plans: Option<&'s SharedPlans>,
-    /// The next day to plan.
+    /// The next day to plan, and the day number of day 0 ([`Experiment::first_day`]).
     next_day: usize,
+    first_day: u64,
 }
 
 impl Driver<'_, '_> {
@@ -1045,7 +1083,7 @@ impl Driver<'_, '_> {
             sim.schedule_plan(plan);
         }
         self.next_day += 1;
-        Some(SimTime::from_secs((day as u64 + 1) * DAY))
+        Some(SimTime::from_secs((self.first_day + day as u64 + 1) * DAY))
     }
 
     /// Runs the user's own timeline to `end`, handing each theft to `on_theft`.
@@ -1341,7 +1379,7 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
         let shadowed = &mut exp.designs[2].policies.policies[0];
         assert_eq!(shadowed.state, PolicyState::Enabled);
         shadowed.state = PolicyState::ReportOnly;
-        assert_eq!(exp.simulated_designs(), 5);
+        assert_eq!(exp.simulated_designs(), 6);
 
         let together = run(&exp, &RunOptions::default(), &|_, _| {}, None).unwrap();
         for group in [1, 2, 3] {
@@ -1366,12 +1404,12 @@ tenant = {{ remember_mfa = "0d", kmsi = false, cae = {cae} }}
             "the second run went design by design"
         );
 
-        assert_eq!(together.cells.len(), 4);
+        assert_eq!(together.cells.len(), 5);
         assert_eq!(together.report_only[2].len(), 2, "the shadow's replicates");
         assert!(together.report_only[0].is_empty());
         assert_eq!(together.cells, one_by_one.cells);
         assert_eq!(together.report_only, one_by_one.report_only);
-        assert_eq!(together.users_simulated, 300 * 2 * 5);
+        assert_eq!(together.users_simulated, 300 * 2 * 6);
         assert_eq!(together.users_simulated, one_by_one.users_simulated);
         assert_eq!(together.user_days_simulated, one_by_one.user_days_simulated);
         assert_eq!(together.events_simulated, one_by_one.events_simulated);

@@ -78,6 +78,9 @@ struct RawScenario {
     device_attributes: std::collections::BTreeMap<String, String>,
     #[serde(default = "default_true")]
     kmsi_accept: bool,
+    /// Ticks "Don't ask again for X days" when the tenant remembers MFA.
+    #[serde(default = "default_true")]
+    remember_mfa_accept: bool,
     #[serde(default)]
     seed: u64,
     #[serde(default)]
@@ -313,6 +316,8 @@ impl Scenario {
                 device,
                 credential,
                 kmsi_accept: raw.kmsi_accept,
+                remember_mfa_accept: raw.remember_mfa_accept,
+                guest: identity.guest.is_some(),
                 tenant: raw.tenant,
                 tokens,
             },

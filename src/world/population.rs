@@ -134,6 +134,10 @@ struct RawPersona {
     mfa: Option<Spanned<BTreeMap<String, f64>>>,
     #[serde(default = "half")]
     kmsi_accept: f64,
+    /// Share who tick "Don't ask again for X days" when the tenant remembers MFA; by
+    /// default the users who answer "Stay signed in?" yes (no published figure).
+    #[serde(default)]
+    remember_mfa_accept: Option<f64>,
     #[serde(default = "one")]
     trusted_location: f64,
     #[serde(default)]
@@ -233,6 +237,8 @@ pub struct Persona {
     pub credentials: [f64; 3],
     pub mfa: [f64; 3],
     pub kmsi_accept: f64,
+    /// `None`: the users who accept "Stay signed in?" tick remember-MFA too.
+    pub remember_mfa_accept: Option<f64>,
     pub trusted_location: f64,
     pub platform: Platform,
     pub guest: Option<GuestType>,
@@ -455,6 +461,7 @@ impl Population {
                 ("compliant", p.compliant),
                 ("browser_share", p.browser_share),
                 ("kmsi_accept", p.kmsi_accept),
+                ("remember_mfa_accept", p.remember_mfa_accept.unwrap_or(0.0)),
                 ("trusted_location", p.trusted_location),
             ] {
                 probability(&cx, f(name), v, anchor)?;
@@ -543,6 +550,7 @@ impl Population {
                 credentials,
                 mfa,
                 kmsi_accept: p.kmsi_accept,
+                remember_mfa_accept: p.remember_mfa_accept,
                 trusted_location: p.trusted_location,
                 platform,
                 guest,
@@ -620,6 +628,8 @@ pub struct UserTraits {
     pub credential: Credential,
     pub mfa_method: MfaMethod,
     pub kmsi_accept: bool,
+    /// Ticks "Don't ask again for X days" (remember MFA).
+    pub remember_mfa_accept: bool,
     pub trusted_location: bool,
     /// Client of each app the persona uses, in the persona's app order.
     pub clients: Vec<Client>,
@@ -666,6 +676,12 @@ impl UserTraits {
                 }
             })
             .collect();
+        // Drawn last, and only when the persona sets a share, so that populations without
+        // one draw exactly as before.
+        let remember_mfa_accept = match p.remember_mfa_accept {
+            Some(share) => rng.random_bool(share),
+            None => kmsi_accept,
+        };
         UserTraits {
             persona,
             device,
@@ -673,16 +689,19 @@ impl UserTraits {
             credential,
             mfa_method,
             kmsi_accept,
+            remember_mfa_accept,
             trusted_location,
             clients,
         }
     }
 }
 
-/// Draws which days the user works and when (day 0 is a Monday).
+/// Draws which days the user works and when, from day number `first_day` (a Monday: day
+/// numbers that are multiples of 7 are Mondays) for `days` days.
 pub fn draw_workdays<R: Rng>(
     rng: &mut R,
     persona: &Persona,
+    first_day: u64,
     days: u32,
     out: &mut Vec<Option<Workday>>,
 ) {
@@ -706,7 +725,7 @@ pub fn draw_workdays<R: Rng>(
             .clamp(0.0, (DAY - MINUTE) as f64);
         let length = (w.length.as_secs() as f64 + jitter(&length_jitter, rng))
             .clamp(30.0 * MINUTE as f64, (DAY - MINUTE) as f64);
-        let start = SimTime::from_secs(day * DAY + round_seconds(start));
+        let start = SimTime::from_secs((first_day + day) * DAY + round_seconds(start));
         out.push(Some(Workday {
             start,
             end: start + Duration::from_secs(round_seconds(length)),
@@ -870,19 +889,22 @@ pub fn plan_day<R: Rng>(
     }
 }
 
-/// Risk detections over the whole horizon (any day, any hour), with their automatic end.
+/// Risk detections over `days` days from day number `first_day` (any day, any hour), with
+/// their automatic end.
 pub fn plan_risk<R: Rng>(
     rng: &mut R,
     population: &Population,
     traits: &UserTraits,
+    first_day: u64,
     days: u32,
     plan: &mut Vec<(SimTime, Action)>,
 ) {
     let p = &population.personas[traits.persona];
-    let horizon = SimTime::from_secs(days as u64 * DAY);
+    let start = SimTime::from_secs(first_day * DAY);
+    let horizon = SimTime::from_secs((first_day + days as u64) * DAY);
     let years = days as f64 / 365.0;
     for _ in 0..poisson(rng, p.risk.user_risk_per_year * years) {
-        let at = instant(rng, SimTime::ZERO, horizon);
+        let at = instant(rng, start, horizon);
         plan.push((at, Action::SetUserRisk(RiskLevel::High)));
         plan.push((
             at + population.remediation.user_risk_duration,
@@ -890,7 +912,7 @@ pub fn plan_risk<R: Rng>(
         ));
     }
     for _ in 0..poisson(rng, p.risk.sign_in_risk_per_year * years) {
-        let at = instant(rng, SimTime::ZERO, horizon);
+        let at = instant(rng, start, horizon);
         plan.push((at, Action::SetSignInRisk(RiskLevel::High)));
         plan.push((
             at + population.remediation.sign_in_risk_duration,
