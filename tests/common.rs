@@ -74,6 +74,8 @@ pub fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
 /// `wait4` (the child's own, not the test process's other children). Linux counts in it
 /// the test process's own peak at the moment of the spawn, so these tests never hold big
 /// inputs in memory: they write them in pieces. The figure can only be too high.
+// The child is reaped by `wait4`, which clippy does not see.
+#[allow(clippy::zombie_processes)]
 pub fn run_measured(args: &[&str]) -> (Output, u64) {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("stdout");

@@ -452,3 +452,51 @@ fn sigterm_removes_the_staging_folder_at_once() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_policy_file_of_tens_of_megabytes_is_refused_before_it_is_read() {
+    // Regression (issue 35): a 60 MB policy file, under the 64 MiB cap of other inputs,
+    // took 1.9 GB. 20 MB here, over the 16 MiB policy cap.
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("big.json");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    f.write_all(b"[").unwrap();
+    let policy = filter_policy("device.isCompliant -eq True");
+    for i in 0..20_000 {
+        if i > 0 {
+            f.write_all(b",").unwrap();
+        }
+        f.write_all(policy.as_bytes()).unwrap();
+        f.write_all(&[b' '; 600]).unwrap();
+    }
+    f.write_all(b"]").unwrap();
+    drop(f);
+    let (o, mb) = run_measured(&["validate", path.to_str().unwrap()]);
+    assert_input_error(&o, &["big.json", "16 MiB"]);
+    assert!(mb < 50, "peak memory {mb} MB");
+    let (o, _) = run_measured(&[
+        "whatif",
+        "--policies",
+        path.to_str().unwrap(),
+        "--app",
+        "exchange",
+    ]);
+    assert_input_error(&o, &["big.json", "16 MiB"]);
+}
+
+#[test]
+fn calibrate_simulated_users_are_bounded_where_memory_and_time_stay_reasonable() {
+    // Regression (issue 35): the documented maximum, 1,000,000, took 2.6 GB and more
+    // than 10 minutes.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "calibrate",
+        "tests/data/signins/graph-lines.jsonl",
+        "--out",
+        tmp.path().join("f.toml").to_str().unwrap(),
+        "--simulated-users",
+        "1000000",
+    ]);
+    assert_input_error(&o, &["--simulated-users 1000000", "100,000"]);
+}

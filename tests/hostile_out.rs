@@ -78,8 +78,16 @@ fn folders_beside_out_that_look_like_staging_are_left_alone() {
 fn a_running_shards_staging_folder_survives_a_run_beside_it() {
     // On shared storage another node's run is alive though its process number is not
     // ours: its staging folder's lock says so. A run beside it leaves it alone.
+    /// Ends the long run however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = bin()
+    let child = bin()
         .args([
             "run",
             "experiments/bench.toml",
@@ -96,6 +104,7 @@ fn a_running_shards_staging_folder_survives_a_run_beside_it() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let child = Killed(child);
     let staging = || -> Option<PathBuf> {
         std::fs::read_dir(tmp.path())
             .unwrap()
@@ -117,10 +126,7 @@ fn a_running_shards_staging_folder_survives_a_run_beside_it() {
     let o = run_tiny(&tmp.path().join("shard-2"), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(found.is_dir(), "the running shard's staging folder is kept");
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    drop(child);
 }
 
 #[test]

@@ -250,6 +250,16 @@ fn a_file_of_the_wrong_kind_is_named_as_such() {
     );
     let o = run(&["run", "models/populations/quickstart.toml", "--quiet"]);
     assert_exit(&o, 2, &["is a population, not an experiment"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "calibrate",
+        "tests/data/signins/graph-lines.jsonl",
+        "--out",
+        tmp.path().join("f.toml").to_str().unwrap(),
+        "--template",
+        "experiments/quickstart.toml",
+    ]);
+    assert_exit(&o, 2, &["--template", "is an experiment, not a population"]);
 }
 
 #[test]

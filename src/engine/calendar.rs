@@ -71,63 +71,74 @@ pub fn parse_date(text: &str) -> Result<i64, String> {
 /// is a day: `21/04/2025, 09:45:54`). Fractions of a second
 /// are dropped: simulated time counts whole seconds.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    parse_checked(text).ok()
+}
+
+/// [`parse_timestamp`], saying why a text is refused.
+fn parse_checked(text: &str) -> Result<i64, TimestampError> {
+    use TimestampError::{NotATime, OffsetOutOfRange, OutOfRange};
     let t = text.trim();
     let b = t.as_bytes();
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
         // `get`, not indexing: a multi-byte character where the date ends (`2026-01-0é`)
         // is not a date, and must not panic (issue 35).
-        let day = parse_date(t.get(..10)?).ok()?;
-        let rest = t.get(10..)?;
+        let day = parse_date(t.get(..10).ok_or(NotATime)?).map_err(|_| NotATime)?;
+        let rest = t.get(10..).ok_or(NotATime)?;
         if rest.is_empty() {
-            return Some(day * 86_400);
+            return Ok(day * 86_400);
         }
-        let rest = rest.strip_prefix(['T', ' '])?;
+        let rest = rest.strip_prefix(['T', ' ']).ok_or(NotATime)?;
         // Time, then fraction, then zone.
         let (clock, zone) = match rest.find(['Z', 'z', '+', '-']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        let secs = clock_seconds(clock.split('.').next()?)?;
+        let secs = clock_seconds(clock.split('.').next().ok_or(NotATime)?).ok_or(NotATime)?;
         let offset = match zone {
             "" | "Z" | "z" => 0,
             z => {
                 let sign = if z.starts_with('-') { -1 } else { 1 };
                 let hm = z[1..].replace(':', "");
                 if hm.len() != 4 || !hm.bytes().all(|c| c.is_ascii_digit()) {
-                    return None;
+                    return Err(NotATime);
                 }
-                let h: i64 = hm[..2].parse().ok()?;
-                let m: i64 = hm[2..].parse().ok()?;
+                let h: i64 = hm[..2].parse().map_err(|_| NotATime)?;
+                let m: i64 = hm[2..].parse().map_err(|_| NotATime)?;
                 // Real offsets run from -12:00 to +14:00 (`+99:99` is not one).
                 if m > 59 || h * 60 + m > MAX_OFFSET_MINUTES {
-                    return None;
+                    return Err(OffsetOutOfRange);
                 }
                 sign * (h * 3600 + m * 60)
             }
         };
-        return Some(day * 86_400 + secs - offset);
+        return Ok(day * 86_400 + secs - offset);
     }
     // M/D/YYYY[,] h:mm:ss[.fff] [AM|PM]
-    let (date, clock) = t.split_once([',', ' '])?;
+    let (date, clock) = t.split_once([',', ' ']).ok_or(NotATime)?;
     let mut parts = date.split('/');
-    let mut m: u32 = parts.next()?.parse().ok()?;
-    let mut d: u32 = parts.next()?.parse().ok()?;
-    let y: i64 = parts.next()?.parse().ok()?;
-    // Four-digit years, as in the ISO form: `1/1/5881579` would overflow the day count
-    // further down, or make a window of millions of days.
-    if !(1..=9999).contains(&y) {
-        return None;
-    }
+    let mut num = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<i64>().ok())
+            .ok_or(NotATime)
+    };
+    let (mut m, mut d, y) = (num()?, num()?, num()?);
     if m > 12 && d <= 12 {
         // A day first (`21/04/2025`): the exporter's locale was not the US one.
         std::mem::swap(&mut m, &mut d);
     }
     if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
+        return Err(NotATime);
     }
+    // Four-digit years, as in the ISO form: `1/1/5881579` would overflow the day count
+    // further down, or make a window of millions of days.
+    if !(1..=9999).contains(&y) {
+        return Err(OutOfRange);
+    }
+    let (m, d) = (m as u32, d as u32);
     let day = days_from_civil(y, m, d);
     if civil_from_days(day) != (y, m, d) {
-        return None;
+        return Err(NotATime);
     }
     let clock = clock.trim();
     let (clock, pm) = match clock.rsplit_once(' ') {
@@ -135,16 +146,16 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         Some((c, "AM" | "am")) => (c, Some(false)),
         _ => (clock, None),
     };
-    let mut secs = clock_seconds(clock.split('.').next()?)?;
+    let mut secs = clock_seconds(clock.split('.').next().ok_or(NotATime)?).ok_or(NotATime)?;
     if let Some(pm) = pm {
         let hour = secs / 3600;
         if !(1..=12).contains(&hour) {
-            return None;
+            return Err(NotATime);
         }
         secs -= hour * 3600;
         secs += (hour % 12 + if pm { 12 } else { 0 }) * 3600;
     }
-    Some(day * 86_400 + secs)
+    Ok(day * 86_400 + secs)
 }
 
 /// Largest offset from UTC in a timestamp, in minutes (±14:00, Kiribati's).
@@ -163,11 +174,13 @@ pub enum TimestampError {
     NotATime,
     /// A time, but outside the years [`LOG_YEARS`].
     OutOfRange,
+    /// A time whose offset from UTC is beyond ±14:00.
+    OffsetOutOfRange,
 }
 
 /// [`parse_timestamp`] for sign-in logs: also refuses times outside [`LOG_YEARS`].
 pub fn parse_log_timestamp(text: &str) -> Result<i64, TimestampError> {
-    let t = parse_timestamp(text).ok_or(TimestampError::NotATime)?;
+    let t = parse_checked(text)?;
     let first = days_from_civil(LOG_YEARS.0, 1, 1) * 86_400;
     let end = days_from_civil(LOG_YEARS.1 + 1, 1, 1) * 86_400;
     if (first..end).contains(&t) {
@@ -257,6 +270,8 @@ mod tests {
             "1969-12-31T23:59:59Z",
             "2101-01-01T00:00:00Z",
             "1/1/5000 0:00:00",
+            "1/1/5881579, 9:00:00 AM",
+            "1/1/-5877640, 9:00:00 AM",
         ] {
             assert_eq!(
                 parse_log_timestamp(out),
@@ -267,6 +282,10 @@ mod tests {
         assert_eq!(
             parse_log_timestamp("yesterday"),
             Err(TimestampError::NotATime)
+        );
+        assert_eq!(
+            parse_log_timestamp("2026-01-05T09:00:00+99:99"),
+            Err(TimestampError::OffsetOutOfRange)
         );
     }
 

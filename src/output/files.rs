@@ -176,10 +176,10 @@ pub fn check_replaceable(dir: &Path, force: bool) -> Result<(), InputError> {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => {
-            return Err(InputError::new(
-                dir,
-                format!("cannot inspect the output folder: {e}"),
-            ))
+            return Err(
+                InputError::new(dir, format!("cannot inspect the output folder: {e}"))
+                    .field("--out"),
+            )
         }
     };
     if !meta.is_dir() {
@@ -190,7 +190,9 @@ pub fn check_replaceable(dir: &Path, force: bool) -> Result<(), InputError> {
         .field("--out"));
     }
     let names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|e| InputError::new(dir, format!("cannot read the output folder: {e}")))?
+        .map_err(|e| {
+            InputError::new(dir, format!("cannot read the output folder: {e}")).field("--out")
+        })?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     if names.is_empty() {
@@ -290,10 +292,13 @@ fn write_marker(folder: &Path, output: &str) -> std::io::Result<std::fs::File> {
         std::process::id(),
         host.trim()
     )?;
-    if !try_lock(&f)? {
-        return Err(std::io::Error::other("the new marker is locked already"));
+    match try_lock(&f) {
+        Ok(true) => Ok(f),
+        Ok(false) => Err(std::io::Error::other("the new marker is locked already")),
+        // No lock on this file system (NFS without a lock manager): the run goes on.
+        // Another run cannot take the lock either, so it leaves this folder alone.
+        Err(_) => Ok(f),
     }
-    Ok(f)
 }
 
 /// Takes an exclusive `flock` without waiting: `Ok(false)` when another open file (of

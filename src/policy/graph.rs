@@ -171,12 +171,14 @@ pub(crate) fn load(
     if path.is_dir() {
         let files = json_files(path)?;
         for file in files {
-            let loaded = read_text(&file).and_then(|text| {
+            // Parsed once, and the text dropped before the policies are read from the
+            // tree: a big file's peak memory is its tree, not three copies.
+            let loaded = read_policy_text(&file).and_then(|text| {
                 let doc = json::parse_document(&file, &text)?;
-                Ok((text, classify(&doc), doc))
+                Ok((classify(&doc), doc))
             });
-            let outcome = loaded.and_then(|(text, kind, doc)| match kind {
-                DocKind::Policies => parse_text(&file, &text, &mut warnings).map(|p| {
+            let outcome = loaded.and_then(|(kind, doc)| match kind {
+                DocKind::Policies => parse_doc(&file, &doc, &mut warnings).map(|p| {
                     report.loaded += 1;
                     policies.extend(p);
                 }),
@@ -208,20 +210,42 @@ pub(crate) fn load(
             ));
         }
     } else {
-        let text = read_text(path)?;
+        let text = read_policy_text(path)?;
         let doc = json::parse_document(path, &text)?;
+        drop(text);
         if let DocKind::Other(what) = classify(&doc) {
             return Err(InputError::new(
                 path,
                 format!("this file holds {what}, not Conditional Access policies"),
             ));
         }
-        policies = parse_text(path, &text, &mut warnings)?;
+        policies = parse_doc(path, &doc, &mut warnings)?;
         report.loaded = 1;
     }
     resolve_strengths(&mut policies, &strengths, &mut warnings);
     duplicate_ids(path, &policies, &mut warnings);
     Ok((policies, group_warnings(warnings), report))
+}
+
+/// Largest policy export read: Entra holds at most 195 policies, well under 1 MB as
+/// exported; a file far bigger is not an export, and reading it would cost about 14 times
+/// its size (issue 35: a 60 MB file took 1.9 GB).
+pub const MAX_POLICY_BYTES: u64 = 16 << 20;
+
+/// A policy file's text, refused beyond [`MAX_POLICY_BYTES`] before it is read.
+fn read_policy_text(path: &Path) -> Result<String, InputError> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len > MAX_POLICY_BYTES {
+        return Err(InputError::new(
+            path,
+            format!(
+                "{} MiB: a policy export is far smaller (Entra holds at most 195 policies, under 1 MB as exported); files over {} MiB are not read",
+                len >> 20,
+                MAX_POLICY_BYTES >> 20
+            ),
+        ));
+    }
+    read_text(path)
 }
 
 /// The `.json` files under a folder, recursively (hidden folders and links to folders are
@@ -346,8 +370,17 @@ pub(crate) fn parse_text(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Policy>, InputError> {
     let doc = json::parse_document(file, text)?;
+    parse_doc(file, &doc, warnings)
+}
+
+/// The policies of a parsed document (one policy, an array, or a list response).
+fn parse_doc(
+    file: &Path,
+    doc: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Policy>, InputError> {
     let mut out = Vec::new();
-    match &doc {
+    match doc {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let prefix = format!("[{i}]");
@@ -388,7 +421,7 @@ pub(crate) fn parse_text(
                 }
             }
         }
-        Value::Object(_) => out.extend(policy(file, &doc, "", 0, warnings)?),
+        Value::Object(_) => out.extend(policy(file, doc, "", 0, warnings)?),
         other => {
             return Err(InputError::new(
                 file,

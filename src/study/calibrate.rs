@@ -126,7 +126,14 @@ pub fn calibrate(
     let template = match &opts.template {
         Some(p) => {
             // It must be a population that loads; then its raw values are copied.
-            Population::load(p).map_err(|e| e.field("--template"))?;
+            Population::load(p).map_err(|e| {
+                crate::study::validate::wrong_kind(
+                    p,
+                    crate::study::validate::FileKind::Population,
+                    e,
+                )
+                .field("--template")
+            })?;
             let text = crate::error::read_text(p)?;
             Template::parse(&p.display().to_string(), &text).map_err(|e| InputError::new(p, e))?
         }
@@ -177,7 +184,8 @@ pub fn calibrate(
     let out_of_range: u64 = reports.iter().map(|(_, r)| r.out_of_range).sum();
     if out_of_range > 0 {
         warnings.push(format!(
-            "{out_of_range} rows are dated outside the years {}-{} and were skipped",
+            "{} dated outside the years {}-{} (or with an offset from UTC beyond ±14:00) skipped",
+            plural(out_of_range, "row"),
             crate::engine::calendar::LOG_YEARS.0,
             crate::engine::calendar::LOG_YEARS.1
         ));

@@ -1676,4 +1676,62 @@ mod tests {
         assert_eq!(groups[1].name, "personal_1");
         assert_eq!(groups[1].members.len(), 39);
     }
+
+    fn sign_in(user: u64, day: i64, second: i64, prompt: bool) -> SignIn {
+        SignIn {
+            user,
+            at: day * DAY_SECONDS + second,
+            target: Target::App(App::Teams),
+            client: Some(Client::Browser),
+            interactive: prompt,
+            prompt,
+            device: Some(DeviceTrust::EntraJoined),
+            compliant: Some(true),
+            credential: None,
+            mfa: None,
+            trusted_location: None,
+            group: None,
+            error_code: 0,
+        }
+    }
+
+    #[test]
+    fn the_order_of_the_rows_does_not_change_the_moments() {
+        // A user of 200 days (a tree past 64) and users of a few, in time order and in a
+        // scrambled order (issue 35: days moved from a tree per user to a small vector).
+        let mut rows = Vec::new();
+        for day in 20_000..20_200 {
+            rows.push(sign_in(1, day, 8 * 3600 + (day % 7) * 60, day % 3 == 0));
+            rows.push(sign_in(1, day, 17 * 3600, false));
+        }
+        for user in 2..40 {
+            for day in 20_000..20_010 {
+                rows.push(sign_in(
+                    user,
+                    day,
+                    9 * 3600 + user as i64 * 60,
+                    user % 2 == 0,
+                ));
+            }
+        }
+        let fit = FitOptions::default();
+        let moments = |rows: &[SignIn]| {
+            let mut s = LogSummary::new(3600);
+            for r in rows {
+                s.add(r);
+            }
+            let views = s.user_views(&fit);
+            let all: Vec<usize> = (0..views.len()).collect();
+            format!("{:?}", s.moments(&views, &all, &fit))
+        };
+        let ordered = moments(&rows);
+        // A fixed scramble: reversed, then every third row moved to the front.
+        let mut scrambled: Vec<SignIn> = rows.iter().rev().cloned().collect();
+        let (a, b): (Vec<_>, Vec<_>) = scrambled
+            .drain(..)
+            .enumerate()
+            .partition(|(i, _)| i % 3 == 0);
+        scrambled = a.into_iter().chain(b).map(|(_, r)| r).collect();
+        assert_eq!(ordered, moments(&scrambled));
+    }
 }

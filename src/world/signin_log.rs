@@ -99,7 +99,8 @@ pub struct ReadReport {
     pub bad_examples: Vec<String>,
     /// Simulated attacker rows (not the tenant's users).
     pub attacker_rows: u64,
-    /// Rows dated outside the years [`LOG_YEARS`] (also counted in `bad`).
+    /// Rows dated outside the years [`LOG_YEARS`], or with an offset beyond ±14:00 (also
+    /// counted in `bad`).
     pub out_of_range: u64,
     /// Rows of apps the simulator does not model, by app name.
     pub other_apps: BTreeMap<String, u64>,
@@ -586,6 +587,13 @@ fn convert(
                     "`{}` is not a time",
                     crate::error::clip(t, 60)
                 )))
+            }
+            Err(TimestampError::OffsetOutOfRange) => {
+                report.out_of_range += 1;
+                return Err(Skip::Bad(format!(
+                    "`{}`: its offset from UTC is beyond ±14:00",
+                    crate::error::clip(t, 60)
+                )));
             }
             Err(TimestampError::OutOfRange) => {
                 report.out_of_range += 1;
@@ -1455,8 +1463,34 @@ impl<R: BufRead> Read for CsvGuard<R> {
             let n = avail.len().min(buf.len());
             let mut taken = 0;
             let mut over = false;
-            for &b in &avail[..n] {
+            while taken < n {
                 use CsvState::*;
+                // Inside a field only a few bytes change anything: skip the others in
+                // one step (the byte-by-byte walk cost ~14% of reading a CSV log).
+                let run = match self.state {
+                    InField => avail[taken..n]
+                        .iter()
+                        .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
+                        .unwrap_or(n - taken),
+                    InQuotes => avail[taken..n]
+                        .iter()
+                        .position(|&b| b == b'"')
+                        .unwrap_or(n - taken),
+                    _ => 0,
+                };
+                let room = (limit - self.record) as usize;
+                if run > room {
+                    taken += room + 1;
+                    self.record = limit + 1;
+                    over = true;
+                    break;
+                }
+                self.record += run as u64;
+                taken += run;
+                if taken == n {
+                    break;
+                }
+                let b = avail[taken];
                 let end = match (self.state, b) {
                     (StartField | InField | QuoteInQuotes, b'\r' | b'\n') => true,
                     (StartField | QuoteInQuotes, b',') | (InField, b',') => {
