@@ -744,6 +744,7 @@ fn simulate_chunk(
                 &mut scratch,
                 &mut out.cell,
                 log,
+                opts.signin_log_attackers,
                 share_plans,
             );
             out.days += exp.simulated_days() as u64;
@@ -798,7 +799,8 @@ impl UserOutcome {
     }
 }
 
-/// Simulates one user and adds them to `cell`; with `log`, appends their sign-in log rows.
+/// Simulates one user and adds them to `cell`; with `log`, appends their sign-in log rows
+/// (and, with `log_attackers`, the rows of the attackers of their thefts).
 /// The user's own timeline never sees an attack: each successful attack stops it, and a
 /// copy follows the theft (its attacker, detection and response) to the end of the
 /// attacker's window, while the original goes on as if nothing happened. With
@@ -813,6 +815,7 @@ fn simulate_user<'a>(
     s: &mut Scratch,
     cell: &mut Cell,
     mut log: Option<&mut LogBuffer>,
+    log_attackers: bool,
     share_plans: bool,
 ) -> UserOutcome {
     let exp = env.exp;
@@ -920,7 +923,9 @@ fn simulate_user<'a>(
         first_day: exp.first_day(),
     };
     let mut plan = std::mem::take(&mut s.plan);
-    let logging_wanted = log.is_some();
+    // The attackers' rows are made only when asked for (`--signin-log-attackers`): they
+    // are about half of a log's rows, and a tenant's log does not hold them.
+    let logging_wanted = log.is_some() && log_attackers;
     let mut on_theft = |sim: &UserSim<'a>, run: &Driver, theft: Theft, plan: &mut Vec<_>| {
         let (exposure, events) = follow(
             env,
