@@ -124,3 +124,32 @@ fn a_longer_first_use_delay_never_raises_attacker_hours() {
     // Nothing stolen under a 7-day sign-in frequency works 10 days later.
     assert_eq!(last.unwrap()[0], 0.0);
 }
+
+/// A tenant without Conditional Access, or on Security Defaults, gives first-party clients
+/// two-hour access tokens (access-tokens page); one with an enforced policy the 60–90
+/// minutes of the realistic default (issue 32).
+#[test]
+fn tenants_without_conditional_access_get_two_hour_tokens() {
+    use sessionsim::model::TokenMode;
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments/quickstart.toml");
+    let exp = Experiment::load(&path).unwrap();
+    let tokens = |name: &str| {
+        exp.designs
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap()
+            .effective_tokens(&exp.params)
+    };
+    let two_hours = sessionsim::engine::time::Duration::from_hours(2);
+    for name in ["no-policies", "security-defaults"] {
+        assert_eq!(
+            tokens(name),
+            TokenMode::Random {
+                min: two_hours,
+                max: two_hours
+            },
+            "{name}"
+        );
+    }
+    assert_eq!(tokens("mfa-all-users"), exp.params.realistic_tokens());
+}
