@@ -1668,7 +1668,7 @@ mod tests {
             DeviceTrust::HybridJoined,
             &[mail[0], mail[1], (App::AzurePortal, Client::Browser)],
         ));
-        let groups = cluster_personas(&views, &FitOptions::default());
+        let groups = cluster_personas(&views, &FitOptions::default(), None);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].name, "managed_1");
         assert_eq!(groups[0].members.len(), 61);
