@@ -138,6 +138,10 @@ struct RunArgs {
     /// the experiment's `warmup`; 7d for a steady start, 0d for a cold one].
     #[arg(long, value_name = "DURATION")]
     warmup: Option<String>,
+    /// Add replicates until every deciding paired difference has a 95% half-width within
+    /// this share of the larger value, e.g. 5% [default: the experiment's `precision`].
+    #[arg(long, value_name = "SHARE")]
+    precision: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -349,6 +353,15 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         force: args.force,
         steady_start: args.start.as_deref().map(parse_start).transpose()?,
         warmup_days: args.warmup.as_deref().map(parse_warmup).transpose()?,
+        precision: args
+            .precision
+            .as_deref()
+            .map(|p| {
+                sessionsim::study::experiment::parse_precision(p)
+                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
+            })
+            .transpose()?,
+        first_replicate: 0,
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {
