@@ -119,7 +119,7 @@ fn the_run_writes_a_legible_frontier_and_report() {
     let doc = roxmltree::Document::parse(&svg).expect("frontier.svg is well-formed XML");
     let circles = doc
         .descendants()
-        .filter(|n| n.has_tag_name("circle"))
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("design-point"))
         .count();
     assert_eq!(circles, 13, "one point per design");
     let texts: String = doc

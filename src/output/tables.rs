@@ -217,22 +217,32 @@ impl Metrics {
 /// attacker window. Returns `(hours, share)` steps starting at `(0, 1)`; thefts that never
 /// gave access end at zero.
 pub fn survival(g: &Group, exp: &Experiment) -> Vec<(f64, f64)> {
+    survival_and_censoring(g, exp).0
+}
+
+/// [`survival`], and where thefts were censored: `(hours, share still working)` at each
+/// bin holding censored thefts (the ticks of `exposure.svg`).
+pub fn survival_and_censoring(g: &Group, exp: &Experiment) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
     let w = mechanism_weights(exp);
     let bins = weighted_exposure_bins(g, &w);
     let mut at_risk: f64 = bins.iter().map(|(_, e, c)| e + c).sum();
     let mut share = 1.0;
     let mut out = vec![(0.0, 1.0)];
+    let mut censored_at = Vec::new();
     if at_risk <= 0.0 {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     for (b, ended, censored) in bins {
         if ended > 0.0 && at_risk > 0.0 {
             share *= 1.0 - ended / at_risk;
             out.push((exposure_bin_hours(b as usize), share));
         }
+        if censored > 0.0 {
+            censored_at.push((exposure_bin_hours(b as usize), share));
+        }
         at_risk -= ended + censored;
     }
-    out
+    (out, censored_at)
 }
 
 /// Fixed-decimal text for a number; empty when there is none.
@@ -369,6 +379,9 @@ pub struct DesignSummary {
     pub denied_ci95: Option<f64>,
     /// Kaplan–Meier share of thefts still working against hours (pooled).
     pub survival: Vec<(f64, f64)>,
+    /// Where thefts were censored (still working at the end of the attacker's window):
+    /// hours and the share still working there.
+    pub censored_at: Vec<(f64, f64)>,
     pub pareto: Option<bool>,
 }
 
@@ -437,7 +450,8 @@ pub fn summarize(exp: &Experiment, result: &RunResult) -> Vec<DesignSummary> {
                 attacker_hours_ci95: ci(|m| m.attacker_hours_per_1000_users_year),
                 thefts_with_access_ci95: ci(|m| m.thefts_with_access_per_1000_users_year),
                 denied_ci95: ci(|m| m.denied_access_share),
-                survival: survival(&pooled, exp),
+                survival: survival_and_censoring(&pooled, exp).0,
+                censored_at: survival_and_censoring(&pooled, exp).1,
                 replicates,
                 pareto: None,
             }
