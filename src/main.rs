@@ -387,13 +387,23 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     let report = pool.install(|| job::run_to_dir(&exp, &opts, &out_dir, threads, &progress));
     bar.finish_and_clear();
     let report = report?;
+    if let Some(p) = report
+        .precision
+        .as_ref()
+        .filter(|p| !args.quiet || !p.met())
+    {
+        note(format_args!(
+            "precision: {}",
+            p.sentence().replace("**", "")
+        ));
+    }
     if !args.quiet {
         note(format_args!(
             "{} users x {} days x {} designs x {} replicates in {:.1}s on {} threads: {:.0} user-days/s, {:.0} events/s; results in {}",
             exp.users,
             exp.days,
             exp.designs.len(),
-            exp.replicates,
+            report.replicates,
             report.run.wall_seconds,
             threads,
             report.run.user_days_per_second,
