@@ -51,6 +51,33 @@ enum Command {
     /// Fit a population to the tenant's sign-in logs; with --policies, compare simulated
     /// and observed prompts (calibration.csv).
     Calibrate(CalibrateArgs),
+    /// Vary each assumed parameter across its documented range: which assumptions could
+    /// overturn the recommendation (sensitivity.csv, sensitivity.svg, report.md).
+    Sensitivity(SensitivityArgs),
+}
+
+#[derive(Args)]
+struct SensitivityArgs {
+    /// Experiment file (experiments/*.toml).
+    experiment: PathBuf,
+    /// Output folder [default: output/<experiment name>-sensitivity/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long)]
+    users: Option<u64>,
+    #[arg(long)]
+    replicates: Option<u32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+    /// Replace an earlier output folder of sessionsim even if it holds other files.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -277,6 +304,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Whatif(args) => whatif(*args),
         Command::Run(args) => run_experiment(args),
         Command::Calibrate(args) => calibrate(args),
+        Command::Sensitivity(args) => sensitivity(args),
         Command::Merge { dirs, out, force } => {
             let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
             note(format_args!(
@@ -408,6 +436,48 @@ fn run_experiment(args: RunArgs) -> Result<()> {
             threads,
             report.run.user_days_per_second,
             report.run.events_per_second,
+            out_dir.display()
+        ));
+    }
+    Ok(())
+}
+
+fn sensitivity(args: SensitivityArgs) -> Result<()> {
+    use sessionsim::study::experiment::{Experiment, RunOptions};
+    use sessionsim::study::{runner, sensitivity};
+    let mut exp = Experiment::load(&args.experiment)?;
+    let opts = RunOptions {
+        users: args.users,
+        replicates: args.replicates,
+        seed: args.seed,
+        force: args.force,
+        ..RunOptions::default()
+    };
+    exp.apply(&opts)?;
+    for w in &exp.warnings {
+        warn(w);
+    }
+    let pool = worker_pool(args.threads)?;
+    let threads = pool.current_num_threads();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sensitivity", exp.name)));
+    let runs = sensitivity::simulations(&exp);
+    let bar = progress_bar(runner::total_users(&exp, &opts) * runs, args.quiet);
+    let progress = |users: u64, _: u64| bar.inc(users);
+    let label = |what: &str| bar.set_message(what.to_string());
+    let started = std::time::Instant::now();
+    let findings =
+        pool.install(|| sensitivity::run_to_dir(&exp, &opts, &out_dir, threads, &progress, &label));
+    bar.finish_and_clear();
+    let findings = findings?;
+    if !args.quiet {
+        let rob = sessionsim::output::sensitivity::robustness(&findings);
+        note(format_args!("{}", rob.headline.replace("**", "")));
+        note(format_args!(
+            "{runs} simulations in {:.1}s on {threads} threads; results in {}",
+            started.elapsed().as_secs_f64(),
             out_dir.display()
         ));
     }

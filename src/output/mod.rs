@@ -13,6 +13,7 @@ pub mod files;
 pub mod metrics;
 pub mod plots;
 pub mod report;
+pub mod sensitivity;
 pub mod signin_parquet;
 pub mod signinlog;
 pub mod stream;

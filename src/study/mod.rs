@@ -17,4 +17,5 @@ pub mod merge;
 pub mod precision;
 pub mod runner;
 pub mod scenario;
+pub mod sensitivity;
 pub mod validate;
