@@ -180,10 +180,17 @@ pub struct Robustness {
     pub lines: Vec<String>,
 }
 
-/// A value with its 95% half-width: `1.42 ± 0.07`.
+/// A value with its 95% half-width: `1.42 ± 0.07`, with more decimals (up to 4) when the
+/// half-width would read as zero.
 fn pm(v: Option<f64>, ci: Option<f64>, decimals: usize) -> String {
     match (v, ci) {
-        (Some(v), Some(ci)) => format!("{v:.decimals$} ± {ci:.decimals$}"),
+        (Some(v), Some(ci)) => {
+            let mut decimals = decimals;
+            while decimals < 4 && ci > 0.0 && ci < 0.5 * 10f64.powi(-(decimals as i32)) {
+                decimals += 1;
+            }
+            format!("{v:.decimals$} ± {ci:.decimals$}")
+        }
         (Some(v), None) => format!("{v:.decimals$}"),
         _ => "n/a".into(),
     }
@@ -208,8 +215,8 @@ fn diff(p: Option<Paired>, decimals: usize) -> String {
     }
 }
 
-/// At least `base` decimals, and up to 4 so that a small difference or interval does not
-/// read as zero (`+0.004 ± 0.002`, not `+0.00 ± 0.00`).
+/// At least `base` decimals, and up to 4 so that a small difference or interval shows two
+/// significant digits (`+0.0043 ± 0.0021`, not `+0.00 ± 0.00`).
 fn enough_decimals(p: Paired, base: usize) -> usize {
     let smallest = [Some(p.difference), p.ci95]
         .into_iter()
@@ -218,7 +225,8 @@ fn enough_decimals(p: Paired, base: usize) -> usize {
         .filter(|x| *x > 0.0)
         .fold(f64::INFINITY, f64::min);
     let mut d = base;
-    while d < 4 && smallest.is_finite() && smallest < 0.5 * 10f64.powi(-(d as i32)) {
+    // Two significant digits of the smaller of the difference and its half-width.
+    while d < 4 && smallest.is_finite() && smallest < 10f64.powi(1 - d as i32) {
         d += 1;
     }
     d

@@ -174,7 +174,28 @@ pub fn robustness(f: &Findings) -> Robustness {
         let frontier_moves: Vec<String> = points
             .iter()
             .filter(|p| Some(&p.frontier) != base_frontier.as_ref())
-            .map(|p| value(p.value))
+            .map(|p| {
+                let base = base_frontier.clone().unwrap_or_default();
+                let added: Vec<&str> = p
+                    .frontier
+                    .iter()
+                    .filter(|d| !base.contains(d))
+                    .map(String::as_str)
+                    .collect();
+                let dropped: Vec<&str> = base
+                    .iter()
+                    .filter(|d| !p.frontier.contains(d))
+                    .map(String::as_str)
+                    .collect();
+                let mut what = Vec::new();
+                if !added.is_empty() {
+                    what.push(format!("joined by {}", added.join(", ")));
+                }
+                if !dropped.is_empty() {
+                    what.push(format!("without {}", dropped.join(", ")));
+                }
+                format!("{} ({})", value(p.value), what.join("; "))
+            })
             .collect();
         let adv: Vec<(f64, f64)> = points
             .iter()
@@ -402,14 +423,16 @@ pub fn sensitivity_svg(name: &str, f: &Findings) -> String {
                 px(*x)
             );
         }
-        // The ends, labelled with the parameter's value there.
-        let (first, last) = (adv[0], adv[adv.len() - 1]);
-        for (x, p) in [first, last] {
-            let anchor = if x <= (a + b) / 2.0 {
-                ("end", -8.0)
-            } else {
-                ("start", 8.0)
-            };
+        // The bar's ends, labelled with the parameter's value there.
+        let by = |a: &&(f64, &Point), b: &&(f64, &Point)| {
+            a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal)
+        };
+        let ends = [
+            (adv.iter().min_by(by), "end", -8.0),
+            (adv.iter().max_by(by), "start", 8.0),
+        ];
+        for (end, anchor, dx) in ends {
+            let Some((x, p)) = end else { continue };
             let mut text = value(p.value);
             if p.recommended != f.recommended {
                 text.push_str(&format!(
@@ -419,10 +442,9 @@ pub fn sensitivity_svg(name: &str, f: &Findings) -> String {
             }
             let _ = writeln!(
                 s,
-                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="{}" fill="#444444">{}</text>"##,
-                px(x) + anchor.1,
+                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}" fill="#444444">{}</text>"##,
+                px(*x) + dx,
                 y + 4.0,
-                anchor.0,
                 esc(&text)
             );
         }
