@@ -72,6 +72,10 @@ struct SensitivityArgs {
     replicates: Option<u32>,
     #[arg(long)]
     seed: Option<u64>,
+    /// Run the experiment as it is to this precision first (e.g. 5%), then every value
+    /// with the replicates it reached [default: the experiment's `precision`].
+    #[arg(long, value_name = "SHARE")]
+    precision: Option<String>,
     /// No progress display.
     #[arg(long)]
     quiet: bool,
@@ -451,6 +455,14 @@ fn sensitivity(args: SensitivityArgs) -> Result<()> {
         replicates: args.replicates,
         seed: args.seed,
         force: args.force,
+        precision: args
+            .precision
+            .as_deref()
+            .map(|p| {
+                sessionsim::study::experiment::parse_precision(p)
+                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
+            })
+            .transpose()?,
         ..RunOptions::default()
     };
     exp.apply(&opts)?;

@@ -200,3 +200,30 @@ fn a_bad_experiment_for_sensitivity_exits_2_naming_the_file() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_sensitivity_study_with_a_precision_target_runs_every_value_with_the_replicates_reached() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sens");
+    let o = run(&[
+        "sensitivity",
+        "tests/data/tiny.toml",
+        "--users",
+        "40",
+        "--precision",
+        "40%",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("**Precision**: target ±40%"), "{report}");
+    let summary = csv_rows(&std::fs::read_to_string(out.join("summary.csv")).unwrap());
+    let reached: u32 = summary[0]["replicates"].parse().unwrap();
+    assert!(reached >= 2);
+    assert!(
+        report.contains(&format!("{reached} replicates")),
+        "{report}"
+    );
+}

@@ -11,7 +11,7 @@
 //!   numbers) and differences come from the assumption alone.
 
 use crate::engine::time::{Duration, HOUR};
-use crate::output::compare::{self, Paired, EXPOSURE, PROMPTS};
+use crate::output::compare::{self, Paired, PrecisionOutcome, EXPOSURE, PROMPTS};
 use crate::output::sensitivity::{Findings, Point, Varied};
 use crate::output::tables::{summarize, DesignSummary};
 use crate::study::experiment::{Experiment, RunOptions};
@@ -252,14 +252,22 @@ fn point(
 /// Runs the sensitivity study: the experiment as it is, then each assumption across its
 /// range. `progress` is told of each run as it finishes, and `label` of each run as it
 /// starts.
+/// With a precision target (`precision`, `--precision`), the experiment as it is runs to
+/// it first, and every value is then simulated with the replicates it reached.
 pub fn run(
     exp: &Experiment,
     opts: &RunOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
     label: &dyn Fn(&str),
-) -> std::io::Result<(RunResult, Findings)> {
+) -> std::io::Result<(RunResult, Experiment, Option<PrecisionOutcome>, Findings)> {
     label("the experiment as it is");
-    let base_result = runner::run(exp, opts, progress, None)?;
+    let (base_result, exp, precision) = if exp.precision.is_some() {
+        let (r, e, p) = crate::study::precision::run_to_precision(exp, opts, progress)?;
+        (r, e, Some(p))
+    } else {
+        (runner::run(exp, opts, progress, None)?, exp.clone(), None)
+    };
+    let exp = &exp;
     let base_summaries = summarize(exp, &base_result);
     let base_decision = compare::decide(exp, &base_summaries);
     let base = base_decision.recommended;
@@ -322,7 +330,7 @@ pub fn run(
         varied,
         points,
     };
-    Ok((base_result, findings))
+    Ok((base_result, exp.clone(), precision, findings))
 }
 
 /// Runs the sensitivity study and writes, into `dir` (replaced as a whole), the run's files
@@ -340,7 +348,9 @@ pub fn run_to_dir(
     let started = std::time::Instant::now();
     let out = crate::output::OutputDir::create(dir, opts.force)
         .with_context(|| format!("creating the output folder {}", dir.display()))?;
-    let (result, findings) = run(exp, opts, progress, label)?;
+    crate::study::precision::check(exp, opts)?;
+    let (result, exp, precision, findings) = run(exp, opts, progress, label)?;
+    let exp = &exp;
     let wall = started.elapsed().as_secs_f64();
     let info = crate::output::RunInfo {
         threads,
@@ -350,7 +360,7 @@ pub fn run_to_dir(
     };
     let cx = crate::output::report::ReportContext {
         shard: None,
-        precision: None,
+        precision,
         robustness: Some(crate::output::sensitivity::robustness(&findings)),
     };
     crate::output::write_results_with(&out, exp, &result, &info, &cx)?;
