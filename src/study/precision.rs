@@ -11,7 +11,7 @@
 
 use crate::error::InputError;
 use crate::output::compare::{self, PrecisionOutcome};
-use crate::output::tables::summarize;
+use crate::output::tables::{summarize, t95};
 use crate::study::experiment::{Experiment, RunOptions};
 use crate::study::runner::{self, RunResult};
 
@@ -35,17 +35,20 @@ pub fn check(exp: &Experiment, opts: &RunOptions) -> Result<(), InputError> {
     })
 }
 
-/// The replicates of the next batch: enough to reach the target if the half-width shrinks
-/// as one over the square root of the replicates, at least one more, at most four times as
-/// many, never beyond `max`.
+/// The replicates of the next batch: the fewest with which the widest half-width would
+/// be within the target if the spread stays as measured (the half-width goes as
+/// `t(n − 1) / √n`), at least one more, at most twice as many, never beyond `max`.
+///
+/// Batches only add replicates, so falling short costs nothing but another batch, while
+/// overshooting simulates replicates that were not needed: the estimate has no margin, and
+/// the doubling cap keeps a noisy early estimate from overshooting far.
 pub fn next_replicates(n: u32, worst: f64, target: f64, max: u32) -> u32 {
-    let wanted = if worst.is_finite() && target > 0.0 {
-        (n as f64 * (worst / target).powi(2) * 1.1).ceil()
-    } else {
-        f64::INFINITY
-    };
-    let next = wanted.min(4.0 * n as f64).max(n as f64 + 1.0);
-    (next as u32).min(max)
+    let cap = (2 * n).max(n + 1).min(max);
+    if !(worst.is_finite() && target > 0.0) {
+        return cap;
+    }
+    let at = |m: u32| worst * (t95(m as u64 - 1) / t95(n as u64 - 1)) * (n as f64 / m as f64).sqrt();
+    (n + 1..=cap).find(|&m| at(m) <= target).unwrap_or(cap)
 }
 
 /// Runs `exp` in batches of replicates until its precision target is met or
@@ -104,23 +107,11 @@ mod tests {
 
     #[test]
     fn batches_grow_toward_the_target_within_bounds() {
-        assert_eq!(
-            next_replicates(3, 0.10, 0.05, 100),
-            12,
-            "at most four times"
-        );
-        assert_eq!(next_replicates(10, 0.06, 0.05, 100), 16);
-        assert_eq!(next_replicates(10, 0.0501, 0.05, 100), 12);
-        assert_eq!(
-            next_replicates(10, 0.0499, 0.05, 100),
-            11,
-            "at least one more"
-        );
-        assert_eq!(
-            next_replicates(90, 0.5, 0.05, 100),
-            100,
-            "never past the maximum"
-        );
-        assert_eq!(next_replicates(3, f64::INFINITY, 0.05, 100), 12);
+        // 8 replicates at 7%: t(7)/√8 × 7% ≤ 5% first at 14 (t(13)/√14).
+        assert_eq!(next_replicates(8, 0.07, 0.05, 100), 14);
+        assert_eq!(next_replicates(3, 0.50, 0.05, 100), 6, "at most twice as many");
+        assert_eq!(next_replicates(10, 0.0501, 0.05, 100), 11, "at least one more");
+        assert_eq!(next_replicates(90, 0.5, 0.05, 100), 100, "never past the maximum");
+        assert_eq!(next_replicates(3, f64::INFINITY, 0.05, 100), 6);
     }
 }
