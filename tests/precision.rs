@@ -145,3 +145,38 @@ fn a_precision_target_with_rows_or_shards_is_refused() {
         assert!(stderr(&o).contains("--precision"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn oversample_multiplies_every_mechanisms_attempts_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+        .unwrap()
+        .replace("../../models/", &format!("{}/models/", root().display()));
+    let with = |extra: &str| {
+        sessionsim::study::experiment::Experiment::parse(
+            &dir.path().join("x.toml"),
+            &tiny.replace("seed = 7", &format!("seed = 7\n{extra}")),
+        )
+    };
+    let plain = with("").unwrap();
+    let four = with("oversample = 4").unwrap();
+    let (a, b) = (&plain.population.threat, &four.population.threat);
+    assert_eq!(b.aitm.attempts_per_user, 4.0 * a.aitm.attempts_per_user);
+    assert_eq!(
+        b.infostealer.attempts_per_user,
+        4.0 * a.infostealer.attempts_per_user
+    );
+    assert_eq!(
+        b.push_bombing.attempts_per_user,
+        4.0 * a.push_bombing.attempts_per_user
+    );
+    // The same expected rates: more simulated attempts, each weighted less.
+    let (sa, sb) = (plain.sampling(), four.sampling());
+    for (x, y) in sa.iter().zip(&sb) {
+        assert!((y - 4.0 * x).abs() <= 1e-9 * y.abs(), "{x} {y}");
+    }
+    for bad in ["oversample = 0", "oversample = -1", "oversample = 1000"] {
+        let err = with(bad).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("oversample"), "{bad}: {err}");
+    }
+}

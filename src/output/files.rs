@@ -137,6 +137,13 @@ pub const OWN_FILES: &[&str] = &[
     "summary.csv",
     "replicates.csv",
     "breakdown.csv",
+    "comparisons.csv",
+    "sensitivity.csv",
+    "sensitivity.svg",
+    // scripts/render-plots.sh renders the plots beside them.
+    "frontier.png",
+    "exposure.png",
+    "sensitivity.png",
     "manifest.json",
     "frontier.svg",
     "exposure.svg",

@@ -28,6 +28,36 @@ pub const STEADY_ORIGIN_DAYS: u64 = 371;
 /// Where a precision target stops when the experiment names no `max_replicates`.
 pub const DEFAULT_MAX_REPLICATES: u32 = 100;
 
+/// Multiplies every mechanism's simulated attempts per user by `k` (`oversample`): more
+/// simulated attacks, each weighted back to the same real rate, so the same expected
+/// results with less noise per replicate, at more cost per replicate
+/// (docs/performance.md, "Precision").
+pub fn oversample(t: &mut crate::world::threat::Threat, k: f64) -> Result<(), String> {
+    if !(k.is_finite() && k > 0.0 && k <= 100.0) {
+        return Err(format!("{k}: give a factor above 0 and at most 100"));
+    }
+    let attempts = [
+        ("aitm", &mut t.aitm.attempts_per_user),
+        ("device_code", &mut t.device_code.attempts_per_user),
+        ("infostealer", &mut t.infostealer.attempts_per_user),
+        (
+            "device_compromise",
+            &mut t.device_compromise.attempts_per_user,
+        ),
+        ("push_bombing", &mut t.push_bombing.attempts_per_user),
+    ];
+    for (name, a) in attempts {
+        let v = *a * k;
+        if v > 1000.0 {
+            return Err(format!(
+                "{k} makes {name}.attempts_per_user {v}: at most 1000 simulated attempts per user"
+            ));
+        }
+        *a = v;
+    }
+    Ok(())
+}
+
 /// A precision target as written: `"5%"`, `"0.05"` or `0.05`, a share strictly between 0
 /// and 1.
 pub fn parse_precision(text: &str) -> Result<f64, String> {
@@ -100,6 +130,9 @@ struct RawExperiment {
     /// Most replicates a precision target may reach.
     #[serde(default)]
     max_replicates: Option<Spanned<i64>>,
+    /// Multiplies every attack mechanism's `attempts_per_user` (variance reduction).
+    #[serde(default)]
+    oversample: Option<Spanned<f64>>,
     #[serde(default)]
     model: ModelParams,
     /// Overrides of the population's `[threat]` table.
@@ -486,6 +519,10 @@ impl Experiment {
             population
                 .override_threat(t)
                 .map_err(|(field, msg)| InputError::new(path, msg).field(field))?;
+        }
+        if let Some(k) = &raw.oversample {
+            oversample(&mut population.threat, *k.get_ref())
+                .map_err(|m| cx.at(k, "oversample", m))?;
         }
         let default_tokens = match &raw.access_tokens {
             Some(s) => parse_tokens(&cx, s, "access_tokens", &raw.model)?,

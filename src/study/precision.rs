@@ -47,7 +47,8 @@ pub fn next_replicates(n: u32, worst: f64, target: f64, max: u32) -> u32 {
     if !(worst.is_finite() && target > 0.0) {
         return cap;
     }
-    let at = |m: u32| worst * (t95(m as u64 - 1) / t95(n as u64 - 1)) * (n as f64 / m as f64).sqrt();
+    let at =
+        |m: u32| worst * (t95(m as u64 - 1) / t95(n as u64 - 1)) * (n as f64 / m as f64).sqrt();
     (n + 1..=cap).find(|&m| at(m) <= target).unwrap_or(cap)
 }
 
@@ -109,9 +110,21 @@ mod tests {
     fn batches_grow_toward_the_target_within_bounds() {
         // 8 replicates at 7%: t(7)/√8 × 7% ≤ 5% first at 14 (t(13)/√14).
         assert_eq!(next_replicates(8, 0.07, 0.05, 100), 14);
-        assert_eq!(next_replicates(3, 0.50, 0.05, 100), 6, "at most twice as many");
-        assert_eq!(next_replicates(10, 0.0501, 0.05, 100), 11, "at least one more");
-        assert_eq!(next_replicates(90, 0.5, 0.05, 100), 100, "never past the maximum");
+        assert_eq!(
+            next_replicates(3, 0.50, 0.05, 100),
+            6,
+            "at most twice as many"
+        );
+        assert_eq!(
+            next_replicates(10, 0.0501, 0.05, 100),
+            11,
+            "at least one more"
+        );
+        assert_eq!(
+            next_replicates(90, 0.5, 0.05, 100),
+            100,
+            "never past the maximum"
+        );
         assert_eq!(next_replicates(3, f64::INFINITY, 0.05, 100), 6);
     }
 }
