@@ -248,6 +248,7 @@ fn change(p: Option<Paired>, unit: &str, decimals: usize) -> String {
     };
     let dir = if p.difference < 0.0 { "fewer" } else { "more" };
     let size = p.difference.abs();
+    let decimals = enough_decimals(p, decimals);
     match p.ci95 {
         Some(ci) if p.sign() == 0 => format!(
             "{dir} {unit} by {size:.decimals$} ± {ci:.decimals$}, indistinguishable at this precision"
