@@ -339,7 +339,8 @@ fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
+    "comparisons.csv",
     "summary.csv",
     "replicates.csv",
     "breakdown.csv",

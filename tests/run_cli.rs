@@ -8,7 +8,12 @@ use std::path::Path;
 
 use common::*;
 
-const RESULT_FILES: [&str; 3] = ["summary.csv", "replicates.csv", "breakdown.csv"];
+const RESULT_FILES: [&str; 4] = [
+    "summary.csv",
+    "replicates.csv",
+    "breakdown.csv",
+    "comparisons.csv",
+];
 
 fn run_into(experiment: &str, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["run", experiment, "--out", out.to_str().unwrap(), "--quiet"];
