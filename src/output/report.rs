@@ -916,10 +916,27 @@ fn mechanisms_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumma
             mechanism_why(mech)
         ));
     }
-    // Habituation: AiTM thefts against prompts across designs.
+    // Habituation: AiTM thefts against prompts, across the designs that differ from the
+    // one with the most prompts only in the controls added for everyone (the same policy
+    // file, tenant and MFA methods), so that prompts are what differs.
     let aitm = Mechanism::Aitm.index();
+    let most_prompts = summaries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.pooled.prompts_per_user_day.map(|p| (i, p)))
+        .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(i, _)| i);
+    let alike = |i: usize| {
+        most_prompts.is_some_and(|m| {
+            let (a, b) = (&exp.designs[i], &exp.designs[m]);
+            a.policies_path == b.policies_path && a.tenant == b.tenant && a.mfa_mix == b.mfa_mix
+        })
+    };
     let with: Vec<(&DesignSummary, f64, f64)> = summaries
         .iter()
+        .enumerate()
+        .filter(|(i, _)| alike(*i))
+        .map(|(_, s)| s)
         .filter_map(|s| {
             Some((
                 s,
