@@ -262,3 +262,42 @@ fn a_location_allow_list_that_blocks_everyone_is_explained_with_the_persona_sett
     let pick = report.split("## Recommendation\n\n").nth(1).unwrap();
     assert!(pick.starts_with("**mfa**"), "{pick}");
 }
+
+#[test]
+fn a_country_allow_list_names_the_missing_named_location_of_the_personas() {
+    // Issue 34's example: a tenant's country allow-list blocks every simulated user,
+    // because no persona is placed in its named location.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("models/policies/strict-location.json"))
+        .unwrap()
+        .replace(
+            "\"excludeLocations\": [\n            \"AllTrusted\"\n          ]",
+            "\"excludeLocations\": [\"0f9c2a44-1b7e-4c0e-9d1a-3a5e8f6b7c21\"]",
+        )
+        .replace(
+            "Block untrusted locations - strict location enforcement (CAE)",
+            "CA010: Block outside allowed countries",
+        );
+    assert!(text.contains("0f9c2a44"), "the fixture changed: {text}");
+    let policy = temp_file(&dir, "country.json", &text);
+    let designs = format!(
+        "[[design]]\nname = \"none\"\n[[design]]\nname = \"countries\"\npolicies = \"{}\"\n",
+        policy.display()
+    );
+    let path = experiment_file(&dir, "", &designs);
+    let out = dir.path().join("out");
+    let o = run(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("`CA010: Block outside allowed countries` denies 100% of them: it applies outside the named location `0f9c2a44-1b7e-4c0e-9d1a-3a5e8f6b7c21`")
+            && report.contains("`named_location.trusted = \"0f9c2a44-1b7e-4c0e-9d1a-3a5e8f6b7c21\"`"),
+        "{report}"
+    );
+}
