@@ -301,3 +301,33 @@ fn a_country_allow_list_names_the_missing_named_location_of_the_personas() {
         "{report}"
     );
 }
+
+#[test]
+fn frontier_neighbours_are_compared_and_decide_the_precision() {
+    use sessionsim::output::compare::{compared_pairs, deciding_pairs, worst_relative_half_width};
+    // Reference r (first); a, b, c on the frontier by prompts; d dominated by a.
+    let r = design("r", &[(3.0, 10.0), (3.0, 11.0), (3.0, 9.0)]);
+    let a = design("a", &[(0.2, 100.0), (0.2, 104.0), (0.2, 96.0)]);
+    let b = design("b", &[(0.6, 50.0), (0.6, 52.0), (0.6, 48.0)]);
+    let c = design("c", &[(1.5, 20.0), (1.5, 21.0), (1.5, 19.0)]);
+    let d = design("d", &[(0.4, 200.0), (0.4, 210.0), (0.4, 190.0)]);
+    let s = vec![r, a, b, c, d];
+    let dec = decide(&tiny(), &s);
+    assert_eq!(dec.frontier, vec![1, 2, 3, 0]);
+    assert_eq!(dec.dominated_by[4], Some(1));
+    assert_eq!(
+        dec.recommended,
+        Some(2),
+        "least exposure within 1 prompt per user-day"
+    );
+    let pairs = compared_pairs(&dec, s.len());
+    // Everyone against the reference, then neighbours not already there.
+    assert_eq!(&pairs[..4], &[(1, 0), (2, 0), (3, 0), (4, 0)]);
+    assert_eq!(&pairs[4..], &[(2, 1), (3, 2)]);
+    let deciding = deciding_pairs(&dec);
+    for p in [(2, 1), (3, 2), (0, 3), (4, 1), (2, 0)] {
+        assert!(deciding.iter().any(|(q, _)| *q == p), "{p:?} decides");
+    }
+    let w = worst_relative_half_width(&dec, &s).unwrap();
+    assert!(w > 0.0 && w.is_finite(), "{w}");
+}

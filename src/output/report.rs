@@ -359,7 +359,7 @@ over replicates; designs are compared by paired differences.\n"
         for line in &rob.lines {
             let _ = writeln!(r, "- {line}");
         }
-        let _ = writeln!(r, "\nEvery value is in `sensitivity.csv`; `sensitivity.svg` draws the recommendation's advantage over the reference at each end of each range.\n");
+        let _ = writeln!(r, "\nEvery value tried is in `sensitivity.csv`; `sensitivity.svg` draws the recommendation's advantage in attacker-hours at each of them, one bar per assumption.\n");
     }
     read_with_care(&mut r, exp, summaries);
     r
