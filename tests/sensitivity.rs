@@ -51,6 +51,7 @@ fn point(value: f64, current: bool, recommended: &str, advantage: f64) -> Point 
         }),
         advantage_prompts: None,
         new_versus_base: None,
+        closest_rival: None,
     }
 }
 

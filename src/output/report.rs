@@ -415,6 +415,24 @@ fn recommendation(
                     change(t, "thefts that worked per 1,000 users-year", 2),
                 );
             }
+            // What more prompts would buy: the next frontier design.
+            if let Some(pos) = d.frontier.iter().position(|&f| f == i) {
+                if let Some(&next) = d.frontier.get(pos + 1) {
+                    let n = &summaries[next];
+                    let over = if d.within_budget[next] {
+                        ""
+                    } else {
+                        ", over the prompt budget"
+                    };
+                    let _ = writeln!(
+                        r,
+                        "What more prompts would buy: the next design on the frontier, **{}**{over}, differs from it by {} prompts per user-day and {} attacker-hours per 1,000 users-year (paired).\n",
+                        n.name,
+                        diff(compare::paired(n, s, PROMPTS), 2),
+                        diff(compare::paired(n, s, EXPOSURE), 1),
+                    );
+                }
+            }
             if !d.ties.is_empty() {
                 let ties: Vec<String> = d
                     .ties

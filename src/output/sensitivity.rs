@@ -38,6 +38,9 @@ pub struct Point {
     /// When another design is recommended here: its exposure minus the experiment's
     /// recommendation's.
     pub new_versus_base: Option<Paired>,
+    /// The eligible design within the prompt budget whose exposure comes closest to the
+    /// experiment's recommendation here, and its exposure minus the recommendation's.
+    pub closest_rival: Option<(String, Paired)>,
 }
 
 /// Everything the sensitivity study found.
@@ -243,6 +246,28 @@ pub fn robustness(f: &Findings) -> Robustness {
             "robust to {robust} of {m} assumptions varied across their documented ranges (docs/sensitivity.md); {}",
             sides.join("; ")
         ),
+    };
+    // The closest call: where a rival within the budgets comes nearest the recommendation.
+    let closest = f
+        .points
+        .iter()
+        .filter_map(|p| p.closest_rival.as_ref().map(|(n, d)| (p, n, d)))
+        .min_by(|a, b| {
+            a.2.difference
+                .partial_cmp(&b.2.difference)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let headline = match (closest, &f.recommended) {
+        (Some((p, name, d)), Some(_)) if sides.is_empty() => {
+            let ci = d.ci95.map_or(String::new(), |c| format!(" ± {c:.1}"));
+            format!(
+                "{headline}. The closest call: at `{}` = {}, **{name}** has {:+.1}{ci} attacker-hours per 1,000 users-year against it; no other design within the budgets comes closer",
+                p.parameter,
+                value(p.value),
+                d.difference
+            )
+        }
+        _ => headline,
     };
     Robustness {
         headline: capitalise_first(&headline),

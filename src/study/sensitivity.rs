@@ -242,6 +242,20 @@ fn point(
         frontier: names(&d.frontier),
         advantage_hours: base.and_then(|b| against(b, EXPOSURE)),
         advantage_prompts: base.and_then(|b| against(b, PROMPTS)),
+        closest_rival: base.and_then(|b| {
+            (0..summaries.len())
+                .filter(|&i| i != b && d.within_budget[i] && !d.over_denied_budget[i])
+                .filter_map(|i| {
+                    compare::paired(&summaries[i], &summaries[b], EXPOSURE).map(|p| (i, p))
+                })
+                .min_by(|x, y| {
+                    x.1.difference
+                        .partial_cmp(&y.1.difference)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                        .then(x.0.cmp(&y.0))
+                })
+                .map(|(i, p)| (summaries[i].name.clone(), p))
+        }),
         new_versus_base: match (d.recommended, base) {
             (Some(r), Some(b)) if r != b => compare::paired(&summaries[r], &summaries[b], EXPOSURE),
             _ => None,
