@@ -45,6 +45,9 @@ pub struct Denier {
     pub personas: Vec<String>,
 }
 
+/// Per enabled policy: its denied weight, the weight of each cause, the weight per persona.
+type PerPolicy = (f64, Vec<(Cause, f64)>, Vec<f64>);
+
 /// The estimated share of accesses a design denies for policy reasons, and its deniers by
 /// share (largest first).
 pub fn deniers(exp: &Experiment, design: &Design) -> (f64, Vec<Denier>) {
@@ -61,7 +64,7 @@ pub fn deniers(exp: &Experiment, design: &Design) -> (f64, Vec<Denier>) {
     let mut total = 0.0;
     let mut denied = 0.0;
     // Per enabled policy: denied weight, weight per cause, weight per persona.
-    let mut per: Vec<(f64, Vec<(Cause, f64)>, Vec<f64>)> = enabled
+    let mut per: Vec<PerPolicy> = enabled
         .iter()
         .map(|_| (0.0, Vec::new(), vec![0.0; pop.personas.len()]))
         .collect();

@@ -49,6 +49,7 @@ impl Svg {
         Svg { out }
     }
 
+    #[allow(clippy::too_many_arguments)] // a line is its two ends and its stroke
     fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64, extra: &str) {
         let _ = writeln!(
             self.out,

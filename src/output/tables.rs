@@ -220,9 +220,12 @@ pub fn survival(g: &Group, exp: &Experiment) -> Vec<(f64, f64)> {
     survival_and_censoring(g, exp).0
 }
 
+/// `(hours, share still working)` points.
+pub type Steps = Vec<(f64, f64)>;
+
 /// [`survival`], and where thefts were censored: `(hours, share still working)` at each
 /// bin holding censored thefts (the ticks of `exposure.svg`).
-pub fn survival_and_censoring(g: &Group, exp: &Experiment) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+pub fn survival_and_censoring(g: &Group, exp: &Experiment) -> (Steps, Steps) {
     let w = mechanism_weights(exp);
     let bins = weighted_exposure_bins(g, &w);
     let mut at_risk: f64 = bins.iter().map(|(_, e, c)| e + c).sum();
@@ -524,7 +527,7 @@ fn users_per_replicate(users: u64, replicates: usize) -> String {
         return users.to_string();
     }
     let r = replicates as u64;
-    if users % r == 0 {
+    if users.is_multiple_of(r) {
         (users / r).to_string()
     } else {
         format!("{:.1}", users as f64 / r as f64)
