@@ -197,8 +197,13 @@ fn by_point(summaries: &[DesignSummary], ids: &mut [usize]) {
 
 /// Makes the decision for a run's summaries.
 pub fn decide(exp: &Experiment, summaries: &[DesignSummary]) -> Decision {
-    let (reference, reference_why) = reference(exp);
     let n = summaries.len();
+    let (reference, reference_why) = match reference(exp) {
+        // Summaries that are not the experiment's designs (made by hand) fall back on the
+        // first rather than pointing past the end.
+        (i, _) if i >= n => (0, ReferenceWhy::First),
+        r => r,
+    };
     let over: Vec<bool> = summaries
         .iter()
         .map(|s| over_budget(s, exp.denied_budget))
