@@ -687,7 +687,11 @@ fn denied_section(r: &mut String, exp: &Experiment, summaries: &[DesignSummary],
             s.name,
             pct_or_na(s.pooled.denied_access_share)
         );
-        let (_, deniers) = crate::output::denials::deniers(exp, &exp.designs[i]);
+        let deniers = exp
+            .designs
+            .get(i)
+            .map(|design| crate::output::denials::deniers(exp, design).1)
+            .unwrap_or_default();
         if deniers.is_empty() {
             let _ = writeln!(r, "  No policy denies on its own: the denials come from responses to detected thefts (disabled accounts or devices) or from policies combined.");
         }
