@@ -949,10 +949,13 @@ fn mechanisms_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumma
         .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
         .map(|(i, _)| i);
     let alike = |i: usize| {
-        most_prompts.is_some_and(|m| {
-            let (a, b) = (&exp.designs[i], &exp.designs[m]);
-            a.policies_path == b.policies_path && a.tenant == b.tenant && a.mfa_mix == b.mfa_mix
-        })
+        let (Some(a), Some(b)) = (
+            exp.designs.get(i),
+            most_prompts.and_then(|m| exp.designs.get(m)),
+        ) else {
+            return false;
+        };
+        a.policies_path == b.policies_path && a.tenant == b.tenant && a.mfa_mix == b.mfa_mix
     };
     let with: Vec<(&DesignSummary, f64, f64)> = summaries
         .iter()
