@@ -79,6 +79,10 @@ fn a_precision_target_gives_the_same_bytes_on_one_and_two_threads_and_is_met() {
         reached.parse::<u32>().unwrap() > 2,
         "batches were added: {reached}"
     );
+    let manifest = manifest_without_timing(&one);
+    assert_eq!(manifest["precision"], 0.2);
+    assert_eq!(manifest["replicates"].to_string(), reached);
+    assert_eq!(manifest["reference"], "defaults");
     let plain = tmp.path().join("plain");
     run_into(&plain, &["--replicates", &reached]);
     for f in [
