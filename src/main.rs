@@ -51,6 +51,37 @@ enum Command {
     /// Fit a population to the tenant's sign-in logs; with --policies, compare simulated
     /// and observed prompts (calibration.csv).
     Calibrate(CalibrateArgs),
+    /// Vary each assumed parameter across its documented range: which assumptions could
+    /// overturn the recommendation (sensitivity.csv, sensitivity.svg, report.md).
+    Sensitivity(SensitivityArgs),
+}
+
+#[derive(Args)]
+struct SensitivityArgs {
+    /// Experiment file (experiments/*.toml).
+    experiment: PathBuf,
+    /// Output folder [default: output/<experiment name>-sensitivity/].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long)]
+    users: Option<u64>,
+    #[arg(long)]
+    replicates: Option<u32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run the experiment as it is to this precision first (e.g. 5%), then every value
+    /// with the replicates it reached [default: the experiment's `precision`].
+    #[arg(long, value_name = "SHARE")]
+    precision: Option<String>,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+    /// Replace an earlier output folder of sessionsim even if it holds other files.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -152,6 +183,10 @@ struct RunArgs {
     /// the experiment's `warmup`; 7d for a steady start, 0d for a cold one].
     #[arg(long, value_name = "DURATION")]
     warmup: Option<String>,
+    /// Add replicates until every deciding paired difference has a 95% half-width within
+    /// this share of the larger value, e.g. 5% [default: the experiment's `precision`].
+    #[arg(long, value_name = "SHARE")]
+    precision: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -310,6 +345,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Whatif(args) => whatif(*args),
         Command::Run(args) => run_experiment(args),
         Command::Calibrate(args) => calibrate(args),
+        Command::Sensitivity(args) => sensitivity(args),
         Command::Merge { dirs, out, force } => {
             let total = sessionsim::study::merge::merge(&dirs, &out, force)?;
             note(format_args!(
@@ -396,6 +432,15 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         force: args.force,
         steady_start: args.start.as_deref().map(parse_start).transpose()?,
         warmup_days: args.warmup.as_deref().map(parse_warmup).transpose()?,
+        precision: args
+            .precision
+            .as_deref()
+            .map(|p| {
+                sessionsim::study::experiment::parse_precision(p)
+                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
+            })
+            .transpose()?,
+        first_replicate: 0,
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {
@@ -436,17 +481,77 @@ fn run_experiment(args: RunArgs) -> Result<()> {
             ));
         }
     }
+    if let Some(p) = report
+        .precision
+        .as_ref()
+        .filter(|p| !args.quiet || !p.met())
+    {
+        note(format_args!(
+            "precision: {}",
+            p.sentence().replace("**", "")
+        ));
+    }
     if !args.quiet {
         note(format_args!(
             "{} x {} x {} x {} in {:.1}s on {}: {:.0} user-days/s, {:.0} events/s; results in {}",
             plural(exp.users, "user"),
             plural(exp.days as u64, "day"),
             plural(exp.designs.len() as u64, "design"),
-            plural(exp.replicates as u64, "replicate"),
+            plural(report.replicates as u64, "replicate"),
             report.run.wall_seconds,
             plural(threads as u64, "thread"),
             report.run.user_days_per_second,
             report.run.events_per_second,
+            out_dir.display()
+        ));
+    }
+    Ok(())
+}
+
+fn sensitivity(args: SensitivityArgs) -> Result<()> {
+    use sessionsim::study::experiment::{Experiment, RunOptions};
+    use sessionsim::study::{runner, sensitivity};
+    let mut exp = Experiment::load(&args.experiment)?;
+    let opts = RunOptions {
+        users: args.users,
+        replicates: args.replicates,
+        seed: args.seed,
+        force: args.force,
+        precision: args
+            .precision
+            .as_deref()
+            .map(|p| {
+                sessionsim::study::experiment::parse_precision(p)
+                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
+            })
+            .transpose()?,
+        ..RunOptions::default()
+    };
+    exp.apply(&opts)?;
+    for w in &exp.warnings {
+        warn(w);
+    }
+    let pool = worker_pool(args.threads)?;
+    let threads = pool.current_num_threads();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-sensitivity", exp.name)));
+    let runs = sensitivity::simulations(&exp);
+    let bar = progress_bar(runner::total_users(&exp, &opts) * runs, args.quiet);
+    let progress = |users: u64, _: u64| bar.inc(users);
+    let label = |what: &str| bar.set_message(what.to_string());
+    let started = std::time::Instant::now();
+    let findings =
+        pool.install(|| sensitivity::run_to_dir(&exp, &opts, &out_dir, threads, &progress, &label));
+    bar.finish_and_clear();
+    let findings = findings?;
+    if !args.quiet {
+        let rob = sessionsim::output::sensitivity::robustness(&findings);
+        note(format_args!("{}", rob.headline.replace("**", "")));
+        note(format_args!(
+            "{runs} simulations in {:.1}s on {threads} threads; results in {}",
+            started.elapsed().as_secs_f64(),
             out_dir.display()
         ));
     }

@@ -76,6 +76,7 @@ fn design(name: &str, prompts: f64, exposure: f64) -> DesignSummary {
         attacker_hours_ci95: None,
         survival: Vec::new(),
         pareto: None,
+        ..DesignSummary::default()
     }
 }
 
@@ -118,7 +119,7 @@ fn the_run_writes_a_legible_frontier_and_report() {
     let doc = roxmltree::Document::parse(&svg).expect("frontier.svg is well-formed XML");
     let circles = doc
         .descendants()
-        .filter(|n| n.has_tag_name("circle"))
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("design-point"))
         .count();
     assert_eq!(circles, 13, "one point per design");
     let texts: String = doc
@@ -142,8 +143,10 @@ fn the_run_writes_a_legible_frontier_and_report() {
     let summary = csv_rows(&std::fs::read_to_string(out.join("summary.csv")).unwrap());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## The frontier"));
-    assert!(report.contains("## Best design within 1 prompt per user-day"));
-    assert!(report.contains("## Each design against the baseline (defaults)"));
+    // The decision comes first, then the designs' contents.
+    assert!(report.find("## Recommendation").unwrap() < report.find("## The designs").unwrap());
+    assert!(report.contains("## Each design against the reference (defaults)"));
+    assert!(report.contains("(the first design listed; set `reference"));
     for row in &summary {
         let listed = report.contains(&format!("| {} |", row["design"]));
         assert!(listed, "{} appears in the report", row["design"]);
@@ -154,15 +157,22 @@ fn the_run_writes_a_legible_frontier_and_report() {
         .map(|r| r["design"].as_str())
         .collect();
     assert!(!frontier.is_empty());
-    let frontier_section = report.split("## Best design").next().unwrap();
+    let frontier_section = report
+        .split("## The frontier")
+        .nth(1)
+        .unwrap()
+        .split("## Each design")
+        .next()
+        .unwrap();
     for name in frontier {
         assert!(
-            frontier_section.contains(&format!("| {name} |")),
+            frontier_section.contains(&format!("| {name} |"))
+                || frontier_section.contains(&format!("| {name} (recommended) |")),
             "{name} in the frontier table"
         );
     }
     // The vector mix: every design's thefts by mechanism, and what drives its exposure.
-    assert!(report.contains("## How each design is attacked"));
+    assert!(report.contains("## How the designs are attacked"));
     assert!(report.contains("| design | AiTM phishing | infostealers | push bombing |"));
     // exposure.svg: one survival curve per design with thefts, named in the key.
     let svg = std::fs::read_to_string(out.join("exposure.svg")).unwrap();

@@ -98,9 +98,25 @@ fn a_design_that_blocks_every_sign_in_denies_most_access_and_is_never_best() {
     assert_ne!(best.name, "block-all");
     assert!(best.pooled.denied_access_share.unwrap() <= exp.denied_budget);
     let report = report_md(&exp, &s);
+    let denied = report
+        .split("## Designs that deny too much access")
+        .nth(1)
+        .and_then(|x| x.split("\n## ").next())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(denied.contains("- **block-all** denies "), "{report}");
+    // Set apart before the frontier, never on it, never recommended.
     assert!(
-        report.contains("- **block-all**: skipped: denies "),
-        "{report}"
+        report.find("## Designs that deny too much access").unwrap()
+            < report.find("## The frontier").unwrap()
+    );
+    let frontier = report.split("## The frontier").nth(1).unwrap();
+    let frontier = frontier.split("\n## ").next().unwrap();
+    assert!(!frontier.contains("block-all"), "{frontier}");
+    let pick = report.split("## Recommendation\n\n").nth(1).unwrap();
+    assert!(!pick.starts_with("**block-all**"), "{pick}");
+    assert_eq!(
+        s.iter().find(|d| d.name == "block-all").unwrap().pareto,
+        Some(false)
     );
 }
 
@@ -111,12 +127,16 @@ fn denied_budget_is_read_checked_and_used_by_the_report() {
     assert_eq!(loose.denied_budget, 1.0);
     let s = summarize(&loose, &run_exp(&loose, &RunOptions::default()));
     let report = report_md(&loose, &s);
-    assert!(report.contains("**block-all**: "), "{report}");
-    assert!(!report.contains("skipped"), "{report}");
+    assert!(
+        report.contains("## Recommendation\n\n**block-all**: "),
+        "{report}"
+    );
+    assert!(!report.contains("deny too much access"), "{report}");
     let strict = experiment(&base);
+    let s = summarize(&strict, &run_exp(&strict, &RunOptions::default()));
     let report = report_md(&strict, &s);
     assert!(
-        report.contains("No design within 1 prompt per user-day keeps denied access within the 1% denied-access budget"),
+        report.contains("No design is recommended: every design within 1 prompt per user-day denies more than 1% of its users' accesses"),
         "{report}"
     );
     for bad in ["-0.1", "1.5", "nan"] {
@@ -319,7 +339,8 @@ fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
+    "comparisons.csv",
     "summary.csv",
     "replicates.csv",
     "breakdown.csv",
@@ -366,16 +387,20 @@ fn the_report_does_not_recommend_a_design_that_blocks_most_sign_ins() {
     assert_eq!(rows["none"]["reportonly_prompts_per_user_day"], "");
     let report = read(&out, "report.md");
     let best = report
-        .split("## Best design within")
+        .split("## Recommendation")
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
         .unwrap();
     let named = best.lines().find(|l| l.starts_with("**")).unwrap();
     assert!(!named.contains("block-all"), "{best}");
+    let denied = report
+        .split("## Designs that deny too much access")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
     assert!(
-        best.contains("- **block-all**: skipped: denies 9")
-            && best.contains("of users' accesses, above the 1% denied-access budget"),
-        "{best}"
+        denied.contains("- **block-all** denies 9") && denied.contains("of accesses"),
+        "{denied}"
     );
     assert!(
         report.contains("## What the report-only policies would do")

@@ -296,7 +296,12 @@ fn counts_of_one_are_singular() {
         &["1 user x 1 day x 1 design x 1 replicate", "on 1 thread:"],
     );
     let report = std::fs::read_to_string(tmp.path().join("out/report.md")).unwrap();
-    assert!(report.contains("within 1 prompt per user-day"), "{report}");
+    assert!(
+        report.contains("1 prompt per user-day")
+            && report.starts_with("# one: results\n")
+            && report.contains("1 user of the"),
+        "{report}"
+    );
     // One persona.
     let log = csv_log(
         tmp.path(),

@@ -8,7 +8,12 @@ use std::path::Path;
 
 use common::*;
 
-const RESULT_FILES: [&str; 3] = ["summary.csv", "replicates.csv", "breakdown.csv"];
+const RESULT_FILES: [&str; 4] = [
+    "summary.csv",
+    "replicates.csv",
+    "breakdown.csv",
+    "comparisons.csv",
+];
 
 fn run_into(experiment: &str, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["run", experiment, "--out", out.to_str().unwrap(), "--quiet"];
@@ -54,9 +59,27 @@ fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
     run_into("tests/data/tiny.toml", &out, &[]);
     let s = read(&out, "summary.csv");
     let header = s.lines().next().unwrap();
+    // The keys first, then every metric with its interval right beside it (issue 34).
     assert!(header.starts_with(
-        "design,users,days,replicates,prompts_per_user_day,prompts_per_user_day_ci95,mfa_prompts_per_user_day,p95_user_prompts_per_day,prompt_minutes_per_user_month,thefts,exposure_hours_mean,exposure_hours_p95,contained_1h_share,fatigue_attack_success_rate,pareto"
+        "design,users,days,replicates,pareto,prompts_per_user_day,prompts_per_user_day_ci95,mfa_prompts_per_user_day,mfa_prompts_per_user_day_ci95,"
     ), "{header}");
+    let columns: Vec<&str> = header.split(',').collect();
+    for c in [
+        "p95_user_prompts_per_day",
+        "prompt_minutes_per_user_month",
+        "thefts",
+        "exposure_hours_mean",
+        "exposure_hours_p95",
+        "contained_1h_share",
+        "fatigue_attack_success_rate",
+    ] {
+        assert!(columns.contains(&c), "{c} kept");
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if let Some(metric) = c.strip_suffix("_ci95") {
+            assert_eq!(columns[i - 1], metric, "{c} sits beside its metric");
+        }
+    }
     let rows = summary(&out);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows["defaults"]["users"], "300");
@@ -65,15 +88,15 @@ fn a_tiny_experiment_writes_every_file_with_the_documented_columns() {
     assert!(breakdown
         .iter()
         .any(|r| r["device"] == "unmanaged" && r["persona"] == "contractor"));
-    let users: u64 = breakdown
+    // `users` means simulated users per replicate in every table (issue 34).
+    let users: f64 = breakdown
         .iter()
         .filter(|r| r["design"] == "defaults")
-        .map(|r| r["users"].parse::<u64>().unwrap())
+        .map(|r| r["users"].parse::<f64>().unwrap())
         .sum();
-    assert_eq!(
-        users,
-        300 * 2,
-        "breakdown groups add up to users x replicates"
+    assert!(
+        (users - 300.0).abs() < 1.0,
+        "breakdown groups add up to the users of a replicate: {users}"
     );
     let m = manifest_without_timing(&out);
     assert_eq!(m["counters"]["users_simulated"], 300 * 2 * 2);

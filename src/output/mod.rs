@@ -7,9 +7,13 @@
 //! that `crate::study::runner` filled, in a fixed order, so the bytes depend only on the
 //! inputs.
 
+pub mod compare;
+pub mod denials;
 pub mod files;
 pub mod metrics;
+pub mod plots;
 pub mod report;
+pub mod sensitivity;
 pub mod signin_parquet;
 pub mod signinlog;
 pub mod stream;
@@ -35,22 +39,47 @@ pub fn write_results(
     shard: Option<(u32, u32)>,
     run: &RunInfo,
 ) -> anyhow::Result<()> {
+    let cx = report::ReportContext {
+        shard,
+        ..report::ReportContext::default()
+    };
+    write_results_with(out, exp, result, run, &cx)
+}
+
+/// [`write_results`] with what the report says beyond the summaries (the precision a
+/// `--precision` run reached, the robustness `sensitivity` found).
+pub fn write_results_with(
+    out: &OutputDir,
+    exp: &Experiment,
+    result: &RunResult,
+    run: &RunInfo,
+    cx: &report::ReportContext,
+) -> anyhow::Result<()> {
+    let shard = cx.shard;
     check_report_only(exp, result)?;
     let summaries = tables::summarize(exp, result);
+    let decision = compare::decide(exp, &summaries);
     out.write("summary.csv", &tables::summary_csv(exp, &summaries)?)?;
+    out.write(
+        "comparisons.csv",
+        &compare::comparisons_csv(&decision, &summaries)?,
+    )?;
     out.write("replicates.csv", &tables::replicates_csv(exp, &summaries)?)?;
     out.write("breakdown.csv", &tables::breakdown_csv(exp, result)?)?;
     out.write(
         "manifest.json",
         &files::manifest_json(exp, result, shard, run)?,
     )?;
-    let svg = report::frontier_svg(exp, &summaries)
+    let svg = plots::frontier_svg(exp, &summaries)
         .map_err(|e| anyhow::anyhow!("drawing frontier.svg: {e}"))?;
     out.write("frontier.svg", svg.as_bytes())?;
-    let svg = report::exposure_svg(exp, &summaries)
+    let svg = plots::exposure_svg(exp, &summaries)
         .map_err(|e| anyhow::anyhow!("drawing exposure.svg: {e}"))?;
     out.write("exposure.svg", svg.as_bytes())?;
-    out.write("report.md", report::report_md(exp, &summaries).as_bytes())?;
+    out.write(
+        "report.md",
+        report::report_with(exp, &summaries, cx).as_bytes(),
+    )?;
     Ok(())
 }
 

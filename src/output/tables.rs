@@ -217,26 +217,39 @@ impl Metrics {
 /// attacker window. Returns `(hours, share)` steps starting at `(0, 1)`; thefts that never
 /// gave access end at zero.
 pub fn survival(g: &Group, exp: &Experiment) -> Vec<(f64, f64)> {
+    survival_and_censoring(g, exp).0
+}
+
+/// `(hours, share still working)` points.
+pub type Steps = Vec<(f64, f64)>;
+
+/// [`survival`], and where thefts were censored: `(hours, share still working)` at each
+/// bin holding censored thefts (the ticks of `exposure.svg`).
+pub fn survival_and_censoring(g: &Group, exp: &Experiment) -> (Steps, Steps) {
     let w = mechanism_weights(exp);
     let bins = weighted_exposure_bins(g, &w);
     let mut at_risk: f64 = bins.iter().map(|(_, e, c)| e + c).sum();
     let mut share = 1.0;
     let mut out = vec![(0.0, 1.0)];
+    let mut censored_at = Vec::new();
     if at_risk <= 0.0 {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     for (b, ended, censored) in bins {
         if ended > 0.0 && at_risk > 0.0 {
             share *= 1.0 - ended / at_risk;
             out.push((exposure_bin_hours(b as usize), share));
         }
+        if censored > 0.0 {
+            censored_at.push((exposure_bin_hours(b as usize), share));
+        }
         at_risk -= ended + censored;
     }
-    out
+    (out, censored_at)
 }
 
 /// Fixed-decimal text for a number; empty when there is none.
-fn num(v: Option<f64>) -> String {
+pub(crate) fn num(v: Option<f64>) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x:.4}"),
         _ => String::new(),
@@ -355,7 +368,7 @@ pub fn ci95(xs: &[f64]) -> Option<f64> {
 }
 
 /// One design's summary line.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DesignSummary {
     pub name: String,
     pub pooled: Metrics,
@@ -365,8 +378,13 @@ pub struct DesignSummary {
     pub exposure_ci95: Option<f64>,
     /// Interval of the exposure axis: attacker-hours per 1,000 users per year.
     pub attacker_hours_ci95: Option<f64>,
+    pub thefts_with_access_ci95: Option<f64>,
+    pub denied_ci95: Option<f64>,
     /// Kaplan–Meier share of thefts still working against hours (pooled).
     pub survival: Vec<(f64, f64)>,
+    /// Where thefts were censored (still working at the end of the attacker's window):
+    /// hours and the share still working there.
+    pub censored_at: Vec<(f64, f64)>,
     pub pareto: Option<bool>,
 }
 
@@ -433,15 +451,18 @@ pub fn summarize(exp: &Experiment, result: &RunResult) -> Vec<DesignSummary> {
                 mfa_ci95: ci(|m| m.mfa_prompts_per_user_day),
                 exposure_ci95: ci(|m| m.exposure_hours_mean),
                 attacker_hours_ci95: ci(|m| m.attacker_hours_per_1000_users_year),
-                survival: survival(&pooled, exp),
+                thefts_with_access_ci95: ci(|m| m.thefts_with_access_per_1000_users_year),
+                denied_ci95: ci(|m| m.denied_access_share),
+                survival: survival_and_censoring(&pooled, exp).0,
+                censored_at: survival_and_censoring(&pooled, exp).1,
                 replicates,
                 pareto: None,
             }
         })
         .collect();
-    let points: Vec<Option<(f64, f64)>> = out.iter().map(DesignSummary::point).collect();
-    for (i, s) in out.iter_mut().enumerate() {
-        s.pareto = points[i].map(|p| !points.iter().flatten().any(|q| dominates(*q, p)));
+    let decision = crate::output::compare::decide(exp, &out);
+    for (s, p) in out.iter_mut().zip(decision.pareto) {
+        s.pareto = p;
     }
     out
 }
@@ -468,49 +489,53 @@ fn header(keys: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// `summary.csv`: the INTERFACE.md columns first, then the rest of the metrics.
-pub fn summary_csv(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Vec<u8>, csv::Error> {
-    let mut head: Vec<String> = [
-        "design",
-        "users",
-        "days",
-        "replicates",
-        "prompts_per_user_day",
-        "prompts_per_user_day_ci95",
-        "mfa_prompts_per_user_day",
-        "p95_user_prompts_per_day",
-        "prompt_minutes_per_user_month",
-        "thefts",
-        "exposure_hours_mean",
-        "exposure_hours_p95",
-        "contained_1h_share",
-        "fatigue_attack_success_rate",
-        "pareto",
-        "mfa_prompts_per_user_day_ci95",
-        "exposure_hours_mean_ci95",
-        "attacker_hours_per_1000_users_year_ci95",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let skip = [
-        "prompts_per_user_day",
-        "mfa_prompts_per_user_day",
-        "p95_user_prompts_per_day",
-        "prompt_minutes_per_user_month",
-        "thefts",
-        "exposure_hours_mean",
-        "exposure_hours_p95",
-        "contained_1h_share",
-        "fatigue_attack_success_rate",
-    ];
-    let rest: Vec<usize> = METRIC_COLUMNS
+/// The metrics `summary.csv` gives a 95% interval for, each beside its `_ci95` column.
+fn summary_ci(s: &DesignSummary, column: &str) -> Option<Option<f64>> {
+    Some(match column {
+        "prompts_per_user_day" => s.prompts_ci95,
+        "mfa_prompts_per_user_day" => s.mfa_ci95,
+        "thefts_with_access_per_1000_users_year" => s.thefts_with_access_ci95,
+        "exposure_hours_mean" => s.exposure_ci95,
+        "attacker_hours_per_1000_users_year" => s.attacker_hours_ci95,
+        "denied_access_share" => s.denied_ci95,
+        _ => return None,
+    })
+}
+
+/// The columns of `summary.csv`, in order: the keys, `pareto`, then every metric of
+/// [`METRIC_COLUMNS`] with its `_ci95` right after it where it has one (docs/formats.md
+/// lists them).
+pub fn summary_columns() -> Vec<String> {
+    let probe = DesignSummary::default();
+    let mut head: Vec<String> = ["design", "users", "days", "replicates", "pareto"]
         .iter()
-        .enumerate()
-        .filter(|(_, c)| !skip.contains(c))
-        .map(|(i, _)| i)
+        .map(|s| s.to_string())
         .collect();
-    head.extend(rest.iter().map(|i| METRIC_COLUMNS[*i].to_string()));
+    for c in METRIC_COLUMNS {
+        head.push(c.to_string());
+        if summary_ci(&probe, c).is_some() {
+            head.push(format!("{c}_ci95"));
+        }
+    }
+    head
+}
+
+/// Simulated users per replicate: the one meaning of `users` in every table (a shard's
+/// own users, not the experiment's).
+fn users_per_replicate(users: u64, replicates: usize) -> String {
+    if replicates == 0 {
+        return users.to_string();
+    }
+    let r = replicates as u64;
+    if users.is_multiple_of(r) {
+        (users / r).to_string()
+    } else {
+        format!("{:.1}", users as f64 / r as f64)
+    }
+}
+
+/// `summary.csv`: one row per design, pooled over replicates ([`summary_columns`]).
+pub fn summary_csv(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Vec<u8>, csv::Error> {
     let rows = summaries
         .iter()
         .map(|s| {
@@ -518,29 +543,21 @@ pub fn summary_csv(exp: &Experiment, summaries: &[DesignSummary]) -> Result<Vec<
             let values = metric_values(m);
             let mut row = vec![
                 s.name.clone(),
-                exp.users.to_string(),
+                users_per_replicate(m.users, s.replicates.len()),
                 exp.days.to_string(),
-                exp.replicates.to_string(),
-                num(m.prompts_per_user_day),
-                num(s.prompts_ci95),
-                num(m.mfa_prompts_per_user_day),
-                num(m.p95_user_prompts_per_day),
-                num(m.prompt_minutes_per_user_month),
-                m.thefts.to_string(),
-                num(m.exposure_hours_mean),
-                num(m.exposure_hours_p95),
-                num(m.contained_1h_share),
-                num(m.fatigue_attack_success_rate),
+                s.replicates.len().to_string(),
                 s.pareto.map_or(String::new(), |p| p.to_string()),
-                num(s.mfa_ci95),
-                num(s.exposure_ci95),
-                num(s.attacker_hours_ci95),
             ];
-            row.extend(rest.iter().map(|i| values[*i].clone()));
+            for (c, v) in METRIC_COLUMNS.iter().zip(values) {
+                row.push(v);
+                if let Some(ci) = summary_ci(s, c) {
+                    row.push(num(ci));
+                }
+            }
             row
         })
         .collect();
-    csv_text(head, rows)
+    csv_text(summary_columns(), rows)
 }
 
 /// `replicates.csv`: one row per design × replicate.
@@ -597,7 +614,7 @@ pub fn breakdown_csv(exp: &Experiment, result: &RunResult) -> Result<Vec<u8>, cs
                     d.name.clone(),
                     device.name().to_string(),
                     persona.name.clone(),
-                    m.users.to_string(),
+                    users_per_replicate(m.users, reps.len()),
                 ];
                 row.extend(metric_values(&m));
                 rows.push(row);

@@ -25,6 +25,67 @@ pub const DEFAULT_WARMUP_DAYS: u32 = 7;
 /// without going below zero, and weekdays keep their place.
 pub const STEADY_ORIGIN_DAYS: u64 = 371;
 
+/// Where a precision target stops when the experiment names no `max_replicates`.
+pub const DEFAULT_MAX_REPLICATES: u32 = 100;
+
+/// Multiplies every mechanism's simulated attempts per user by `k` (`oversample`): more
+/// simulated attacks, each weighted back to the same real rate, so the same expected
+/// results with less noise per replicate, at more cost per replicate
+/// (docs/performance.md, "Precision").
+pub fn oversample(t: &mut crate::world::threat::Threat, k: f64) -> Result<(), String> {
+    if !(k.is_finite() && k > 0.0 && k <= 100.0) {
+        return Err(format!("{k}: give a factor above 0 and at most 100"));
+    }
+    let attempts = [
+        ("aitm", &mut t.aitm.attempts_per_user),
+        ("device_code", &mut t.device_code.attempts_per_user),
+        ("infostealer", &mut t.infostealer.attempts_per_user),
+        (
+            "device_compromise",
+            &mut t.device_compromise.attempts_per_user,
+        ),
+        ("push_bombing", &mut t.push_bombing.attempts_per_user),
+    ];
+    for (name, a) in attempts {
+        let v = *a * k;
+        if v > 1000.0 {
+            return Err(format!(
+                "{k} makes {name}.attempts_per_user {v}: at most 1000 simulated attempts per user"
+            ));
+        }
+        *a = v;
+    }
+    Ok(())
+}
+
+/// A precision target as written: `"5%"`, `"0.05"` or `0.05`, a share strictly between 0
+/// and 1.
+pub fn parse_precision(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let share = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match share {
+        Ok(x) if x.is_finite() && x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!(
+            "`{}`: give a share of the larger value, like `5%` or `0.05` (between 0 and 100% excluded)",
+            crate::error::clip(t, 40)
+        )),
+    }
+}
+
+fn parse_precision_value(v: &toml::Value) -> Result<f64, String> {
+    match v {
+        toml::Value::String(s) => parse_precision(s),
+        toml::Value::Float(x) => parse_precision(&x.to_string()),
+        toml::Value::Integer(x) => parse_precision(&x.to_string()),
+        other => Err(format!(
+            "{other}: give a share of the larger value, like \"5%\" or 0.05"
+        )),
+    }
+}
+
 /// Largest accepted sizes: beyond them a run would not finish on any machine this tool
 /// targets, so the input is almost certainly a typo.
 pub const MAX_USERS: u64 = 100_000_000;
@@ -60,6 +121,18 @@ struct RawExperiment {
     /// recommended by `report.md`.
     #[serde(default = "default_denied_budget")]
     denied_budget: f64,
+    /// The design every other is compared with (default: `current`, else the first).
+    #[serde(default)]
+    reference: Option<Spanned<String>>,
+    /// Precision target of the deciding paired differences, e.g. `"5%"` or `0.05`.
+    #[serde(default)]
+    precision: Option<Spanned<toml::Value>>,
+    /// Most replicates a precision target may reach.
+    #[serde(default)]
+    max_replicates: Option<Spanned<i64>>,
+    /// Multiplies every attack mechanism's `attempts_per_user` (variance reduction).
+    #[serde(default)]
+    oversample: Option<Spanned<f64>>,
     #[serde(default)]
     model: ModelParams,
     /// Overrides of the population's `[threat]` table.
@@ -231,6 +304,14 @@ pub struct Experiment {
     pub prompt_budget: f64,
     /// Largest `denied_access_share` of a design the report may recommend.
     pub denied_budget: f64,
+    /// `reference`: the design the others are compared with, when the experiment names
+    /// one (`crate::output::compare::reference` applies the default).
+    pub reference: Option<String>,
+    /// `precision` (or `run --precision`): the largest 95% half-width of a deciding
+    /// paired difference, as a share of the larger of the two designs' values.
+    pub precision: Option<f64>,
+    /// `max_replicates`: where a precision target stops if it is not reached.
+    pub max_replicates: u32,
     pub params: ModelParams,
     pub designs: Vec<Design>,
     pub warnings: Vec<String>,
@@ -439,6 +520,10 @@ impl Experiment {
                 .override_threat(t)
                 .map_err(|(field, msg)| InputError::new(path, msg).field(field))?;
         }
+        if let Some(k) = &raw.oversample {
+            oversample(&mut population.threat, *k.get_ref())
+                .map_err(|m| cx.at(k, "oversample", m))?;
+        }
         let default_tokens = match &raw.access_tokens {
             Some(s) => parse_tokens(&cx, s, "access_tokens", &raw.model)?,
             None => raw.model.realistic_tokens(),
@@ -545,6 +630,41 @@ impl Experiment {
             )
             .field("design"));
         }
+        if let Some(r) = &raw.reference {
+            let name = r.get_ref().trim();
+            if !designs.iter().any(|d| d.name == name) {
+                let known: Vec<&str> = designs.iter().map(|d| d.name.as_str()).collect();
+                return Err(cx.at(
+                    r,
+                    "reference",
+                    format!(
+                        "no design is named `{}`; the designs are: {}",
+                        crate::error::clip(name, 200),
+                        crate::error::clip(&known.join(", "), 1000)
+                    ),
+                ));
+            }
+        }
+        let precision = match &raw.precision {
+            None => None,
+            Some(v) => {
+                Some(parse_precision_value(v.get_ref()).map_err(|e| cx.at(v, "precision", e))?)
+            }
+        };
+        let max_replicates = match &raw.max_replicates {
+            None => DEFAULT_MAX_REPLICATES.max(replicates),
+            Some(m) => {
+                let n = bounded(&cx, m, "max_replicates", MAX_REPLICATES)? as u32;
+                if n < replicates {
+                    return Err(cx.at(
+                        m,
+                        "max_replicates",
+                        format!("{n} is fewer than `replicates` ({replicates})"),
+                    ));
+                }
+                n
+            }
+        };
         let exp = Experiment {
             path: path.to_path_buf(),
             name,
@@ -559,6 +679,9 @@ impl Experiment {
             warmup_days,
             prompt_budget: raw.prompt_budget,
             denied_budget: raw.denied_budget,
+            reference: raw.reference.map(|r| r.get_ref().trim().to_string()),
+            precision,
+            max_replicates,
             params: raw.model,
             designs,
             warnings,
@@ -951,6 +1074,11 @@ pub struct RunOptions {
     /// state").
     pub steady_start: Option<bool>,
     pub warmup_days: Option<u32>,
+    /// `--precision`: overrides the experiment's `precision`.
+    pub precision: Option<f64>,
+    /// Simulate only the replicates from this one on (the batches of a precision run);
+    /// replicate `k` draws the same whatever batch it is in.
+    pub first_replicate: u32,
 }
 
 impl Experiment {
@@ -1028,6 +1156,10 @@ impl Experiment {
                 )));
             }
             self.replicates = r;
+            self.max_replicates = self.max_replicates.max(r);
+        }
+        if let Some(p) = opts.precision {
+            self.precision = Some(p);
         }
         if let Some(s) = opts.seed {
             self.seed = s;

@@ -86,6 +86,9 @@ fn log_names(exp: &Experiment) -> LogNames {
 pub struct JobReport {
     pub result: RunResult,
     pub run: RunInfo,
+    /// The replicates run: the experiment's, or what a precision target reached.
+    pub replicates: u32,
+    pub precision: Option<crate::output::compare::PrecisionOutcome>,
 }
 
 /// Runs `exp` and writes its results into `dir`, replacing it as a whole.
@@ -97,6 +100,7 @@ pub fn run_to_dir(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<JobReport> {
     use anyhow::Context;
+    crate::study::precision::check(exp, opts)?;
     // Wall-clock timing, for the manifest's `run` section only: no result depends on it.
     let started = Instant::now();
     // Its errors name the folder (a bad --out is an input error, exit 2).
@@ -116,13 +120,21 @@ pub fn run_to_dir(
         attackers: opts.signin_log_attackers,
     };
     let wants_rows = opts.signin_log || opts.per_user;
-    let result = runner::run(
-        exp,
-        opts,
-        progress,
-        if wants_rows { Some(&mut sink) } else { None },
-    )
-    .with_context(|| format!("writing rows into {}", dir.display()))?;
+    let (result, reached, precision) = if exp.precision.is_some() {
+        let (result, reached, outcome) =
+            crate::study::precision::run_to_precision(exp, opts, progress)?;
+        (result, Some(reached), Some(outcome))
+    } else {
+        let result = runner::run(
+            exp,
+            opts,
+            progress,
+            if wants_rows { Some(&mut sink) } else { None },
+        )
+        .with_context(|| format!("writing rows into {}", dir.display()))?;
+        (result, None, None)
+    };
+    let exp = reached.as_ref().unwrap_or(exp);
     if let Some(p) = sink.parquet.take() {
         p.finish()
             .with_context(|| format!("writing signins.parquet into {}", dir.display()))?;
@@ -143,7 +155,12 @@ pub fn run_to_dir(
         user_days_per_second: result.user_days_simulated as f64 / wall.max(1e-9),
         events_per_second: result.events_simulated as f64 / wall.max(1e-9),
     };
-    crate::output::write_results(&out, exp, &result, opts.shard, &run)?;
+    let cx = crate::output::report::ReportContext {
+        shard: opts.shard,
+        precision: precision.clone(),
+        robustness: None,
+    };
+    crate::output::write_results_with(&out, exp, &result, &run, &cx)?;
     if let Some(shard) = opts.shard {
         let file = crate::study::merge::ShardFile::new(exp, shard, &result, wall);
         out.write(
@@ -153,5 +170,10 @@ pub fn run_to_dir(
     }
     out.commit()
         .with_context(|| format!("writing results to {}", dir.display()))?;
-    Ok(JobReport { result, run })
+    Ok(JobReport {
+        result,
+        run,
+        replicates: exp.replicates,
+        precision,
+    })
 }

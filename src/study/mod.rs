@@ -14,6 +14,8 @@ pub mod calibrate;
 pub mod experiment;
 pub mod job;
 pub mod merge;
+pub mod precision;
 pub mod runner;
 pub mod scenario;
+pub mod sensitivity;
 pub mod validate;

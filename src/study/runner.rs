@@ -50,6 +50,27 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// Appends the replicates of a later batch (a run from `first_replicate` on) to each
+    /// design's, and adds its counters: the result of running both batches at once.
+    pub fn append_replicates(&mut self, later: RunResult) {
+        if self.cells.is_empty() {
+            *self = later;
+            return;
+        }
+        for (mine, theirs) in self
+            .cells
+            .iter_mut()
+            .zip(later.cells)
+            .chain(self.report_only.iter_mut().zip(later.report_only))
+        {
+            mine.extend(theirs);
+        }
+        self.users_simulated += later.users_simulated;
+        self.user_days_simulated += later.user_days_simulated;
+        self.events_simulated += later.events_simulated;
+        self.signin_log_rows += later.signin_log_rows;
+    }
+
     /// Adds another run's accumulators (a shard), cell by cell. Refuses shards whose cells
     /// do not line up with these (a deleted cell, a resized histogram) and counts that
     /// would overflow, instead of dropping or wrapping them.
@@ -608,7 +629,7 @@ fn run_envs(
     };
     let mut cells: Vec<Vec<Cell>> = envs.iter().map(|_| Vec::new()).collect();
     let chunk = users_per_item(envs.len());
-    for rep in 0..exp.replicates {
+    for rep in opts.first_replicate..exp.replicates {
         let chunks = exp.users.div_ceil(chunk);
         let work = |c: u64| {
             let range = c * chunk..((c + 1) * chunk).min(exp.users);
@@ -655,7 +676,7 @@ fn run_design(
 ) -> std::io::Result<Vec<Cell>> {
     let exp = env.exp;
     let mut reps = Vec::with_capacity(exp.replicates as usize);
-    for rep in 0..exp.replicates {
+    for rep in opts.first_replicate..exp.replicates {
         let chunks = exp.users.div_ceil(chunk);
         let work = |c: u64| {
             let range = c * chunk..((c + 1) * chunk).min(exp.users);
