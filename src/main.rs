@@ -70,9 +70,17 @@ struct CalibrateArgs {
     /// with dots. Without it, personas come from behaviour.
     #[arg(long = "group-by")]
     group_by: Option<String>,
-    /// The population whose values fill in what logs cannot show [default: quickstart].
+    /// The population whose values fill in what logs cannot show: a population file, or
+    /// the name of a shipped one (quickstart, enterprise, byod) [default: quickstart].
     #[arg(long)]
     template: Option<PathBuf>,
+    /// sessionsim's own logs hold every design and replicate of a run, which are not one
+    /// tenant: the design to read (its `design` column).
+    #[arg(long, value_name = "NAME")]
+    design: Option<String>,
+    /// With --design: the replicate to read (its `replicate` column, from 0).
+    #[arg(long, value_name = "N")]
+    replicate: Option<u32>,
     /// Microsoft Graph `GET /users?$expand=memberOf` output (pages, an array or one user
     /// per line): the groups and directory roles of the log's users, so that policies
     /// naming them apply as in the tenant. Only ids are read.
@@ -98,7 +106,8 @@ struct CalibrateArgs {
     /// Worker threads for the simulations [default: all cores]. Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Replace --out (and calibration.csv) if they exist.
+    /// Replace --out if it exists, and a calibration.csv beside it that calibrate did not
+    /// write (its own is replaced by the next calibration in the same folder).
     #[arg(long)]
     force: bool,
     /// No progress display.
@@ -566,9 +575,11 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
             .field("--out")
             .into());
         }
+        // The check table of an earlier calibration in the same folder is calibrate's own:
+        // replaced without --force (a second population fitted beside the first).
         sessionsim::output::check_new_file(
             &check_path,
-            args.force,
+            args.force || sessionsim::study::calibrate::is_calibration_csv(&check_path),
             "calibration.csv beside --out",
         )?;
     }
@@ -602,6 +613,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     opts.group_by = args.group_by.clone();
     opts.template = args.template.clone();
     opts.directory = args.directory.clone();
+    opts.design = args.design.clone();
+    opts.replicate = args.replicate.map(|r| r.to_string());
     opts.fit.utc_offset_seconds = offset;
     opts.rounds = args.rounds;
     opts.simulated_users = args.simulated_users;

@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
     for group_by in [None, Some("department"), Some("deviceDetail.operatingSystem")] {
         let options = ReadOptions {
             group_by: group_by.map(str::to_string),
+            ..ReadOptions::default()
         };
         let mut summary = LogSummary::new(3600);
         let name = std::path::Path::new("fuzz.log");

@@ -23,7 +23,7 @@ use crate::world::app::{App, DeviceTrust};
 use crate::world::directory::{Directory, Membership};
 use crate::world::fit::{
     cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
-    FittedPersona, LogSummary, Moments, Provenance, Template, UserView,
+    FittedPersona, LogSummary, Moments, PersonaGroup, Provenance, Template, UserView,
 };
 use crate::world::population::Population;
 use crate::world::signin_log::{self, ReadOptions, ReadReport};
@@ -37,6 +37,9 @@ pub struct CalibrateOptions {
     /// The tenant's current policies (file or folder): used while fitting and for the check.
     pub policies: Option<PathBuf>,
     pub group_by: Option<String>,
+    /// sessionsim's own logs: the run to read (`--design`, `--replicate`).
+    pub design: Option<String>,
+    pub replicate: Option<String>,
     /// The population whose values fill in what logs cannot show.
     pub template: Option<PathBuf>,
     /// Graph `users?$expand=memberOf`: the groups and roles of the log's users.
@@ -56,6 +59,8 @@ impl CalibrateOptions {
             out,
             policies: None,
             group_by: None,
+            design: None,
+            replicate: None,
             template: None,
             directory: None,
             fit: FitOptions::default(),
@@ -124,6 +129,23 @@ pub fn calibrate(
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<Calibration> {
     let template = match &opts.template {
+        // A shipped population by name (`--help` names `quickstart` as the default).
+        Some(p) if !p.exists() && Template::shipped(&p.to_string_lossy()).is_some() => {
+            Template::shipped(&p.to_string_lossy()).expect("checked")
+        }
+        Some(p) if !p.exists() => {
+            return Err(InputError::new(
+                p,
+                format!(
+                    "file not found, and not the name of a shipped population ({})",
+                    crate::world::fit::SHIPPED_TEMPLATES
+                        .map(|(n, _)| n)
+                        .join(", ")
+                ),
+            )
+            .field("--template")
+            .into())
+        }
         Some(p) => {
             // It must be a population that loads; then its raw values are copied.
             Population::load(p).map_err(|e| {
@@ -149,12 +171,16 @@ pub fn calibrate(
     // 1. Read.
     let read = ReadOptions {
         group_by: opts.group_by.clone(),
+        design: opts.design.clone(),
+        replicate: opts.replicate.clone(),
     };
     let mut summary = LogSummary::new(opts.fit.utc_offset_seconds);
     let mut reports = Vec::new();
     let mut warnings = Vec::new();
+    let mut runs: Vec<(String, String)> = Vec::new();
     for path in &opts.logs {
         progress(Progress::Reading(path));
+        summary.begin_file();
         let mut n = 0u64;
         let report = signin_log::read_log(path, &read, &mut |s| {
             summary.add(&s);
@@ -172,7 +198,35 @@ pub fn calibrate(
                 report.bad_examples.join("; ")
             ));
         }
+        file_warnings(path, &report, &mut warnings);
+        for r in &report.runs {
+            if !runs.contains(r) {
+                runs.push(r.clone());
+            }
+        }
+        if runs.len() > 1 {
+            // Each file of one run, several runs in all (the designs' logs side by side).
+            return Err(signin_log::several_runs(path, &runs).into());
+        }
         reports.push((path.clone(), report));
+    }
+    if (opts.design.is_some() || opts.replicate.is_some())
+        && !reports
+            .iter()
+            .any(|(_, r)| r.format.is_some_and(|f| f.simulator()))
+    {
+        warnings.push(
+            "--design and --replicate pick a run of sessionsim's own logs; none of the logs is one, so they were ignored"
+                .to_string(),
+        );
+    }
+    let periods = summary.periods();
+    if periods.len() > 1 {
+        warnings.push(format!(
+            "the logs cover {} separate periods ({}): each user is measured against the days of the files its sign-ins are in",
+            periods.len(),
+            periods_text(&summary)
+        ));
     }
     if summary.window_days() > MAX_QUIET_WINDOW_DAYS {
         let (first, last) = summary.window();
@@ -286,8 +340,12 @@ pub fn calibrate(
     // A persona needs an app the simulator models. Users who sign in to none (only to
     // Windows, or to apps it does not model) cannot be simulated: they are left out,
     // and said so; with none left there is nothing to fit.
-    let (kept, appless): (Vec<FittedPersona>, Vec<FittedPersona>) =
-        personas.into_iter().partition(|p| !p.apps.is_empty());
+    let (kept, appless): (Vec<(FittedPersona, &PersonaGroup)>, Vec<_>) = personas
+        .into_iter()
+        .zip(&groups)
+        .partition(|(p, _)| !p.apps.is_empty());
+    let (kept, kept_groups): (Vec<FittedPersona>, Vec<&PersonaGroup>) = kept.into_iter().unzip();
+    let appless: Vec<FittedPersona> = appless.into_iter().map(|(p, _)| p).collect();
     if !appless.is_empty() {
         let users: usize = appless.iter().map(|p| p.observed.users).sum();
         if kept.is_empty() {
@@ -318,12 +376,25 @@ pub fn calibrate(
         ));
     }
     personas = kept;
+    // The users of the population: those of the personas kept. The others are neither
+    // simulated nor in the check.
+    let kept_users: usize = personas.iter().map(|p| p.observed.users).sum();
+    for p in &mut personas {
+        p.share = p.observed.users as f64 / kept_users.max(1) as f64;
+    }
+    // Each kept user's persona, by index into `views`.
+    let mut persona_of: Vec<Option<usize>> = vec![None; views.len()];
+    for (k, g) in kept_groups.iter().enumerate() {
+        for &i in &g.members {
+            persona_of[i] = Some(k);
+        }
+    }
     let name = population_name(&opts.out);
     let days = simulated_days(summary.window_days());
     let provenance = Provenance {
         files: opts.logs.iter().map(|p| p.display().to_string()).collect(),
         rows: summary.rows,
-        users: views.len(),
+        users: kept_users,
         window_days: summary.window_days(),
         utc_offset_seconds: opts.fit.utc_offset_seconds,
         rounds: opts.rounds,
@@ -364,6 +435,40 @@ pub fn calibrate(
             }
         }
     }
+    // A population that never signs in reproduces nothing (issue 33: files of different
+    // periods measured against one window fitted every workday share to 0, and it
+    // validated). Users are now measured against their own files' days; this stays as a
+    // check of whatever else could bring it about.
+    let silent: Vec<&str> = personas
+        .iter()
+        .filter(|p| p.workday_share + p.weekend_share < MIN_ACTIVE_SHARE)
+        .map(|p| p.name.as_str())
+        .collect();
+    if !silent.is_empty() {
+        let why = format!(
+            "persona{} {} would sign in on fewer than {:.0}% of days, although {} users signed in on {:.0}% of the weekdays the logs cover ({})",
+            if silent.len() > 1 { "s" } else { "" },
+            silent.join(", "),
+            MIN_ACTIVE_SHARE * 100.0,
+            if silent.len() == personas.len() { "the logs'" } else { "their" },
+            100.0
+                * personas
+                    .iter()
+                    .filter(|p| silent.contains(&p.name.as_str()))
+                    .map(|p| p.observed.weekday_share)
+                    .fold(0.0, f64::max),
+            periods_text(&summary)
+        );
+        if silent.len() == personas.len() {
+            return Err(InputError::new(
+                &opts.logs[0],
+                format!("the fitted population would never sign in: {why}; check the logs' dates, and --utc-offset"),
+            )
+            .field("LOG")
+            .into());
+        }
+        warnings.push(why);
+    }
     let population = population_toml(&name, &personas, &template, &provenance);
     let fitted = parse_fitted(&opts.out, &population)?;
     if let Some(p) = &opts.policies {
@@ -392,7 +497,20 @@ pub fn calibrate(
         Some(_) => {
             progress(Progress::Checking);
             let (sim, sim_views) = simulate(opts, fitted, days, u64::MAX)?;
-            Some(check_rows(&summary, &views, &sim, &sim_views, &opts.fit))
+            // The users of the population only: those left out are not simulated.
+            let kept_views: Vec<UserView> = views
+                .iter()
+                .zip(&persona_of)
+                .filter(|(_, p)| p.is_some())
+                .map(|(v, _)| v.clone())
+                .collect();
+            Some(check_rows(
+                &summary,
+                &kept_views,
+                &sim,
+                &sim_views,
+                &opts.fit,
+            ))
         }
         None => None,
     };
@@ -403,6 +521,66 @@ pub fn calibrate(
         check,
         warnings,
     })
+}
+
+/// A persona whose workday and weekend shares add up to less than this never signs in,
+/// for all purposes.
+const MIN_ACTIVE_SHARE: f64 = 0.01;
+
+/// `2026-01-05 to 2026-01-18, 2026-06-01 to 2026-06-14`.
+fn periods_text(summary: &LogSummary) -> String {
+    let date = |d: i32| {
+        let (y, m, dd) = crate::engine::calendar::civil_from_days(d as i64);
+        format!("{y:04}-{m:02}-{dd:02}")
+    };
+    let periods = summary.periods();
+    let shown: Vec<String> = periods
+        .iter()
+        .take(4)
+        .map(|(a, b)| format!("{} to {}", date(*a), date(*b)))
+        .collect();
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if periods.len() > 4 { ", ..." } else { "" }
+    )
+}
+
+/// What one file's reading left out or could not tell.
+fn file_warnings(path: &Path, r: &ReadReport, warnings: &mut Vec<String>) {
+    let name = path.display();
+    let legacy: u64 = r.legacy.values().sum();
+    if legacy > 0 {
+        warnings.push(format!(
+            "{name}: {} of legacy authentication left out ({}): a client with a stored password signs in all day without prompts, which is neither a prompt nor the use of an app the simulator models",
+            plural(legacy, "sign-in"),
+            signin_log::top_of(&r.legacy, 5)
+        ));
+    }
+    if r.not_user_rows > 0 {
+        warnings.push(format!(
+            "{name}: {} of service principals or managed identities left out (calibrate fits users)",
+            plural(r.not_user_rows, "sign-in")
+        ));
+    }
+    let other: u64 = r.other_categories.values().sum();
+    if other > 0 {
+        warnings.push(format!(
+            "{name}: {} of other categories than sign-ins left out ({})",
+            plural(other, "record"),
+            signin_log::top_of(&r.other_categories, 5)
+        ));
+    }
+    if r.interactive_unknown > 0 {
+        warnings.push(format!(
+            "{name}: {} of its {} rows say neither isInteractive nor the table they come from (Type, Category, or the admin center's file name InteractiveSignIns_/NonInteractiveSignIns_): they were read as non-interactive, so they count no prompt; export IsInteractive or Type with them",
+            r.interactive_unknown,
+            r.rows
+        ));
+    }
+    for m in &r.skipped_members {
+        warnings.push(format!("left out of the archive: {m}"));
+    }
 }
 
 /// The population's name: the output file's stem, in the characters names allow.
@@ -853,6 +1031,25 @@ fn check_rows(
         });
     }
     rows
+}
+
+/// The first columns of `calibration.csv`.
+const CALIBRATION_HEADER: &str = "scope,key,observed_user_days,";
+
+/// Whether `path` is a `calibration.csv` that calibrate wrote (its header says so): the
+/// next calibration in the same folder replaces it.
+pub fn is_calibration_csv(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].starts_with(CALIBRATION_HEADER.as_bytes())
 }
 
 /// `calibration.csv`.

@@ -186,6 +186,9 @@ struct UserAgg {
     credentials: [u32; 3],
     mfa: [u32; 3],
     locations: [u32; 2],
+    /// The files the user's rows came from, one bit each (files past the 63rd share the
+    /// last bit): a user is measured against the days those files cover.
+    files: u64,
     days: Days,
 }
 
@@ -201,6 +204,10 @@ pub struct LogSummary {
     offset: i64,
     first_day: Option<i32>,
     last_day: Option<i32>,
+    /// Each file's first and last day, in the order read ([`LogSummary::begin_file`]).
+    files: Vec<Option<(i32, i32)>>,
+    /// A window set for every user ([`LogSummary::set_window`]).
+    fixed_window: bool,
     pub rows: u64,
     /// Rows that carried each kind of fact.
     pub rows_with_device: u64,
@@ -223,11 +230,29 @@ impl LogSummary {
         }
     }
 
-    /// Sets the observation window (local days since 1970): a simulated log covers its
-    /// whole run even when its last days have no sign-in.
+    /// Sets the observation window of every user (local days since 1970): a simulated
+    /// log covers its whole run even when its last days have no sign-in.
     pub fn set_window(&mut self, first_day: i32, last_day: i32) {
         self.first_day = Some(first_day);
         self.last_day = Some(last_day);
+        self.fixed_window = true;
+    }
+
+    /// Starts the rows of another file. Files may cover different periods (an export of
+    /// January, another of June): each user is measured against the days of the files its
+    /// rows are in, never against the span of all of them (issue 33: two periods made
+    /// every user look absent most days, and the fit a population that never signs in).
+    pub fn begin_file(&mut self) {
+        self.files.push(None);
+    }
+
+    /// The periods the files cover: their windows, overlapping or adjacent ones merged,
+    /// in day order.
+    pub fn periods(&self) -> Vec<(i32, i32)> {
+        if self.fixed_window || self.files.is_empty() {
+            return self.first_day.zip(self.last_day).into_iter().collect();
+        }
+        merge_windows(self.files.iter().flatten().copied())
     }
 
     pub fn users(&self) -> usize {
@@ -249,12 +274,12 @@ impl LogSummary {
         (date(self.first_day), date(self.last_day))
     }
 
-    /// Days in the observation window.
+    /// Days the files cover (the days between periods that no file covers not counted).
     pub fn window_days(&self) -> u32 {
-        match (self.first_day, self.last_day) {
-            (Some(a), Some(b)) => (b - a + 1) as u32,
-            _ => 0,
-        }
+        self.periods()
+            .iter()
+            .map(|(a, b)| (*b as i64 - *a as i64 + 1) as u32)
+            .sum()
     }
 
     pub fn add(&mut self, s: &SignIn) {
@@ -264,6 +289,12 @@ impl LogSummary {
         let second = local.rem_euclid(DAY_SECONDS) as u32;
         self.first_day = Some(self.first_day.map_or(day, |d| d.min(day)));
         self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
+        if self.files.is_empty() {
+            self.files.push(None);
+        }
+        let file = self.files.len() - 1;
+        let w = &mut self.files[file];
+        *w = Some(w.map_or((day, day), |(a, b)| (a.min(day), b.max(day))));
         let group = s.group.as_ref().map(|g| {
             let next = self.group_ids.len() as u32;
             if let Some(&id) = self.group_ids.get(g) {
@@ -282,6 +313,7 @@ impl LogSummary {
             self.aggs.push(UserAgg::default());
         }
         let u = &mut self.aggs[i as usize];
+        u.files |= 1u64 << file.min(63);
         if u.group.is_none() {
             u.group = group;
         }
@@ -350,19 +382,51 @@ impl LogSummary {
             .map_or("(other groups)", |g| g.as_str())
     }
 
-    /// Weekdays and weekend days in the window.
-    fn window_weekdays(&self) -> (u32, u32) {
-        let (Some(a), Some(b)) = (self.first_day, self.last_day) else {
-            return (0, 0);
-        };
-        // Whole weeks have five weekdays each; only the last partial week is walked
-        // (issue 35: a window of four billion days was walked day by day).
-        let days = (b as i64 - a as i64 + 1).max(0);
-        let tail_start = a as i64 + days / 7 * 7;
-        let tail = (tail_start..=b as i64).filter(|d| weekday(*d) < 5).count() as i64;
-        let weekdays = days / 7 * 5 + tail;
-        (weekdays as u32, (days - weekdays) as u32)
+    /// Weekdays and weekend days of the window of a user whose rows are in `files` (a
+    /// bit set, as [`UserAgg::files`]).
+    fn user_weekdays(&self, files: u64) -> (u32, u32) {
+        if self.fixed_window || self.files.len() <= 1 {
+            return match (self.first_day, self.last_day) {
+                (Some(a), Some(b)) => weekdays_between(a, b),
+                _ => (0, 0),
+            };
+        }
+        let windows = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| files >> (*i).min(63) & 1 == 1)
+            .filter_map(|(_, w)| *w);
+        merge_windows(windows)
+            .into_iter()
+            .map(|(a, b)| weekdays_between(a, b))
+            .fold((0, 0), |(x, y), (a, b)| (x + a, y + b))
     }
+}
+
+/// Windows (first and last day), overlapping or adjacent ones merged, in day order.
+fn merge_windows(windows: impl Iterator<Item = (i32, i32)>) -> Vec<(i32, i32)> {
+    let mut all: Vec<(i32, i32)> = windows.collect();
+    all.sort_unstable();
+    let mut out: Vec<(i32, i32)> = Vec::new();
+    for (a, b) in all {
+        match out.last_mut() {
+            Some(last) if a as i64 <= last.1 as i64 + 1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Weekdays and weekend days from day `a` to day `b`, both included.
+fn weekdays_between(a: i32, b: i32) -> (u32, u32) {
+    // Whole weeks have five weekdays each; only the last partial week is walked
+    // (issue 35: a window of four billion days was walked day by day).
+    let days = (b as i64 - a as i64 + 1).max(0);
+    let tail_start = a as i64 + days / 7 * 7;
+    let tail = (tail_start..=b as i64).filter(|d| weekday(*d) < 5).count() as i64;
+    let weekdays = days / 7 * 5 + tail;
+    (weekdays as u32, (days - weekdays) as u32)
 }
 
 fn credential_index(c: Credential) -> usize {
@@ -579,7 +643,8 @@ impl LogSummary {
             users: members.len(),
             ..Moments::default()
         };
-        let (weekdays, weekend) = self.window_weekdays();
+        // Users of the same files share a window: computed once per set of files.
+        let mut windows: HashMap<u64, (u32, u32)> = HashMap::new();
         let mut slot_sum = [0u64; APPS];
         let mut app_day_count = [0u64; APPS];
         let mut background = [0u64; APPS];
@@ -587,6 +652,9 @@ impl LogSummary {
         for &i in members {
             let v = &views[i];
             let u = self.user(v.key);
+            let (weekdays, weekend) = *windows
+                .entry(u.files)
+                .or_insert_with(|| self.user_weekdays(u.files));
             if let Some(d) = v.device {
                 m.devices[d.index()] += 1;
                 m.device_known += 1;
@@ -1054,16 +1122,32 @@ pub struct Template {
     table: toml::Table,
 }
 
-/// The quickstart population's values are the default template.
-const BUILTIN_TEMPLATE: &str = include_str!("../../models/populations/quickstart.toml");
+/// The shipped populations, by name, usable as `--template NAME` wherever calibrate runs;
+/// the quickstart population's values are the default template.
+pub const SHIPPED_TEMPLATES: [(&str, &str); 3] = [
+    (
+        "quickstart",
+        include_str!("../../models/populations/quickstart.toml"),
+    ),
+    (
+        "enterprise",
+        include_str!("../../models/populations/enterprise.toml"),
+    ),
+    ("byod", include_str!("../../models/populations/byod.toml")),
+];
 
 impl Template {
     pub fn builtin() -> Template {
-        Template::parse(
-            "models/populations/quickstart.toml (built in)",
-            BUILTIN_TEMPLATE,
+        Template::shipped("quickstart").expect("the quickstart population is shipped")
+    }
+
+    /// A shipped population, by name (`quickstart`, `enterprise`, `byod`).
+    pub fn shipped(name: &str) -> Option<Template> {
+        let (name, text) = SHIPPED_TEMPLATES.iter().find(|(n, _)| *n == name)?;
+        Some(
+            Template::parse(&format!("models/populations/{name}.toml (built in)"), text)
+                .expect("the shipped populations parse"),
         )
-        .expect("the quickstart population parses")
     }
 
     /// `source` must already have loaded as a population.
@@ -1668,7 +1752,7 @@ mod tests {
             DeviceTrust::HybridJoined,
             &[mail[0], mail[1], (App::AzurePortal, Client::Browser)],
         ));
-        let groups = cluster_personas(&views, &FitOptions::default());
+        let groups = cluster_personas(&views, &FitOptions::default(), None);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].name, "managed_1");
         assert_eq!(groups[0].members.len(), 61);
