@@ -673,7 +673,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     note(format_args!("population written to {}", args.out.display()));
     match &result.check {
         Some(rows) => {
-            let csv = cal::calibration_csv(rows);
+            let csv = cal::calibration_csv(rows, &result.name);
             sessionsim::output::write_file_atomically(&check_path, csv.as_bytes())
                 .with_context(|| format!("writing {}", check_path.display()))?;
             let mut out = std::io::stdout().lock();
@@ -682,7 +682,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
                 "{:<8} {:<18} {:>12} {:>12} {:>9}",
                 "scope", "key", "observed", "simulated", "error"
             )?;
-            for r in rows {
+            // The cross cells (persona × device type, persona × app) are in the file.
+            for r in rows.iter().filter(|r| !r.scope.starts_with("persona_")) {
                 writeln!(
                     out,
                     "{:<8} {:<18} {:>12.3} {:>12} {:>9}",
@@ -696,7 +697,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
             }
             writeln!(
                 out,
-                "(interactive prompts per working user-day; written to {})",
+                "(interactive prompts per working user-day; written to {}, with persona × device type and persona × app)",
                 check_path.display()
             )?;
             out.flush()?;

@@ -1136,3 +1136,111 @@ fn a_file_that_is_not_a_sign_in_log_says_what_it_holds() {
         );
     }
 }
+
+#[test]
+fn calibration_csv_has_a_residual_per_cell_and_a_miss_over_10_percent_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = root().join("models/policies/baseline.json");
+    // 30 users asked to sign in to Teams every 15 minutes all day: no behaviour the fit
+    // can reach (browser restarts stop at 12 a day) gives 36 prompts a day.
+    let mut log = String::new();
+    for u in 0..30 {
+        for day in 9..14 {
+            for q in 32..68 {
+                log.push_str(&format!(
+                    "{{\"createdDateTime\":\"2026-03-{day:02}T{:02}:{:02}:00Z\",\"userPrincipalName\":\"u{u}@contoso.example\",\"appDisplayName\":\"Microsoft Teams\",\"clientAppUsed\":\"Browser\",\"isInteractive\":true,\"status\":{{\"errorCode\":0}},\"deviceDetail\":{{\"trustType\":\"\"}},\"authenticationDetails\":[{{\"authenticationMethod\":\"Password\",\"succeeded\":true}}]}}\n",
+                    q / 4,
+                    q % 4 * 15
+                ));
+            }
+        }
+    }
+    let path = tmp.path().join("log.jsonl");
+    std::fs::write(&path, log).unwrap();
+    let out = tmp.path().join("fitted.toml");
+    let o = calibrate_quick(&path, &out, &["--policies", policies.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("differ from the log's by")
+            && err.contains("more than 10%")
+            && err.contains("the largest miss is persona"),
+        "{err}"
+    );
+    let check = csv_rows(&std::fs::read_to_string(tmp.path().join("calibration.csv")).unwrap());
+    for r in &check {
+        assert_eq!(r["population"], "fitted");
+        if let (Ok(o), Ok(s)) = (
+            r["observed_prompts_per_user_day"].parse::<f64>(),
+            r["simulated_prompts_per_user_day"].parse::<f64>(),
+        ) {
+            let residual: f64 = r["residual"].parse().unwrap();
+            assert!((residual - (s - o)).abs() < 1e-3, "{r:?}");
+        }
+    }
+    // Cells per persona, and per persona × device type and app.
+    for scope in [
+        "all",
+        "persona",
+        "device",
+        "app",
+        "persona_device",
+        "persona_app",
+    ] {
+        assert!(
+            check.iter().any(|r| r["scope"] == scope),
+            "{scope}: {check:?}"
+        );
+    }
+    let all = check.iter().find(|r| r["scope"] == "all").unwrap();
+    let persona_days: u64 = check
+        .iter()
+        .filter(|r| r["scope"] == "persona")
+        .map(|r| r["observed_user_days"].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(all["observed_user_days"], persona_days.to_string());
+}
+
+#[test]
+fn the_fitted_file_says_per_persona_what_was_fitted_how_and_from_how_many_users() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = root().join("models/policies/baseline.json");
+    let out = tmp.path().join("fitted.toml");
+    let o = calibrate_quick(
+        &fixture("graph-beta-page.json"),
+        &out,
+        &["--policies", policies.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let blocks: Vec<&str> = text.split("# --- ").skip(1).collect();
+    assert!(!blocks.is_empty());
+    for block in blocks {
+        let header: Vec<&str> = block
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with('#'))
+            .collect();
+        let users: u64 = header[0].split(' ').nth(1).unwrap().parse().unwrap();
+        let has = |prefix: &str| header.iter().find(|l| l.starts_with(prefix)).copied();
+        let log = has("# fitted from the log, over its ").unwrap_or_else(|| panic!("{block}"));
+        assert!(
+            log.contains(&format!("its {users} user")) && log.contains("devices"),
+            "{log}"
+        );
+        let sim = has("# fitted by simulation to the log's ").unwrap_or_else(|| panic!("{block}"));
+        assert!(
+            sim.contains("work.start")
+                && sim.contains("kmsi_accept")
+                && sim.contains("20 simulated users, 1 round"),
+            "{sim}"
+        );
+        let template = has("# from the template (").unwrap_or_else(|| panic!("{block}"));
+        assert!(
+            template.contains("quickstart") && template.contains("work.lunch"),
+            "{template}"
+        );
+        // A value is in one list only.
+        assert!(!template.contains("kmsi_accept") && !log.contains("work.start"));
+    }
+}

@@ -74,7 +74,7 @@ impl CalibrateOptions {
 /// One line of the check: observed against simulated prompts per working user-day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckRow {
-    /// `all`, `device` or `app`.
+    /// `all`, `persona`, `device`, `app`, `persona_device` or `persona_app`.
     pub scope: &'static str,
     pub key: String,
     pub observed_user_days: u64,
@@ -85,6 +85,11 @@ pub struct CheckRow {
 }
 
 impl CheckRow {
+    /// simulated − observed prompts per working user-day.
+    pub fn residual(&self) -> Option<f64> {
+        self.simulated.map(|s| s - self.observed)
+    }
+
     /// (simulated − observed) / observed.
     pub fn relative_error(&self) -> Option<f64> {
         match self.simulated {
@@ -96,6 +101,8 @@ impl CheckRow {
 
 /// What `calibrate` produced.
 pub struct Calibration {
+    /// The population's name (the output file's stem).
+    pub name: String,
     /// The population file's text.
     pub population: String,
     pub reports: Vec<(PathBuf, ReadReport)>,
@@ -504,23 +511,65 @@ pub fn calibrate(
                 .filter(|(_, p)| p.is_some())
                 .map(|(v, _)| v.clone())
                 .collect();
-            Some(check_rows(
+            let kept_personas: Vec<&str> = persona_of
+                .iter()
+                .flatten()
+                .map(|&k| personas[k].name.as_str())
+                .collect();
+            let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();
+            let rows = check_rows(
                 &summary,
                 &kept_views,
+                &kept_personas,
                 &sim,
                 &sim_views,
-                &opts.fit,
-            ))
+                &names,
+            );
+            if let Some(all) = rows.first().and_then(|r| r.relative_error()) {
+                if all.abs() > MAX_RESIDUAL {
+                    warnings.push(residual_warning(all, &rows));
+                }
+            }
+            Some(rows)
         }
         None => None,
     };
     Ok(Calibration {
+        name,
         population,
         reports,
         personas,
         check,
         warnings,
     })
+}
+
+/// The overall residual of the check beyond which calibrate warns.
+const MAX_RESIDUAL: f64 = 0.10;
+
+/// The warning for an overall residual beyond [`MAX_RESIDUAL`], naming the persona cell
+/// that misses by the most prompts.
+fn residual_warning(all: f64, rows: &[CheckRow]) -> String {
+    let worst = rows
+        .iter()
+        .filter(|r| r.scope == "persona")
+        .filter_map(|r| Some((r, r.residual()? * r.observed_user_days as f64)))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+    format!(
+        "the fitted population's prompts per working user-day differ from the log's by {:+.1}% overall, more than {:.0}%{}: calibration.csv shows the residual (simulated − observed) of each persona, device type and app; more --rounds or --simulated-users, a --group-by that separates behaviours, --directory for role- or group-targeted policies, or tenant settings a policy export does not carry (remember MFA, KMSI, CAE) may close it",
+        all * 100.0,
+        MAX_RESIDUAL * 100.0,
+        match worst {
+            Some((r, _)) => format!(
+                "; the largest miss is persona {} ({:.3} simulated against {:.3} observed over {} user-days)",
+                r.key,
+                r.simulated.unwrap_or(0.0),
+                r.observed,
+                r.observed_user_days
+            ),
+            None => String::new(),
+        }
+    )
 }
 
 /// A persona whose workday and weekend shares add up to less than this never signs in,
@@ -754,10 +803,15 @@ impl RowSink for SummarySink<'_> {
         }
         let input = SIGNIN_HEADER.as_bytes().chain(signins.as_slice());
         let summary = &mut *self.summary;
+        // The persona column names each simulated user's persona, for the check's cells.
+        let options = ReadOptions {
+            group_by: Some("persona".into()),
+            ..ReadOptions::default()
+        };
         if let Err(e) = signin_log::read_csv_stream(
             Path::new("(simulated signins.csv)"),
             input,
-            &ReadOptions::default(),
+            &options,
             &mut |s| summary.add(&s),
         ) {
             self.error = Some(e);
@@ -951,83 +1005,126 @@ impl Secant {
     }
 }
 
+/// Working user-days and prompts of one cell of the check.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cell {
+    user_days: u64,
+    prompts: u64,
+}
+
+/// The cells of one side of the check: `(scope, key)` → days and prompts.
+type Cells = std::collections::HashMap<(&'static str, String), Cell>;
+
+/// Adds each user's working days and prompts to the cells it belongs to: overall, its
+/// persona, its main device, each app (over all its days), and persona × device and
+/// persona × app.
+fn cells(summary: &LogSummary, views: &[UserView], persona: &dyn Fn(usize) -> String) -> Cells {
+    let mut out = Cells::new();
+    let mut add = |scope: &'static str, key: String, days: u64, prompts: u64| {
+        let c = out.entry((scope, key)).or_default();
+        c.user_days += days;
+        c.prompts += prompts;
+    };
+    for (i, v) in views.iter().enumerate() {
+        let up = summary.user_prompts(v.key);
+        let (days, modelled) = (up.user_days, up.modelled());
+        let p = persona(i);
+        add("all", "all".into(), days, modelled);
+        add("persona", p.clone(), days, modelled);
+        if let Some(d) = v.device {
+            add("device", d.name().into(), days, modelled);
+            add(
+                "persona_device",
+                format!("{p}/{}", d.name()),
+                days,
+                modelled,
+            );
+        }
+        for app in App::ALL {
+            let n = up.apps[app.index()];
+            add("app", app.name().into(), days, n);
+            add("persona_app", format!("{p}/{}", app.name()), days, n);
+        }
+        add("app", "windows_sign_in".into(), days, up.device);
+        add("app", "unmodelled_apps".into(), days, up.other);
+    }
+    out
+}
+
+/// The check, cell by cell: observed against simulated prompts per working user-day.
+/// `persona_of` names each view's persona; the simulated users' personas are in their
+/// log's `persona` column (their group). Cells are in a fixed order: overall, personas,
+/// device types, apps, then persona × device type and persona × app.
 fn check_rows(
     observed: &LogSummary,
     views: &[UserView],
+    persona_of: &[&str],
     simulated: &LogSummary,
     sim_views: &[UserView],
-    options: &FitOptions,
+    personas: &[&str],
 ) -> Vec<CheckRow> {
-    let all: Vec<usize> = (0..views.len()).collect();
-    let sim_all: Vec<usize> = (0..sim_views.len()).collect();
-    let o = observed.moments(views, &all, options);
-    let s = simulated.moments(sim_views, &sim_all, options);
-    let mut rows = vec![CheckRow {
-        scope: "all",
-        key: "all".into(),
-        observed_user_days: o.user_days,
-        observed: o.prompts_per_user_day(),
-        simulated_user_days: s.user_days,
-        simulated: Some(s.prompts_per_user_day()),
-    }];
-    let od = observed.prompts_by_device(views);
-    let sd = simulated.prompts_by_device(sim_views);
-    for d in DeviceTrust::ALL {
-        let (op, on) = od[d.index()];
-        let (sp, sn) = sd[d.index()];
-        if on == 0 && sn == 0 {
-            continue;
-        }
-        let per = |p: u64, n: u64| if n == 0 { 0.0 } else { p as f64 / n as f64 };
-        rows.push(CheckRow {
-            scope: "device",
-            key: d.name().into(),
-            observed_user_days: on,
-            observed: per(op, on),
-            simulated_user_days: sn,
-            simulated: (sn > 0).then(|| per(sp, sn)),
-        });
-    }
-    for app in App::ALL {
-        let (op, sp) = (
-            o.app_prompts_per_user_day(app),
-            s.app_prompts_per_user_day(app),
-        );
-        if op == 0.0 && sp == 0.0 && o.app_users[app.index()] == 0 {
-            continue;
-        }
-        rows.push(CheckRow {
-            scope: "app",
-            key: app.name().into(),
-            observed_user_days: o.user_days,
-            observed: op,
-            simulated_user_days: s.user_days,
-            simulated: Some(sp),
-        });
-    }
-    let (op, sp) = (
-        o.device_sign_in_prompts_per_user_day(),
-        s.device_sign_in_prompts_per_user_day(),
+    let obs = cells(observed, views, &|i| persona_of[i].to_string());
+    let sim = cells(simulated, sim_views, &|i| {
+        sim_views[i]
+            .group
+            .map_or("(none)", |g| simulated.group_name(g))
+            .to_string()
+    });
+    let mut keys: Vec<(&'static str, String)> = vec![("all", "all".into())];
+    keys.extend(personas.iter().map(|p| ("persona", p.to_string())));
+    keys.extend(
+        DeviceTrust::ALL
+            .iter()
+            .map(|d| ("device", d.name().to_string())),
     );
-    if op > 0.0 || sp > 0.0 {
-        rows.push(CheckRow {
-            scope: "app",
-            key: "windows_sign_in".into(),
-            observed_user_days: o.user_days,
-            observed: op,
-            simulated_user_days: s.user_days,
-            simulated: Some(sp),
-        });
+    keys.extend(App::ALL.iter().map(|a| ("app", a.name().to_string())));
+    keys.push(("app", "windows_sign_in".into()));
+    keys.push(("app", "unmodelled_apps".into()));
+    for p in personas {
+        keys.extend(
+            DeviceTrust::ALL
+                .iter()
+                .map(|d| ("persona_device", format!("{p}/{}", d.name()))),
+        );
     }
-    let op = o.other_prompts_per_user_day();
-    if op > 0.0 {
+    for p in personas {
+        keys.extend(
+            App::ALL
+                .iter()
+                .map(|a| ("persona_app", format!("{p}/{}", a.name()))),
+        );
+    }
+    let per = |c: Cell| {
+        if c.user_days == 0 {
+            0.0
+        } else {
+            c.prompts as f64 / c.user_days as f64
+        }
+    };
+    let mut rows = Vec::new();
+    for (scope, key) in keys {
+        let k = (scope, key);
+        let (o, s) = (
+            obs.get(&k).copied().unwrap_or_default(),
+            sim.get(&k).copied().unwrap_or_default(),
+        );
+        let by_prompts = scope == "app" || scope == "persona_app";
+        let shown = if by_prompts {
+            o.prompts > 0 || s.prompts > 0
+        } else {
+            o.user_days > 0 || s.user_days > 0
+        };
+        if !shown {
+            continue;
+        }
+        let unmodelled = k.1 == "unmodelled_apps";
         rows.push(CheckRow {
-            scope: "app",
-            key: "unmodelled_apps".into(),
+            scope,
+            key: k.1,
             observed_user_days: o.user_days,
-            observed: op,
+            observed: per(o),
             simulated_user_days: s.user_days,
-            simulated: None,
+            simulated: (!unmodelled && s.user_days > 0).then(|| per(s)),
         });
     }
     rows
@@ -1052,23 +1149,35 @@ pub fn is_calibration_csv(path: &Path) -> bool {
     head[..n].starts_with(CALIBRATION_HEADER.as_bytes())
 }
 
-/// `calibration.csv`.
-pub fn calibration_csv(rows: &[CheckRow]) -> String {
-    let mut out = String::from(
-        "scope,key,observed_user_days,observed_prompts_per_user_day,simulated_user_days,simulated_prompts_per_user_day,relative_error\n",
+/// `calibration.csv`: the check's cells, with the population they check.
+pub fn calibration_csv(rows: &[CheckRow], population: &str) -> String {
+    let mut out = format!(
+        "{CALIBRATION_HEADER}observed_prompts_per_user_day,simulated_user_days,simulated_prompts_per_user_day,relative_error,residual,population\n"
     );
+    let population = csv_field(population);
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{:.4},{},{},{}\n",
+            "{},{},{},{:.4},{},{},{},{},{}\n",
             r.scope,
-            r.key,
+            csv_field(&r.key),
             r.observed_user_days,
             r.observed,
             r.simulated_user_days,
             r.simulated.map_or(String::new(), |s| format!("{s:.4}")),
             r.relative_error()
                 .map_or(String::new(), |e| format!("{e:.4}")),
+            r.residual().map_or(String::new(), |e| format!("{e:.4}")),
+            population,
         ));
     }
     out
+}
+
+/// A CSV field, quoted when it must be (persona names come from `--group-by` values).
+fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }

@@ -542,6 +542,24 @@ impl Spread {
     }
 }
 
+/// One user's working days and prompts, by where they were asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserPrompts {
+    pub user_days: u64,
+    /// Prompts by app (`App::index`).
+    pub apps: [u64; APPS],
+    /// Device sign-ins (Windows), and apps the simulator does not model.
+    pub device: u64,
+    pub other: u64,
+}
+
+impl UserPrompts {
+    /// Prompts on what the simulator models: apps and device sign-ins.
+    pub fn modelled(&self) -> u64 {
+        self.apps.iter().sum::<u64>() + self.device
+    }
+}
+
 /// The statistics of a set of users that the population model reproduces.
 #[derive(Clone, Debug, Default)]
 pub struct Moments {
@@ -721,6 +739,20 @@ impl LogSummary {
         m.weekday_share = weekday_sum / n;
         m.weekend_share = weekend_sum / n;
         m
+    }
+
+    /// One user's working days and prompts (one per app and 15-minute slot).
+    pub fn user_prompts(&self, key: u64) -> UserPrompts {
+        let mut out = UserPrompts::default();
+        for d in self.user(key).days.iter() {
+            out.user_days += 1;
+            for (a, p) in out.apps.iter_mut().enumerate() {
+                *p += d.prompts_in(a);
+            }
+            out.device += d.prompts_in(DEVICE_SLOT);
+            out.other += d.prompts_in(OTHER_SLOT);
+        }
+        out
     }
 
     /// Prompts per working user-day by main device, over all users.
@@ -1288,8 +1320,13 @@ pub fn population_toml(
     );
     let _ = writeln!(
         w,
-        "# Work patterns and foreground sessions were corrected in {} rounds of simulation ({} simulated users each), so that a simulated log shows what the tenant's log shows (docs/model.md, \"Calibration\").",
-        provenance.rounds, provenance.simulated_users
+        "# Work patterns and foreground sessions were corrected in {} of simulation ({} simulated users each), so that a simulated log shows what the tenant's log shows (docs/model.md, \"Calibration\").",
+        plural(provenance.rounds as u64, "round"),
+        provenance.simulated_users
+    );
+    let _ = writeln!(
+        w,
+        "# Each persona's header says which values were fitted from the log, which by simulation, from how many users, and which come from the template."
     );
     let _ = writeln!(
         w,
@@ -1320,7 +1357,7 @@ pub fn population_toml(
     }
     let shares = thousandths(&personas.iter().map(|p| p.share).collect::<Vec<_>>());
     for (p, share) in personas.iter().zip(shares) {
-        write_persona(w, p, share as f64 / 1000.0, template);
+        write_persona(w, p, share as f64 / 1000.0, template, provenance);
     }
     out
 }
@@ -1341,21 +1378,24 @@ fn write_table(w: &mut String, path: &str, t: &toml::Table) {
     }
 }
 
-fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Template) {
+fn write_persona(
+    out: &mut String,
+    p: &FittedPersona,
+    share: f64,
+    template: &Template,
+    provenance: &Provenance,
+) {
     let m = &p.observed;
     let (tp, same_name) = template.persona(&p.name);
     let get = |k: &str| tp.and_then(|t| t.get(k));
-    let _ = writeln!(w, "\n# --- {} ---", comment(&p.name));
-    let _ = writeln!(
-        w,
-        "# {}, {}: {}",
-        plural(m.users as u64, "user"),
-        plural(m.user_days, "working user-day"),
-        comment(&p.basis)
-    );
+    // Where each value comes from, for the persona's header.
+    let mut src = Sources::default();
+    let mut body = String::new();
+    let w = &mut body;
     let _ = writeln!(w, "[[persona]]");
     let _ = writeln!(w, "name = {}", toml::Value::String(p.name.clone()));
     let _ = writeln!(w, "share = {}", num(share));
+    src.log.push("share");
     let names = ["entra_joined", "hybrid_joined", "registered", "unmanaged"];
     match p.devices {
         Some(d) => {
@@ -1365,6 +1405,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 mix(&names, &d),
                 m.device_known
             );
+            src.log.push("devices");
         }
         None => {
             let v = get("devices").map_or("{ unmanaged = 1.0 }".to_string(), |v| v.to_string());
@@ -1372,6 +1413,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 w,
                 "devices = {v}   # template: the log has no device columns"
             );
+            src.template.push("devices");
         }
     }
     match p.compliant {
@@ -1383,8 +1425,15 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 m.compliant,
                 m.compliance_known
             );
+            src.log.push("compliant");
         }
-        None => template_key(w, tp, "compliant", "the log does not show compliance"),
+        None => template_key(
+            w,
+            &mut src,
+            tp,
+            "compliant",
+            "the log does not show compliance",
+        ),
     }
     let either_users: usize = p
         .apps
@@ -1402,6 +1451,9 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "no app is used both ways: unused".to_string()
         }
     );
+    if either_users > 0 {
+        src.log.push("browser_share");
+    }
     match p.credentials {
         Some(c) => {
             let total: usize = m.credentials.iter().sum();
@@ -1410,6 +1462,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 "credentials = {}   # main first factor of {total} users (authenticationDetails)",
                 mix(&["password", "whfb", "passkey"], &c)
             );
+            src.log.push("credentials");
         }
         None => {
             let unmanaged_only = p
@@ -1425,9 +1478,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                         "credentials = {}   # template, with Windows Hello read as password on unmanaged devices: the log has no authentication details",
                         mix(&["password", "whfb", "passkey"], &c)
                     );
+                    src.template.push("credentials");
                 }
                 _ => template_key(
                     w,
+                    &mut src,
                     tp,
                     "credentials",
                     "the log has no authentication details",
@@ -1443,8 +1498,15 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 "mfa = {}   # main second factor of {total} users; pushes read as number matching (enforced since 2023)",
                 mix(&["push", "push_number_match", "passkey"], &c)
             );
+            src.log.push("mfa");
         }
-        None => template_key(w, tp, "mfa", "the log has no second-factor details"),
+        None => template_key(
+            w,
+            &mut src,
+            tp,
+            "mfa",
+            "the log has no second-factor details",
+        ),
     }
     match p.behaviour {
         Some(b) => {
@@ -1454,9 +1516,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 num(b.kmsi_accept),
                 num(m.prompts_per_user_day())
             );
+            src.simulation.push("kmsi_accept");
         }
         None => template_key(
             w,
+            &mut src,
             tp,
             "kmsi_accept",
             "sign-in logs do not show the answer to \"Stay signed in?\"",
@@ -1471,9 +1535,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 m.trusted,
                 m.location_known
             );
+            src.log.push("trusted_location");
         }
         None => template_key(
             w,
+            &mut src,
             tp,
             "trusted_location",
             "the log has no network location details",
@@ -1481,6 +1547,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     }
     if let Some(v) = get("platform") {
         let _ = writeln!(w, "platform = {v}   # template");
+        src.template.push("platform");
     }
     if let Some((member, holding)) = &p.membership {
         let list = |ids: &[String]| {
@@ -1492,6 +1559,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         );
         let _ = writeln!(w, "groups = {}   # {why}", list(&member.groups));
         let _ = writeln!(w, "roles = {}   # {why}", list(&member.roles));
+        src.directory.extend(["groups", "roles"]);
     }
     if same_name {
         for k in [
@@ -1506,6 +1574,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             }
             if let Some(v) = get(k) {
                 let _ = writeln!(w, "{k} = {v}   # template persona `{}`", comment(&p.name));
+                src.template.push(k);
             }
         }
     }
@@ -1555,6 +1624,14 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         num(p.weekend_share),
         num(m.weekend_share)
     );
+    src.simulation.extend([
+        "work.start",
+        "work.start_jitter",
+        "work.length",
+        "work.length_jitter",
+        "work.workday_share",
+        "work.weekend_share",
+    ]);
     let fitted: &[&str] = if p.behaviour.is_some() {
         &["sign_out_share", "browser_restarts"]
     } else {
@@ -1577,6 +1654,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         }
         if let Some(v) = work.and_then(|t| t.get(k)) {
             let _ = writeln!(w, "{k} = {v}   # template");
+            src.template.push(work_key(k));
         }
     }
     if let Some(b) = p.behaviour {
@@ -1590,6 +1668,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "browser_restarts = {}   # fitted by simulation where kmsi_accept could do no more, else the template's",
             num(b.browser_restarts)
         );
+        src.simulation
+            .extend(["work.sign_out_share", "work.browser_restarts"]);
+    }
+    if !p.apps.is_empty() {
+        src.log.push("apps (and their clients)");
     }
     for a in &p.apps {
         let _ = writeln!(w, "\n[[persona.apps]]");
@@ -1635,16 +1718,19 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 w,
                 "sessions = {v}   # template: an app that syncs all day hides when its window is opened"
             );
+            src.template.push("apps.sessions (background apps)");
         } else {
             let _ = writeln!(
                 w,
                 "sessions = {}   # foreground sessions per working day, fitted by simulation",
                 num(a.sessions)
             );
+            src.simulation.push("apps.sessions");
         }
         match template_app.and_then(|t| t.get("session_length")) {
             Some(v) => {
                 let _ = writeln!(w, "session_length = {v}   # template");
+                src.template.push("apps.session_length");
             }
             None => {
                 let _ = writeln!(w, "session_length = {{ mean = \"15m\" }}   # default: not visible in sign-in logs");
@@ -1655,8 +1741,91 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         if let Some(toml::Value::Table(t)) = get(k) {
             let _ = writeln!(w, "\n# template");
             write_table(w, &format!("persona.{k}"), t);
+            src.template
+                .push(if k == "risk" { "risk" } else { "sensitive" });
         }
     }
+    // The persona's header: what it is, then where its values come from.
+    let o = out;
+    let _ = writeln!(o, "\n# --- {} ---", comment(&p.name));
+    let _ = writeln!(
+        o,
+        "# {}, {}: {}",
+        plural(m.users as u64, "user"),
+        plural(m.user_days, "working user-day"),
+        comment(&p.basis)
+    );
+    let list = |keys: &mut Vec<&str>| {
+        let mut seen = std::collections::BTreeSet::new();
+        keys.retain(|k| seen.insert(*k));
+        keys.join(", ")
+    };
+    if !src.log.is_empty() {
+        let _ = writeln!(
+            o,
+            "# fitted from the log, over its {}: {}",
+            plural(m.users as u64, "user"),
+            list(&mut src.log)
+        );
+    }
+    if !src.simulation.is_empty() {
+        let _ = writeln!(
+            o,
+            "# fitted by simulation to the log's {} ({} simulated users, {}{}): {}",
+            plural(m.users as u64, "user"),
+            provenance.simulated_users,
+            plural(provenance.rounds as u64, "round"),
+            if p.behaviour.is_some() {
+                "; behaviour to the prompts under --policies"
+            } else {
+                ""
+            },
+            list(&mut src.simulation)
+        );
+    }
+    if !src.directory.is_empty() {
+        let _ = writeln!(o, "# from --directory: {}", list(&mut src.directory));
+    }
+    if !src.template.is_empty() {
+        let _ = writeln!(
+            o,
+            "# from the template ({}, persona `{}`): {}",
+            comment(&template.name),
+            comment(
+                tp.and_then(|t| t.get("name"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("-")
+            ),
+            list(&mut src.template)
+        );
+    }
+    o.push_str(&body);
+}
+
+/// `work.KEY`, for the persona's header.
+fn work_key(k: &str) -> &'static str {
+    match k {
+        "lunch" => "work.lunch",
+        "breaks" => "work.breaks",
+        "break_length" => "work.break_length",
+        "meetings" => "work.meetings",
+        "meeting_length" => "work.meeting_length",
+        "meetings_in_teams" => "work.meetings_in_teams",
+        "browser_restarts" => "work.browser_restarts",
+        "browser_closed_overnight" => "work.browser_closed_overnight",
+        "end_of_day" => "work.end_of_day",
+        "sign_out_share" => "work.sign_out_share",
+        _ => "work",
+    }
+}
+
+/// Where a persona's values come from.
+#[derive(Default)]
+struct Sources {
+    log: Vec<&'static str>,
+    simulation: Vec<&'static str>,
+    directory: Vec<&'static str>,
+    template: Vec<&'static str>,
 }
 
 /// Text copied into a TOML comment: file names, group values and field names may hold a
@@ -1679,9 +1848,16 @@ fn comment(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-fn template_key(w: &mut String, tp: Option<&toml::Table>, key: &str, why: &str) {
+fn template_key(
+    w: &mut String,
+    src: &mut Sources,
+    tp: Option<&toml::Table>,
+    key: &'static str,
+    why: &str,
+) {
     if let Some(v) = tp.and_then(|t| t.get(key)) {
         let _ = writeln!(w, "{key} = {v}   # template: {why}");
+        src.template.push(key);
     }
 }
 
