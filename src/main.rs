@@ -533,7 +533,7 @@ fn parse_utc_offset(text: &str) -> Option<i64> {
 }
 
 fn calibrate(args: CalibrateArgs) -> Result<()> {
-    use sessionsim::study::calibrate::{self as cal, CalibrateOptions, Progress};
+    use sessionsim::calibrate::{self as cal, CalibrateOptions, Progress};
     let offset = parse_utc_offset(&args.utc_offset).ok_or_else(|| {
         InputError::new(
             "command line",
@@ -579,7 +579,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         // replaced without --force (a second population fitted beside the first).
         sessionsim::output::check_new_file(
             &check_path,
-            args.force || sessionsim::study::calibrate::is_calibration_csv(&check_path),
+            args.force || sessionsim::calibrate::is_calibration_csv(&check_path),
             "calibration.csv beside --out",
         )?;
     }

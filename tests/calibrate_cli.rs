@@ -11,15 +11,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use common::*;
+use sessionsim::calibrate::log_reader::{read_log, LogFormat, ReadOptions, SignIn, Target};
 use sessionsim::world::app::DeviceTrust;
 use sessionsim::world::population::Population;
-use sessionsim::world::signin_log::{read_log, LogFormat, ReadOptions, SignIn, Target};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/data/signins").join(name)
 }
 
-fn read(name: &str) -> (sessionsim::world::signin_log::ReadReport, Vec<SignIn>) {
+fn read(name: &str) -> (sessionsim::calibrate::log_reader::ReadReport, Vec<SignIn>) {
     let mut rows = Vec::new();
     let report = read_log(&fixture(name), &ReadOptions::default(), &mut |s| {
         rows.push(s)
@@ -29,7 +29,7 @@ fn read(name: &str) -> (sessionsim::world::signin_log::ReadReport, Vec<SignIn>) 
 }
 
 fn by_user(rows: &[SignIn], upn: &str) -> Vec<SignIn> {
-    let key = sessionsim::world::signin_log::user_key(upn);
+    let key = sessionsim::calibrate::log_reader::user_key(upn);
     rows.iter().filter(|s| s.user == key).cloned().collect()
 }
 

@@ -468,8 +468,8 @@ fn three_million_users_fit_in_the_documented_budget() {
 
 mod fuzz {
     use proptest::prelude::*;
-    use sessionsim::world::fit::{FitOptions, LogSummary};
-    use sessionsim::world::signin_log::{read_stream, ReadOptions};
+    use sessionsim::calibrate::fit::{FitOptions, LogSummary};
+    use sessionsim::calibrate::log_reader::{read_stream, ReadOptions};
 
     fn seeds() -> Vec<Vec<u8>> {
         let dir = super::root().join("fuzz/corpus/signin_log");

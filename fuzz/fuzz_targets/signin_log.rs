@@ -3,8 +3,8 @@
 //! read folds into the per-user summary and its moments.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sessionsim::world::fit::{FitOptions, LogSummary};
-use sessionsim::world::signin_log::{read_stream, ReadOptions};
+use sessionsim::calibrate::fit::{FitOptions, LogSummary};
+use sessionsim::calibrate::log_reader::{read_stream, ReadOptions};
 
 fuzz_target!(|data: &[u8]| {
     for group_by in [None, Some("department"), Some("deviceDetail.operatingSystem")] {

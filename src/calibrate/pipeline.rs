@@ -1,7 +1,8 @@
-//! `sessionsim calibrate`: a population fitted to the tenant's own sign-in logs, and a
-//! check of the simulation against them.
+//! `sessionsim calibrate` from end to end: a population fitted to the tenant's own
+//! sign-in logs, and a check of the simulation against them.
 //!
-//! 1. The logs stream through [`LogSummary`] (per-user, per-day aggregates).
+//! 1. The logs stream through [`LogSummary`] (per-user, per-day aggregates), read by
+//!    [`log_reader`].
 //! 2. Users form personas (by a `--group-by` field, or by behaviour) and each persona gets
 //!    first estimates straight from the log ([`initial_fit`]).
 //! 3. What a log shows only indirectly (the working day behind the first and last sign-in,
@@ -10,23 +11,25 @@
 //!    the same code, and the parameters moved by the difference (additively for times,
 //!    proportionally for rates). A few rounds suffice.
 //! 4. With the tenant's current policies, the fitted population is simulated under them and
-//!    the prompts per user-day compared with the log's, overall, by device and by app.
+//!    the prompts per user-day compared with the log's, cell by cell
+//!    ([`crate::calibrate::check`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::calibrate::check::{check_rows, residual_warning, CheckRow, MAX_RESIDUAL};
+use crate::calibrate::directory::{Directory, Membership};
+use crate::calibrate::fit::{
+    cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
+    FittedPersona, LogSummary, Moments, PersonaGroup, Provenance, Template, UserView,
+};
+use crate::calibrate::log_reader::{self, ReadOptions, ReadReport};
 use crate::error::{plural, InputError};
 use crate::output::signinlog::{LogBuffer, SIGNIN_HEADER};
 use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
 use crate::study::runner::{self, RowSink};
 use crate::world::app::{App, DeviceTrust};
-use crate::world::directory::{Directory, Membership};
-use crate::world::fit::{
-    cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
-    FittedPersona, LogSummary, Moments, PersonaGroup, Provenance, Template, UserView,
-};
 use crate::world::population::Population;
-use crate::world::signin_log::{self, ReadOptions, ReadReport};
 
 /// What `calibrate` was asked to do.
 #[derive(Clone, Debug)]
@@ -67,34 +70,6 @@ impl CalibrateOptions {
             rounds: 3,
             simulated_users: 500,
             seed: 1,
-        }
-    }
-}
-
-/// One line of the check: observed against simulated prompts per working user-day.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckRow {
-    /// `all`, `persona`, `device`, `app`, `persona_device` or `persona_app`.
-    pub scope: &'static str,
-    pub key: String,
-    pub observed_user_days: u64,
-    pub observed: f64,
-    pub simulated_user_days: u64,
-    /// `None` where the simulator has no counterpart (apps it does not model).
-    pub simulated: Option<f64>,
-}
-
-impl CheckRow {
-    /// simulated − observed prompts per working user-day.
-    pub fn residual(&self) -> Option<f64> {
-        self.simulated.map(|s| s - self.observed)
-    }
-
-    /// (simulated − observed) / observed.
-    pub fn relative_error(&self) -> Option<f64> {
-        match self.simulated {
-            Some(s) if self.observed > 0.0 => Some((s - self.observed) / self.observed),
-            _ => None,
         }
     }
 }
@@ -145,7 +120,7 @@ pub fn calibrate(
                 p,
                 format!(
                     "file not found, and not the name of a shipped population ({})",
-                    crate::world::fit::SHIPPED_TEMPLATES
+                    crate::calibrate::fit::SHIPPED_TEMPLATES
                         .map(|(n, _)| n)
                         .join(", ")
                 ),
@@ -189,7 +164,7 @@ pub fn calibrate(
         progress(Progress::Reading(path));
         summary.begin_file();
         let mut n = 0u64;
-        let report = signin_log::read_log(path, &read, &mut |s| {
+        let report = log_reader::read_log(path, &read, &mut |s| {
             summary.add(&s);
             n += 1;
             if n.is_multiple_of(65_536) {
@@ -213,7 +188,7 @@ pub fn calibrate(
         }
         if runs.len() > 1 {
             // Each file of one run, several runs in all (the designs' logs side by side).
-            return Err(signin_log::several_runs(path, &runs).into());
+            return Err(log_reader::several_runs(path, &runs).into());
         }
         reports.push((path.clone(), report));
     }
@@ -544,34 +519,6 @@ pub fn calibrate(
     })
 }
 
-/// The overall residual of the check beyond which calibrate warns.
-const MAX_RESIDUAL: f64 = 0.10;
-
-/// The warning for an overall residual beyond [`MAX_RESIDUAL`], naming the persona cell
-/// that misses by the most prompts.
-fn residual_warning(all: f64, rows: &[CheckRow]) -> String {
-    let worst = rows
-        .iter()
-        .filter(|r| r.scope == "persona")
-        .filter_map(|r| Some((r, r.residual()? * r.observed_user_days as f64)))
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
-    format!(
-        "the fitted population's prompts per working user-day differ from the log's by {:+.1}% overall, more than {:.0}%{}: calibration.csv shows the residual (simulated − observed) of each persona, device type and app; more --rounds or --simulated-users, a --group-by that separates behaviours, --directory for role- or group-targeted policies, or tenant settings a policy export does not carry (remember MFA, KMSI, CAE) may close it",
-        all * 100.0,
-        MAX_RESIDUAL * 100.0,
-        match worst {
-            Some((r, _)) => format!(
-                "; the largest miss is persona {} ({:.3} simulated against {:.3} observed over {} user-days)",
-                r.key,
-                r.simulated.unwrap_or(0.0),
-                r.observed,
-                r.observed_user_days
-            ),
-            None => String::new(),
-        }
-    )
-}
-
 /// A persona whose workday and weekend shares add up to less than this never signs in,
 /// for all purposes.
 const MIN_ACTIVE_SHARE: f64 = 0.01;
@@ -603,7 +550,7 @@ fn file_warnings(path: &Path, r: &ReadReport, warnings: &mut Vec<String>) {
         warnings.push(format!(
             "{name}: {} of legacy authentication left out ({}): a client with a stored password signs in all day without prompts, which is neither a prompt nor the use of an app the simulator models",
             plural(legacy, "sign-in"),
-            signin_log::top_of(&r.legacy, 5)
+            log_reader::top_of(&r.legacy, 5)
         ));
     }
     if r.not_user_rows > 0 {
@@ -617,7 +564,7 @@ fn file_warnings(path: &Path, r: &ReadReport, warnings: &mut Vec<String>) {
         warnings.push(format!(
             "{name}: {} of other categories than sign-ins left out ({})",
             plural(other, "record"),
-            signin_log::top_of(&r.other_categories, 5)
+            log_reader::top_of(&r.other_categories, 5)
         ));
     }
     if r.interactive_unknown > 0 {
@@ -808,7 +755,7 @@ impl RowSink for SummarySink<'_> {
             group_by: Some("persona".into()),
             ..ReadOptions::default()
         };
-        if let Err(e) = signin_log::read_csv_stream(
+        if let Err(e) = log_reader::read_csv_stream(
             Path::new("(simulated signins.csv)"),
             input,
             &options,
@@ -1002,182 +949,5 @@ impl Secant {
         };
         self.last = Some((x, simulated));
         next.clamp(0.0, max)
-    }
-}
-
-/// Working user-days and prompts of one cell of the check.
-#[derive(Clone, Copy, Debug, Default)]
-struct Cell {
-    user_days: u64,
-    prompts: u64,
-}
-
-/// The cells of one side of the check: `(scope, key)` → days and prompts.
-type Cells = std::collections::HashMap<(&'static str, String), Cell>;
-
-/// Adds each user's working days and prompts to the cells it belongs to: overall, its
-/// persona, its main device, each app (over all its days), and persona × device and
-/// persona × app.
-fn cells(summary: &LogSummary, views: &[UserView], persona: &dyn Fn(usize) -> String) -> Cells {
-    let mut out = Cells::new();
-    let mut add = |scope: &'static str, key: String, days: u64, prompts: u64| {
-        let c = out.entry((scope, key)).or_default();
-        c.user_days += days;
-        c.prompts += prompts;
-    };
-    for (i, v) in views.iter().enumerate() {
-        let up = summary.user_prompts(v.key);
-        let (days, modelled) = (up.user_days, up.modelled());
-        let p = persona(i);
-        add("all", "all".into(), days, modelled);
-        add("persona", p.clone(), days, modelled);
-        if let Some(d) = v.device {
-            add("device", d.name().into(), days, modelled);
-            add(
-                "persona_device",
-                format!("{p}/{}", d.name()),
-                days,
-                modelled,
-            );
-        }
-        for app in App::ALL {
-            let n = up.apps[app.index()];
-            add("app", app.name().into(), days, n);
-            add("persona_app", format!("{p}/{}", app.name()), days, n);
-        }
-        add("app", "windows_sign_in".into(), days, up.device);
-        add("app", "unmodelled_apps".into(), days, up.other);
-    }
-    out
-}
-
-/// The check, cell by cell: observed against simulated prompts per working user-day.
-/// `persona_of` names each view's persona; the simulated users' personas are in their
-/// log's `persona` column (their group). Cells are in a fixed order: overall, personas,
-/// device types, apps, then persona × device type and persona × app.
-fn check_rows(
-    observed: &LogSummary,
-    views: &[UserView],
-    persona_of: &[&str],
-    simulated: &LogSummary,
-    sim_views: &[UserView],
-    personas: &[&str],
-) -> Vec<CheckRow> {
-    let obs = cells(observed, views, &|i| persona_of[i].to_string());
-    let sim = cells(simulated, sim_views, &|i| {
-        sim_views[i]
-            .group
-            .map_or("(none)", |g| simulated.group_name(g))
-            .to_string()
-    });
-    let mut keys: Vec<(&'static str, String)> = vec![("all", "all".into())];
-    keys.extend(personas.iter().map(|p| ("persona", p.to_string())));
-    keys.extend(
-        DeviceTrust::ALL
-            .iter()
-            .map(|d| ("device", d.name().to_string())),
-    );
-    keys.extend(App::ALL.iter().map(|a| ("app", a.name().to_string())));
-    keys.push(("app", "windows_sign_in".into()));
-    keys.push(("app", "unmodelled_apps".into()));
-    for p in personas {
-        keys.extend(
-            DeviceTrust::ALL
-                .iter()
-                .map(|d| ("persona_device", format!("{p}/{}", d.name()))),
-        );
-    }
-    for p in personas {
-        keys.extend(
-            App::ALL
-                .iter()
-                .map(|a| ("persona_app", format!("{p}/{}", a.name()))),
-        );
-    }
-    let per = |c: Cell| {
-        if c.user_days == 0 {
-            0.0
-        } else {
-            c.prompts as f64 / c.user_days as f64
-        }
-    };
-    let mut rows = Vec::new();
-    for (scope, key) in keys {
-        let k = (scope, key);
-        let (o, s) = (
-            obs.get(&k).copied().unwrap_or_default(),
-            sim.get(&k).copied().unwrap_or_default(),
-        );
-        let by_prompts = scope == "app" || scope == "persona_app";
-        let shown = if by_prompts {
-            o.prompts > 0 || s.prompts > 0
-        } else {
-            o.user_days > 0 || s.user_days > 0
-        };
-        if !shown {
-            continue;
-        }
-        let unmodelled = k.1 == "unmodelled_apps";
-        rows.push(CheckRow {
-            scope,
-            key: k.1,
-            observed_user_days: o.user_days,
-            observed: per(o),
-            simulated_user_days: s.user_days,
-            simulated: (!unmodelled && s.user_days > 0).then(|| per(s)),
-        });
-    }
-    rows
-}
-
-/// The first columns of `calibration.csv`.
-const CALIBRATION_HEADER: &str = "scope,key,observed_user_days,";
-
-/// Whether `path` is a `calibration.csv` that calibrate wrote (its header says so): the
-/// next calibration in the same folder replaces it.
-pub fn is_calibration_csv(path: &Path) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() {
-        return false;
-    }
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    head[..n].starts_with(CALIBRATION_HEADER.as_bytes())
-}
-
-/// `calibration.csv`: the check's cells, with the population they check.
-pub fn calibration_csv(rows: &[CheckRow], population: &str) -> String {
-    let mut out = format!(
-        "{CALIBRATION_HEADER}observed_prompts_per_user_day,simulated_user_days,simulated_prompts_per_user_day,relative_error,residual,population\n"
-    );
-    let population = csv_field(population);
-    for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{:.4},{},{},{},{},{}\n",
-            r.scope,
-            csv_field(&r.key),
-            r.observed_user_days,
-            r.observed,
-            r.simulated_user_days,
-            r.simulated.map_or(String::new(), |s| format!("{s:.4}")),
-            r.relative_error()
-                .map_or(String::new(), |e| format!("{e:.4}")),
-            r.residual().map_or(String::new(), |e| format!("{e:.4}")),
-            population,
-        ));
-    }
-    out
-}
-
-/// A CSV field, quoted when it must be (persona names come from `--group-by` values).
-fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(text)
     }
 }

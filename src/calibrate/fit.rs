@@ -5,7 +5,7 @@
 //! prompts), so memory grows with users × days, never with rows. [`Moments`] are the
 //! statistics of a set of users that the population model can reproduce; the same code
 //! computes them on the tenant's log and on a simulated one, which is how `calibrate`
-//! adjusts what the log shows only indirectly (`study::calibrate`).
+//! adjusts what the log shows only indirectly (`calibrate::pipeline`).
 //!
 //! What a sign-in log cannot show (lunch, breaks, meetings, browser restarts, answers to
 //! "Stay signed in?") comes from a template population and is marked so in the output.
@@ -15,13 +15,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+use crate::calibrate::directory::Membership;
+use crate::calibrate::log_reader::{SignIn, Target};
 use crate::engine::calendar::weekday;
 use crate::error::plural;
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
-use crate::world::directory::Membership;
 use crate::world::population::ClientChoice;
-use crate::world::signin_log::{SignIn, Target};
 
 const APPS: usize = App::COUNT;
 /// Prompt slots: the apps, then device sign-ins, then apps the simulator does not model.
@@ -1061,7 +1061,7 @@ fn shares<const N: usize>(counts: &[usize; N]) -> Option<[f64; N]> {
     })
 }
 
-/// First estimates straight from the log's moments; `study::calibrate` then corrects the
+/// First estimates straight from the log's moments; `calibrate::pipeline` then corrects the
 /// work pattern and the foreground sessions by simulating.
 pub fn initial_fit(
     group: &PersonaGroup,
