@@ -625,3 +625,56 @@ fn a_graph_page_of_200000_sign_ins_on_one_line_reads_in_bounded_memory() {
     );
     assert!(mb < 120, "peak memory {mb} MB");
 }
+
+#[test]
+fn a_damaged_parquet_log_is_refused_not_a_panic() {
+    // Regression: the parquet crate asserted on a damaged footer (found by mutating a
+    // signins.parquet): "index out of bounds", exit 101.
+    let tmp = tempfile::tempdir().unwrap();
+    let damaged = root().join("tests/data/signins/damaged.parquet");
+    let o = calibrate(
+        tmp.path(),
+        &damaged,
+        &["--design", "sif-4h", "--replicate", "1"],
+    );
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("damaged.parquet: a damaged or unsupported Parquet file"),
+        "{}",
+        stderr(&o)
+    );
+    // Seeded mutations of a good one, biased to the footer, where the metadata is.
+    let good = std::fs::read(root().join("tests/data/signins/sessionsim-signins.parquet")).unwrap();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize % n
+    };
+    let path = tmp.path().join("mutated.parquet");
+    for _ in 0..60 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + next(8) {
+            let at = if next(2) == 0 {
+                next(bytes.len())
+            } else {
+                bytes.len() - 1 - next(2000.min(bytes.len()))
+            };
+            bytes[at] = next(256) as u8;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let o = calibrate(
+            tmp.path(),
+            &path,
+            &["--design", "sif-4h", "--replicate", "1"],
+        );
+        assert_no_panic(&o);
+        assert!(
+            matches!(o.status.code(), Some(0) | Some(2)),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

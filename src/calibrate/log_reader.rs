@@ -135,8 +135,10 @@ pub struct ReadReport {
     pub seen_runs: Vec<(String, String)>,
     /// Simulator rows of other runs than `--design`/`--replicate`: left out.
     pub other_run_rows: u64,
-    /// Members of an archive that are not sign-in logs, with why: left out.
+    /// Members of an archive that are not sign-in logs, with why (the first few): left
+    /// out; and how many in all.
     pub skipped_members: Vec<String>,
+    pub skipped_members_total: u64,
     /// What the file holds when it is not a sign-in log (the keys of its first object).
     first_keys: Vec<String>,
 }
@@ -215,7 +217,12 @@ impl ReadReport {
             }
         }
         self.other_run_rows += other.other_run_rows;
-        self.skipped_members.extend(other.skipped_members);
+        for m in other.skipped_members {
+            if self.skipped_members.len() < BAD_EXAMPLES {
+                self.skipped_members.push(m);
+            }
+        }
+        self.skipped_members_total += other.skipped_members_total;
         if self.first_keys.is_empty() {
             self.first_keys = other.first_keys;
         }
@@ -1194,11 +1201,14 @@ fn read_zip(
             }
             Err(e) if is_not_a_log(&e) => {
                 let why = e.message.split(". calibrate reads").next().unwrap_or("");
-                total.skipped_members.push(format!(
-                    "{}: {}",
-                    crate::error::clip(&name, 100),
-                    crate::error::clip(why, 200)
-                ))
+                total.skipped_members_total += 1;
+                if total.skipped_members.len() < BAD_EXAMPLES {
+                    total.skipped_members.push(format!(
+                        "{}: {}",
+                        crate::error::clip(&name, 100),
+                        crate::error::clip(why, 200)
+                    ));
+                }
             }
             Err(e) => return Err(e),
         }
@@ -1217,6 +1227,10 @@ fn read_zip(
 }
 
 /// sessionsim's `signins.parquet`, read row by row through the same columns as its CSV.
+///
+/// The `parquet` crate asserts on some damaged metadata (a negative column offset, found
+/// by mutating a log): its calls run in batches under [`quietly`], so that a damaged file
+/// is an input error rather than a panic.
 fn read_parquet(
     path: &Path,
     file: std::fs::File,
@@ -1224,11 +1238,15 @@ fn read_parquet(
     each: &mut dyn FnMut(SignIn),
 ) -> Result<ReadReport, InputError> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
-    use parquet::record::Field;
-    let damaged = |e: parquet::errors::ParquetError| {
-        InputError::new(path, format!("a damaged or unsupported Parquet file: {e}"))
+    let damaged = |why: String| {
+        InputError::new(
+            path,
+            format!("a damaged or unsupported Parquet file: {why}"),
+        )
     };
-    let reader = SerializedFileReader::new(file).map_err(damaged)?;
+    let reader = quietly(|| SerializedFileReader::new(file))
+        .map_err(damaged)?
+        .map_err(|e| damaged(e.to_string()))?;
     let names: Vec<String> = reader
         .metadata()
         .file_metadata()
@@ -1240,51 +1258,93 @@ fn read_parquet(
     let mut report = ReadReport::default();
     let columns = Columns::new(path, &csv::StringRecord::from(names), options, true)?;
     report.format = Some(columns.format);
-    let rows = reader.get_row_iter(None).map_err(damaged)?;
-    let mut record = csv::StringRecord::new();
-    let mut text = String::new();
-    for (i, row) in rows.enumerate() {
-        let row = row.map_err(damaged)?;
-        report.rows += 1;
-        record.clear();
-        for (_, field) in row.get_column_iter() {
-            text.clear();
-            let value: &str = match field {
-                Field::Null => "",
-                Field::Bool(b) => {
-                    if *b {
-                        "true"
-                    } else {
-                        "false"
-                    }
-                }
-                Field::Str(s) => s,
-                Field::TimestampMicros(us) => {
-                    text.push_str(&iso_time(us.div_euclid(1_000_000)));
-                    &text
-                }
-                Field::TimestampMillis(ms) => {
-                    text.push_str(&iso_time(ms.div_euclid(1_000)));
-                    &text
-                }
-                other => {
-                    use std::fmt::Write as _;
-                    let _ = write!(text, "{other}");
-                    &text
-                }
-            };
-            record.push_field(value);
+    let mut rows = quietly(|| reader.get_row_iter(None))
+        .map_err(damaged)?
+        .map_err(|e| damaged(e.to_string()))?;
+    /// Rows decoded per call into the `parquet` crate.
+    const BATCH: usize = 4096;
+    let mut number = 0u64;
+    loop {
+        let batch = quietly(|| {
+            let mut batch = Vec::with_capacity(BATCH);
+            for row in rows.by_ref().take(BATCH) {
+                batch.push(row.map(|r| parquet_record(&r)));
+            }
+            batch
+        })
+        .map_err(damaged)?;
+        if batch.is_empty() {
+            break;
         }
-        columns.row(
-            path,
-            &record,
-            format!("row {}", i + 1),
-            options,
-            &mut report,
-            each,
-        )?;
+        for record in batch {
+            let record = record.map_err(|e| damaged(e.to_string()))?;
+            number += 1;
+            report.rows += 1;
+            columns.row(
+                path,
+                &record,
+                format!("row {number}"),
+                options,
+                &mut report,
+                each,
+            )?;
+        }
     }
     Ok(report)
+}
+
+/// A Parquet row as the text fields of a CSV record.
+fn parquet_record(row: &parquet::record::Row) -> csv::StringRecord {
+    use parquet::record::Field;
+    let mut record = csv::StringRecord::new();
+    let mut text = String::new();
+    for (_, field) in row.get_column_iter() {
+        text.clear();
+        let value: &str = match field {
+            Field::Null => "",
+            Field::Bool(b) => {
+                if *b {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
+            Field::Str(s) => s,
+            Field::TimestampMicros(us) => {
+                text.push_str(&iso_time(us.div_euclid(1_000_000)));
+                &text
+            }
+            Field::TimestampMillis(ms) => {
+                text.push_str(&iso_time(ms.div_euclid(1_000)));
+                &text
+            }
+            other => {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{other}");
+                &text
+            }
+        };
+        record.push_field(value);
+    }
+    record
+}
+
+/// Runs `f`, turning a panic into its message, which is not printed: for third-party
+/// code that asserts on damaged input. Reading runs on one thread, before any
+/// simulation, so silencing the panic hook meanwhile hides no one else's.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the reader stopped".to_string());
+        format!("{} (the reader stopped)", crate::error::clip(&why, 200))
+    })
 }
 
 /// Seconds since 1970 as `YYYY-MM-DDTHH:MM:SSZ`.

@@ -574,8 +574,23 @@ fn file_warnings(path: &Path, r: &ReadReport, warnings: &mut Vec<String>) {
             r.rows
         ));
     }
-    for m in &r.skipped_members {
-        warnings.push(format!("left out of the archive: {m}"));
+    if r.skipped_members_total > 0 {
+        let more = r.skipped_members_total - r.skipped_members.len() as u64;
+        warnings.push(format!(
+            "{name}: {} that {} not sign-in logs left out: {}{}",
+            plural(r.skipped_members_total, "member"),
+            if r.skipped_members_total == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            r.skipped_members.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
     }
 }
 
