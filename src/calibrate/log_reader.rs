@@ -961,6 +961,9 @@ fn convert(
         }
     }
     if let Some(details) = &raw.auth_details.0 {
+        // The steps come in the order they were taken: once a first factor has been
+        // given, another method is the second factor, whatever its step says.
+        let mut first_factor = false;
         for d in details.iter().filter(|d| d.succeeded.0 != Some(false)) {
             let Some(m) = d.method.get() else { continue };
             let secondary = d.step.get().is_some_and(|s| {
@@ -975,8 +978,12 @@ fn convert(
                 // Filed under "Primary authentication" or no step at all: the method
                 // itself says it is a second factor.
                 mfa = mfa.or(Some(x));
-            } else {
-                credential = credential.or(parse_credential(m));
+            } else if first_factor {
+                // A passkey or Windows Hello after a password.
+                mfa = mfa.or(parse_mfa(m));
+            } else if let Some(c) = parse_credential(m) {
+                credential = credential.or(Some(c));
+                first_factor = true;
             }
         }
     }
@@ -2811,6 +2818,55 @@ mod tests {
         let previously = GRAPH_ROW.replace("Windows Hello for Business", "Previously satisfied");
         let (_, rows) = read_str("prev.jsonl", &previously, &ReadOptions::default()).unwrap();
         assert!(!rows[0].prompt);
+    }
+
+    #[test]
+    fn a_second_factor_filed_as_primary_authentication_is_told_by_method_or_order() {
+        // Real records file every step under "Primary authentication" (or none): a
+        // method that is only ever a second factor is one, and so is a passkey or
+        // Windows Hello that follows a password.
+        let with = |details: &str| {
+            let row = GRAPH_ROW.replace(
+                r#"[{"authenticationMethod":"Windows Hello for Business","succeeded":true,"authenticationStepRequirement":"Primary authentication"}]"#,
+                details,
+            );
+            let (_, rows) = read_str("x.jsonl", &row, &ReadOptions::default()).unwrap();
+            (rows[0].credential, rows[0].mfa)
+        };
+        let step = |m: &str, s: &str| {
+            format!(
+                r#"{{"authenticationMethod":"{m}","succeeded":true,"authenticationStepRequirement":"{s}"}}"#
+            )
+        };
+        let p = "Primary authentication";
+        assert_eq!(
+            with(&format!(
+                "[{},{}]",
+                step("Password", p),
+                step("Mobile app notification", p)
+            )),
+            (Some(Credential::Password), Some(MfaMethod::PushNumberMatch))
+        );
+        assert_eq!(
+            with(&format!(
+                "[{},{}]",
+                step("Password", ""),
+                step("Text message", "")
+            )),
+            (Some(Credential::Password), Some(MfaMethod::PushNumberMatch))
+        );
+        assert_eq!(
+            with(&format!(
+                "[{},{}]",
+                step("Password", p),
+                step("Passkey (device-bound)", p)
+            )),
+            (Some(Credential::Password), Some(MfaMethod::Passkey))
+        );
+        assert_eq!(
+            with(&format!("[{}]", step("FIDO2 security key", p))),
+            (Some(Credential::Passkey), None)
+        );
     }
 
     #[test]
