@@ -1244,3 +1244,111 @@ fn the_fitted_file_says_per_persona_what_was_fitted_how_and_from_how_many_users(
         assert!(!template.contains("kmsi_accept") && !log.contains("work.start"));
     }
 }
+
+/// The simulator's rows as a tenant exports them: Graph objects with every step under
+/// "Primary authentication", as real records file them.
+fn as_signin(r: &HashMap<String, String>) -> serde_json::Value {
+    let prompt = r["isInteractive"] == "true";
+    let step = |m: &str| {
+        serde_json::json!({"authenticationMethod": m, "succeeded": true,
+            "authenticationStepRequirement": "Primary authentication"})
+    };
+    let mut details = vec![step(&r["authenticationMethod"])];
+    if !r["mfaAuthMethod"].is_empty() {
+        details.push(step(&r["mfaAuthMethod"]));
+    }
+    let code: u64 = if prompt {
+        0
+    } else {
+        r["status_errorCode"].parse().unwrap()
+    };
+    serde_json::json!({
+        "createdDateTime": r["createdDateTime"],
+        "userPrincipalName": r["userPrincipalName"],
+        "appDisplayName": r["appDisplayName"],
+        "clientAppUsed": r["clientAppUsed"],
+        "status": {"errorCode": code},
+        "deviceDetail": {"trustType": r["deviceTrustType"], "isCompliant": r["isCompliant"] == "true"},
+        "authenticationDetails": details,
+        "networkLocationDetails": if r["networkType"].is_empty() {
+            serde_json::json!([])
+        } else {
+            serde_json::json!([{"networkType": r["networkType"]}])
+        },
+    })
+}
+
+#[test]
+fn the_same_rows_as_a_graph_page_or_azure_monitor_records_fit_the_same_population() {
+    // One run's rows as sessionsim's CSV, as a Graph page on one line (isInteractive)
+    // and as Azure Monitor records (interactive by category only): the readers must
+    // agree, so the fitted populations and checks are the same bytes.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    run_ok(&[
+        "run",
+        root().join("tests/data/tiny.toml").to_str().unwrap(),
+        "--out",
+        dir.join("run").to_str().unwrap(),
+        "--users",
+        "60",
+        "--signin-log",
+        "--quiet",
+    ]);
+    let rows: Vec<HashMap<String, String>> =
+        csv_rows(&std::fs::read_to_string(dir.join("run/signins.csv")).unwrap())
+            .into_iter()
+            .filter(|r| r["design"] == "sif-4h" && r["replicate"] == "0")
+            .collect();
+    let mut page = Vec::new();
+    let mut records = String::new();
+    for r in &rows {
+        let mut s = as_signin(r);
+        let prompt = r["isInteractive"] == "true";
+        records.push_str(
+            &serde_json::json!({
+                "time": r["createdDateTime"],
+                "category": if prompt { "SignInLogs" } else { "NonInteractiveUserSignInLogs" },
+                "properties": s.clone(),
+            })
+            .to_string(),
+        );
+        records.push('\n');
+        s["isInteractive"] = serde_json::Value::Bool(prompt);
+        page.push(s);
+    }
+    std::fs::write(
+        dir.join("page.json"),
+        serde_json::json!({"value": page}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("records.json"), records).unwrap();
+    let policies = root().join("models/policies/baseline.json");
+    let mut fits = Vec::new();
+    for (name, log, extra) in [
+        (
+            "csv",
+            dir.join("run/signins.csv"),
+            vec!["--design", "sif-4h", "--replicate", "0"],
+        ),
+        ("graph", dir.join("page.json"), vec![]),
+        ("azure", dir.join("records.json"), vec![]),
+    ] {
+        std::fs::create_dir(dir.join(name)).unwrap();
+        let out = dir.join(name).join("fitted.toml");
+        let mut args = vec!["--policies", policies.to_str().unwrap()];
+        args.extend(extra);
+        let o = calibrate_quick(&log, &out, &args);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let check = std::fs::read_to_string(dir.join(name).join("calibration.csv")).unwrap();
+        fits.push((name, personas_text(&text).to_string(), check));
+    }
+    for (name, text, check) in &fits[1..] {
+        assert!(
+            text == &fits[0].1,
+            "{name} fits another population than the CSV"
+        );
+        assert!(check == &fits[0].2, "{name}: another check than the CSV's");
+    }
+}
