@@ -15,8 +15,8 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use sessionsim::world::fit::LogSummary;
-use sessionsim::world::signin_log::{read_stream, ReadOptions};
+use sessionsim::calibrate::fit::LogSummary;
+use sessionsim::calibrate::log_reader::{read_stream, ReadOptions};
 
 const USERS: u64 = 20_000;
 const DAYS: u64 = 28;

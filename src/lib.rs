@@ -17,12 +17,15 @@
 //!         scenario, validate
 //! output  metrics, signinlog, tables,      numbers and files
 //!         report, files
+//! calibrate  log_reader, fit, directory,   a population fitted to the tenant's sign-in
+//!         pipeline, check                  logs, checked by simulating it
 //! ```
 //!
 //! `world::app` (apps, devices, clients) is a leaf every layer may use, and `output`'s
 //! accumulators are what `study::runner` streams into. [`error`] carries input errors that
 //! name the file, line and field.
 
+pub mod calibrate;
 pub mod engine;
 pub mod error;
 pub mod model;

@@ -101,9 +101,17 @@ struct CalibrateArgs {
     /// with dots. Without it, personas come from behaviour.
     #[arg(long = "group-by")]
     group_by: Option<String>,
-    /// The population whose values fill in what logs cannot show [default: quickstart].
+    /// The population whose values fill in what logs cannot show: a population file, or
+    /// the name of a shipped one (quickstart, enterprise, byod) [default: quickstart].
     #[arg(long)]
     template: Option<PathBuf>,
+    /// sessionsim's own logs hold every design and replicate of a run, which are not one
+    /// tenant: the design to read (its `design` column).
+    #[arg(long, value_name = "NAME")]
+    design: Option<String>,
+    /// With --design: the replicate to read (its `replicate` column, from 0).
+    #[arg(long, value_name = "N")]
+    replicate: Option<u32>,
     /// Microsoft Graph `GET /users?$expand=memberOf` output (pages, an array or one user
     /// per line): the groups and directory roles of the log's users, so that policies
     /// naming them apply as in the tenant. Only ids are read.
@@ -129,7 +137,8 @@ struct CalibrateArgs {
     /// Worker threads for the simulations [default: all cores]. Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Replace --out (and calibration.csv) if they exist.
+    /// Replace --out if it exists, and a calibration.csv beside it that calibrate did not
+    /// write (its own is replaced by the next calibration in the same folder).
     #[arg(long)]
     force: bool,
     /// No progress display.
@@ -629,7 +638,7 @@ fn parse_utc_offset(text: &str) -> Option<i64> {
 }
 
 fn calibrate(args: CalibrateArgs) -> Result<()> {
-    use sessionsim::study::calibrate::{self as cal, CalibrateOptions, Progress};
+    use sessionsim::calibrate::{self as cal, CalibrateOptions, Progress};
     let offset = parse_utc_offset(&args.utc_offset).ok_or_else(|| {
         InputError::new(
             "command line",
@@ -671,9 +680,11 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
             .field("--out")
             .into());
         }
+        // The check table of an earlier calibration in the same folder is calibrate's own:
+        // replaced without --force (a second population fitted beside the first).
         sessionsim::output::check_new_file(
             &check_path,
-            args.force,
+            args.force || sessionsim::calibrate::is_calibration_csv(&check_path),
             "calibration.csv beside --out",
         )?;
     }
@@ -707,6 +718,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     opts.group_by = args.group_by.clone();
     opts.template = args.template.clone();
     opts.directory = args.directory.clone();
+    opts.design = args.design.clone();
+    opts.replicate = args.replicate.map(|r| r.to_string());
     opts.fit.utc_offset_seconds = offset;
     opts.rounds = args.rounds;
     opts.simulated_users = args.simulated_users;
@@ -765,7 +778,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     note(format_args!("population written to {}", args.out.display()));
     match &result.check {
         Some(rows) => {
-            let csv = cal::calibration_csv(rows);
+            let csv = cal::calibration_csv(rows, &result.name);
             sessionsim::output::write_file_atomically(&check_path, csv.as_bytes())
                 .with_context(|| format!("writing {}", check_path.display()))?;
             let mut out = std::io::stdout().lock();
@@ -774,7 +787,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
                 "{:<8} {:<18} {:>12} {:>12} {:>9}",
                 "scope", "key", "observed", "simulated", "error"
             )?;
-            for r in rows {
+            // The cross cells (persona × device type, persona × app) are in the file.
+            for r in rows.iter().filter(|r| !r.scope.starts_with("persona_")) {
                 writeln!(
                     out,
                     "{:<8} {:<18} {:>12.3} {:>12} {:>9}",
@@ -788,7 +802,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
             }
             writeln!(
                 out,
-                "(interactive prompts per working user-day; written to {})",
+                "(interactive prompts per working user-day; written to {}, with persona × device type and persona × app)",
                 check_path.display()
             )?;
             out.flush()?;

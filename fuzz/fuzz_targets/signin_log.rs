@@ -3,13 +3,14 @@
 //! read folds into the per-user summary and its moments.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sessionsim::world::fit::{FitOptions, LogSummary};
-use sessionsim::world::signin_log::{read_stream, ReadOptions};
+use sessionsim::calibrate::fit::{FitOptions, LogSummary};
+use sessionsim::calibrate::log_reader::{read_stream, ReadOptions};
 
 fuzz_target!(|data: &[u8]| {
     for group_by in [None, Some("department"), Some("deviceDetail.operatingSystem")] {
         let options = ReadOptions {
             group_by: group_by.map(str::to_string),
+            ..ReadOptions::default()
         };
         let mut summary = LogSummary::new(3600);
         let name = std::path::Path::new("fuzz.log");

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::engine::calendar::{parse_log_timestamp, TimestampError, LOG_YEARS};
-use crate::error::{open_regular, InputError};
+use crate::error::{open_regular, plural, InputError};
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
 
@@ -36,8 +36,13 @@ pub enum LogFormat {
     AdminCenterCsv,
     LogAnalyticsCsv,
     LogAnalyticsJson,
+    /// Azure Monitor diagnostic-settings records (`{"time", "category", "properties"}`),
+    /// as a storage account or an Event Hub receives them.
+    AzureMonitor,
     /// The simulator's `signins.csv` (`run --signin-log`).
     SimulatorCsv,
+    /// The simulator's `signins.parquet` (`run --signin-log-format parquet`).
+    SimulatorParquet,
 }
 
 impl LogFormat {
@@ -48,8 +53,15 @@ impl LogFormat {
             LogFormat::AdminCenterCsv => "Entra admin center CSV",
             LogFormat::LogAnalyticsCsv => "Log Analytics SigninLogs CSV",
             LogFormat::LogAnalyticsJson => "Log Analytics SigninLogs JSON",
+            LogFormat::AzureMonitor => "Azure Monitor sign-in records",
             LogFormat::SimulatorCsv => "sessionsim signins.csv",
+            LogFormat::SimulatorParquet => "sessionsim signins.parquet",
         }
+    }
+
+    /// sessionsim's own log (CSV or Parquet).
+    pub fn simulator(self) -> bool {
+        matches!(self, LogFormat::SimulatorCsv | LogFormat::SimulatorParquet)
     }
 }
 
@@ -104,6 +116,58 @@ pub struct ReadReport {
     pub out_of_range: u64,
     /// Rows of apps the simulator does not model, by app name.
     pub other_apps: BTreeMap<String, u64>,
+    /// Legacy-authentication rows (Exchange ActiveSync, IMAP, "Other clients", ...) by
+    /// client: left out, as they are neither prompts nor the use of an app (a phone with
+    /// a stored password polls all day).
+    pub legacy: BTreeMap<String, u64>,
+    /// Sign-ins of service principals and managed identities (not users): left out.
+    pub not_user_rows: u64,
+    /// Azure Monitor or Log Analytics rows of other categories than sign-ins (`AuditLogs`,
+    /// ...), by category: left out.
+    pub other_categories: BTreeMap<String, u64>,
+    /// Rows that say neither `isInteractive`, `signInEventTypes`, nor a table or category
+    /// (nor, for the admin center's CSV, an interactive or non-interactive file name):
+    /// read as non-interactive unless they show a second factor.
+    pub interactive_unknown: u64,
+    /// The simulator's runs read (design, replicate), the first few.
+    pub runs: Vec<(String, String)>,
+    /// The simulator's runs in the file, read or left out, the first few.
+    pub seen_runs: Vec<(String, String)>,
+    /// Simulator rows of other runs than `--design`/`--replicate`: left out.
+    pub other_run_rows: u64,
+    /// Members of an archive that are not sign-in logs, with why (the first few): left
+    /// out; and how many in all.
+    pub skipped_members: Vec<String>,
+    pub skipped_members_total: u64,
+    /// What the file holds when it is not a sign-in log (the keys of its first object).
+    first_keys: Vec<String>,
+}
+
+/// Distinct names kept in a report's tallies (apps, clients, categories).
+const MAX_TALLY: usize = 10_000;
+
+fn tally(map: &mut BTreeMap<String, u64>, name: &str) {
+    if let Some(n) = map.get_mut(name) {
+        *n += 1;
+    } else if map.len() < MAX_TALLY {
+        map.insert(crate::error::clip(name, 100).into_owned(), 1);
+    }
+}
+
+/// The largest entries of a tally, `name (count)`, for messages.
+pub fn top_of(map: &BTreeMap<String, u64>, n: usize) -> String {
+    let mut top: Vec<(&String, &u64)> = map.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = top
+        .iter()
+        .take(n)
+        .map(|(k, v)| format!("{k} ({v})"))
+        .collect();
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if top.len() > n { ", ..." } else { "" }
+    )
 }
 
 /// How many malformed rows are described one by one.
@@ -112,6 +176,58 @@ const BAD_EXAMPLES: usize = 5;
 const MAX_LINE: u64 = 64 << 20;
 
 impl ReadReport {
+    /// Adds the counts of another part of the same file (a member of a zip archive).
+    fn absorb(&mut self, other: ReadReport) {
+        if self.format.is_none() {
+            self.format = other.format;
+        }
+        self.rows += other.rows;
+        self.used += other.used;
+        self.bad += other.bad;
+        for e in other.bad_examples {
+            if self.bad_examples.len() < BAD_EXAMPLES {
+                self.bad_examples.push(e);
+            }
+        }
+        self.attacker_rows += other.attacker_rows;
+        self.out_of_range += other.out_of_range;
+        for (map, add) in [
+            (&mut self.other_apps, other.other_apps),
+            (&mut self.legacy, other.legacy),
+            (&mut self.other_categories, other.other_categories),
+        ] {
+            for (k, v) in add {
+                if let Some(n) = map.get_mut(&k) {
+                    *n += v;
+                } else if map.len() < MAX_TALLY {
+                    map.insert(k, v);
+                }
+            }
+        }
+        self.not_user_rows += other.not_user_rows;
+        self.interactive_unknown += other.interactive_unknown;
+        for (mine, theirs) in [
+            (&mut self.runs, other.runs),
+            (&mut self.seen_runs, other.seen_runs),
+        ] {
+            for r in theirs {
+                if !mine.contains(&r) && mine.len() < MAX_RUNS {
+                    mine.push(r);
+                }
+            }
+        }
+        self.other_run_rows += other.other_run_rows;
+        for m in other.skipped_members {
+            if self.skipped_members.len() < BAD_EXAMPLES {
+                self.skipped_members.push(m);
+            }
+        }
+        self.skipped_members_total += other.skipped_members_total;
+        if self.first_keys.is_empty() {
+            self.first_keys = other.first_keys;
+        }
+    }
+
     fn bad_row(&mut self, position: String, why: impl fmt::Display) {
         self.bad += 1;
         if self.bad_examples.len() < BAD_EXAMPLES {
@@ -223,12 +339,17 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Nested<T> {
                 let v = v.trim();
                 // Plain words (the admin center's `Status` column says `Success`; `az`
                 // writes `None` for null) are not JSON: nothing nested to read.
-                if !(v.starts_with('{') || v.starts_with('[')) || v == "[]" || v == "{}" {
+                if !(v.starts_with('{') || v.starts_with('[')) {
                     return Ok(Nested(None));
                 }
-                serde_json::from_str(v)
-                    .map(|t| Nested(Some(t)))
-                    .map_err(|e| E::custom(format!("JSON text in a column: {e}")))
+                match serde_json::from_str(v) {
+                    Ok(t) => Ok(Nested(Some(t))),
+                    // An empty array where an object is expected, or the reverse: nothing
+                    // to read. Otherwise `[]` is an empty list, as in JSON (no named
+                    // network, for instance), so that a CSV says what the JSON says.
+                    Err(_) if v == "[]" || v == "{}" => Ok(Nested(None)),
+                    Err(e) => Err(E::custom(format!("JSON text in a column: {e}"))),
+                }
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Nested<T>, A::Error> {
                 T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Nested(Some(t)))
@@ -374,8 +495,25 @@ struct RawSignIn {
         alias = "DeviceDetail.browser"
     )]
     flat_browser: Text,
+    /// Log Analytics exports of `union SigninLogs, AADNonInteractiveUserSignInLogs`: a
+    /// column typed `dynamic` in one table and `string` in the other comes out as a pair,
+    /// each filled on its own table's rows.
+    #[serde(rename = "DeviceDetail_dynamic")]
+    device_dynamic: Nested<RawDevice>,
+    #[serde(rename = "DeviceDetail_string")]
+    device_string: Nested<RawDevice>,
     #[serde(rename = "status", alias = "Status")]
     status: Nested<RawStatus>,
+    #[serde(rename = "Status_dynamic")]
+    status_dynamic: Nested<RawStatus>,
+    #[serde(rename = "Status_string")]
+    status_string: Nested<RawStatus>,
+    #[serde(rename = "mfaDetail", alias = "MfaDetail")]
+    mfa_detail: Nested<RawMfaDetail>,
+    #[serde(rename = "MfaDetail_dynamic")]
+    mfa_detail_dynamic: Nested<RawMfaDetail>,
+    #[serde(rename = "MfaDetail_string")]
+    mfa_detail_string: Nested<RawMfaDetail>,
     #[serde(
         rename = "status_errorCode",
         alias = "Sign-in error code",
@@ -403,8 +541,25 @@ struct RawSignIn {
     networks: Nested<Vec<RawNetwork>>,
     #[serde(rename = "networkType")]
     flat_network: Text,
+    /// Log Analytics' table (`SigninLogs`, `AADNonInteractiveUserSignInLogs`, ...) and
+    /// category (`SignInLogs`, `NonInteractiveUserSignInLogs`, ...): which kind of sign-in
+    /// a row is when `IsInteractive` is not exported.
+    #[serde(rename = "Type")]
+    table: Text,
+    #[serde(rename = "Category", alias = "category")]
+    category: Text,
     /// The simulator's `actor` (`user` or `attacker`).
     actor: Text,
+    /// The simulator's run: one design and replicate is one tenant.
+    design: Text,
+    replicate: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawMfaDetail {
+    #[serde(rename = "authMethod", alias = "AuthMethod")]
+    auth_method: Text,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -558,27 +713,126 @@ pub fn user_key(text: &str) -> u64 {
     h
 }
 
+/// Client apps of legacy authentication, as `clientAppUsed` names them (Graph's `signIn`
+/// resource: "Legacy authentication clients include Exchange ActiveSync, IMAP, MAPI, SMTP,
+/// POP, and other clients"; Conditional Access' list of legacy clients for the rest).
+/// They sign in with a stored password, without prompts, all day: neither prompts nor the
+/// use of a modelled app.
+pub fn is_legacy_client(client: &str) -> bool {
+    let c = client.trim().to_ascii_lowercase();
+    const LEGACY: [&str; 17] = [
+        "exchange activesync",
+        "other clients",
+        "imap",
+        "imap4",
+        "pop",
+        "pop3",
+        "smtp",
+        "authenticated smtp",
+        "mapi",
+        "mapi over http",
+        "autodiscover",
+        "exchange web services",
+        "exchange online powershell",
+        "offline address book",
+        "outlook anywhere (rpc over http)",
+        "outlook service",
+        "reporting web services",
+    ];
+    LEGACY.contains(&c.as_str()) || c.starts_with("other clients")
+}
+
+/// Which sign-ins a Log Analytics table (`Type`) or a diagnostic category (`Category`,
+/// Azure Monitor's `category`) holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Table {
+    Interactive,
+    NonInteractive,
+    /// Service principals and managed identities: not users.
+    NotUsers,
+    /// Not sign-ins at all (`AuditLogs`, `ProvisioningLogs`, ...).
+    Other,
+}
+
+fn table_of(name: &str) -> Option<Table> {
+    let n = name.trim().to_ascii_lowercase();
+    let n = n.strip_prefix("aad").unwrap_or(&n);
+    Some(match n {
+        "" => return None,
+        "signinlogs" => Table::Interactive,
+        "noninteractiveusersigninlogs" => Table::NonInteractive,
+        "serviceprincipalsigninlogs" | "managedidentitysigninlogs" => Table::NotUsers,
+        _ => Table::Other,
+    })
+}
+
+/// A method that is only ever a second factor, whatever step the log files it under:
+/// real records label the authenticator step "Primary authentication" or leave
+/// `authenticationStepRequirement` empty. Passkeys and Windows Hello are first factors
+/// that satisfy MFA on their own; "Passwordless phone sign-in" is a first factor.
+pub fn second_factor_method(method: &str) -> Option<MfaMethod> {
+    let m = method.trim().to_ascii_lowercase();
+    if m.contains("passwordless") || parse_credential(method).is_some() {
+        return None;
+    }
+    parse_mfa(method).filter(|x| *x != MfaMethod::Passkey)
+}
+
 /// Why a row was not used.
 enum Skip {
     Bad(String),
     Attacker,
+    Legacy(String),
+    NotUser,
+    OtherCategory(String),
+}
+
+/// What a row's file or wrapper says about it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Context<'a> {
+    /// Interactive or not, by the admin center's file name.
+    interactive_file: Option<bool>,
+    /// An Azure Monitor record's `category` and `time`.
+    category: Option<&'a str>,
+    time: Option<&'a str>,
 }
 
 fn convert(
     raw: RawSignIn,
     format: LogFormat,
     group: Option<String>,
-    interactive_file: Option<bool>,
+    context: Context,
     report: &mut ReadReport,
 ) -> Result<SignIn, Skip> {
     if raw.actor.get() == Some("attacker") {
         return Err(Skip::Attacker);
     }
+    let table_name = context
+        .category
+        .or(raw.category.get())
+        .filter(|c| !c.is_empty())
+        .or(raw.table.get());
+    let table = table_name.and_then(table_of);
+    match table {
+        Some(Table::NotUsers) => return Err(Skip::NotUser),
+        Some(Table::Other) => {
+            return Err(Skip::OtherCategory(
+                table_name.unwrap_or_default().to_string(),
+            ))
+        }
+        _ => {}
+    }
+    if let Some(c) = raw.client_app.get() {
+        if is_legacy_client(c) {
+            return Err(Skip::Legacy(c.to_string()));
+        }
+    }
     let when = raw
         .created
         .get()
         .filter(|t| !t.is_empty())
-        .or(raw.time_generated.get());
+        .or(raw.time_generated.get().filter(|t| !t.is_empty()))
+        .or(context.time);
     let at = match when {
         Some(t) => match parse_log_timestamp(t) {
             Ok(at) => at,
@@ -637,15 +891,14 @@ fn convert(
         } else {
             app_name
         };
-        if let Some(n) = report.other_apps.get_mut(name) {
-            *n += 1;
-        } else if report.other_apps.len() < 10_000 {
-            report
-                .other_apps
-                .insert(crate::error::clip(name, 100).into_owned(), 1);
-        }
+        tally(&mut report.other_apps, name);
     }
-    let device_detail = raw.device.0.as_ref();
+    let device_detail = raw
+        .device
+        .0
+        .as_ref()
+        .or(raw.device_dynamic.0.as_ref())
+        .or(raw.device_string.0.as_ref());
     let trust_text = device_detail
         .and_then(|d| d.trust_type.get())
         .or(raw.flat_trust.get());
@@ -676,26 +929,12 @@ fn convert(
             }
         }
     };
-    let interactive = match (&raw.event_types.0, raw.is_interactive.0) {
-        (_, Some(i)) => i,
-        (Some(types), None) => types
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case("interactiveUser")),
-        // The admin center's downloads say it by file (`InteractiveSignIns_...csv`,
-        // `NonInteractiveSignIns_...csv`); without that, a row with an MFA method shown was
-        // interactive.
-        (None, None) => match interactive_file {
-            Some(i) => i,
-            None => {
-                matches!(format, LogFormat::AdminCenterCsv)
-                    && raw.flat_mfa.get().is_some_and(|m| !m.is_empty())
-            }
-        },
-    };
     let code_text = raw
         .status
         .0
         .as_ref()
+        .or(raw.status_dynamic.0.as_ref())
+        .or(raw.status_string.0.as_ref())
         .and_then(|s| s.error_code.get())
         .or(raw.flat_error.get())
         .unwrap_or("0");
@@ -712,7 +951,19 @@ fn convert(
     };
     let mut credential = raw.flat_credential.get().and_then(parse_credential);
     let mut mfa = raw.flat_mfa.get().and_then(parse_mfa);
+    for detail in [
+        &raw.mfa_detail,
+        &raw.mfa_detail_dynamic,
+        &raw.mfa_detail_string,
+    ] {
+        if let Some(m) = detail.0.as_ref().and_then(|d| d.auth_method.get()) {
+            mfa = mfa.or(parse_mfa(m));
+        }
+    }
     if let Some(details) = &raw.auth_details.0 {
+        // The steps come in the order they were taken: once a first factor has been
+        // given, another method is the second factor, whatever its step says.
+        let mut first_factor = false;
         for d in details.iter().filter(|d| d.succeeded.0 != Some(false)) {
             let Some(m) = d.method.get() else { continue };
             let secondary = d.step.get().is_some_and(|s| {
@@ -723,11 +974,37 @@ fn convert(
             });
             if secondary {
                 mfa = mfa.or(parse_mfa(m));
-            } else {
-                credential = credential.or(parse_credential(m));
+            } else if let Some(x) = second_factor_method(m) {
+                // Filed under "Primary authentication" or no step at all: the method
+                // itself says it is a second factor.
+                mfa = mfa.or(Some(x));
+            } else if first_factor {
+                // A passkey or Windows Hello after a password.
+                mfa = mfa.or(parse_mfa(m));
+            } else if let Some(c) = parse_credential(m) {
+                credential = credential.or(Some(c));
+                first_factor = true;
             }
         }
     }
+    let interactive = match (raw.is_interactive.0, &raw.event_types.0, table) {
+        (Some(i), _, _) => i,
+        (None, Some(types), _) => types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("interactiveUser")),
+        (None, None, Some(t)) => t == Table::Interactive,
+        // The admin center's downloads say it by file (`InteractiveSignIns_...csv`,
+        // `NonInteractiveSignIns_...csv`); without that, a row with an MFA method shown was
+        // interactive.
+        (None, None, None) => match context.interactive_file {
+            Some(i) => i,
+            None => {
+                report.interactive_unknown += 1;
+                matches!(format, LogFormat::AdminCenterCsv)
+                    && raw.flat_mfa.get().is_some_and(|m| !m.is_empty())
+            }
+        },
+    };
     let trusted_location = match (&raw.networks.0, raw.flat_network.0.is_some()) {
         (Some(nets), _) => Some(nets.iter().any(|n| {
             n.network_type
@@ -737,7 +1014,7 @@ fn convert(
         (None, true) => Some(raw.flat_network.get() == Some("trustedNamedLocation")),
         (None, false) => None,
     };
-    let simulator = format == LogFormat::SimulatorCsv;
+    let simulator = format.simulator();
     Ok(SignIn {
         user,
         at,
@@ -757,6 +1034,17 @@ fn convert(
     })
 }
 
+/// Counts a row that was not used.
+fn skipped(report: &mut ReadReport, position: String, why: Skip) {
+    match why {
+        Skip::Attacker => report.attacker_rows += 1,
+        Skip::Bad(why) => report.bad_row(position, why),
+        Skip::Legacy(client) => tally(&mut report.legacy, &client),
+        Skip::NotUser => report.not_user_rows += 1,
+        Skip::OtherCategory(c) => tally(&mut report.other_categories, &c),
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Files.
 
@@ -766,26 +1054,91 @@ pub struct ReadOptions {
     /// A field or column whose value names the user's persona (`--group-by`); nested JSON
     /// fields are written with dots (`deviceDetail.operatingSystem`).
     pub group_by: Option<String>,
+    /// sessionsim's own logs: the design and the replicate to read (`--design`,
+    /// `--replicate`); the rows of other runs are left out.
+    pub design: Option<String>,
+    pub replicate: Option<String>,
 }
 
-/// Reads one log file, calling `each` for every sign-in in file order.
+/// Runs of a simulated log named in messages.
+const MAX_RUNS: usize = 16;
+
+/// Reads one log file, calling `each` for every sign-in in file order. A gzip file is
+/// decompressed as it is read; each member of a zip archive is read as a log of its own
+/// name; sessionsim's `signins.parquet` is read by columns.
 pub fn read_log(
     path: &Path,
     options: &ReadOptions,
     each: &mut dyn FnMut(SignIn),
 ) -> Result<ReadReport, InputError> {
     let (file, _) = open_regular(path)?;
-    read_stream(path, file, options, each)
+    let mut input = BufReader::with_capacity(1 << 16, file);
+    let magic = input
+        .fill_buf()
+        .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+    if magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PK\x05\x06") {
+        return read_zip(path, input.into_inner(), options, each);
+    }
+    if magic.starts_with(b"PAR1") {
+        let report = read_parquet(path, input.into_inner(), options, each)?;
+        return require_rows(path, report, options);
+    }
+    read_stream(path, input, options, each)
 }
 
-/// Reads a sign-in log from any reader (`name` only names it in messages): the encoding
-/// and the format are recognised from its first bytes, then rows are streamed.
-pub fn read_stream<R: Read>(
+/// Reads a sign-in log from any reader (`name` only names it in messages): gzip, the
+/// encoding and the format are recognised from its first bytes, then rows are streamed.
+pub fn read_stream<'r, R: Read + 'r>(
     path: &Path,
     input: R,
     options: &ReadOptions,
     each: &mut dyn FnMut(SignIn),
 ) -> Result<ReadReport, InputError> {
+    let report = read_any(path, Box::new(input), options, each, 0)?;
+    require_rows(path, report, options)
+}
+
+/// Prefix of the message of a file that is not a sign-in log.
+const NOT_A_LOG: &str = "not a sign-in log";
+
+fn is_not_a_log(e: &InputError) -> bool {
+    e.message.starts_with(NOT_A_LOG)
+}
+
+/// A stream, decompressed if it is gzip (`depth` counts the containers it is in).
+fn read_any(
+    path: &Path,
+    input: Box<dyn Read + '_>,
+    options: &ReadOptions,
+    each: &mut dyn FnMut(SignIn),
+    depth: u8,
+) -> Result<ReadReport, InputError> {
+    let mut input = BufReader::with_capacity(1 << 16, input);
+    let magic = input
+        .fill_buf()
+        .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        if depth >= 2 {
+            return Err(InputError::new(
+                path,
+                "compressed more than twice over: decompress it first",
+            ));
+        }
+        // Several gzip members one after the other are one file (`cat a.gz b.gz`).
+        return read_any(
+            path,
+            Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+            options,
+            each,
+            depth + 1,
+        );
+    }
+    if magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PAR1") {
+        return Err(InputError::new(
+            path,
+            "a zip archive or Parquet file inside an archive: calibrate reads those only as files of their own; extract it first",
+        ));
+    }
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .strip_bom(true)
         .build(input);
@@ -814,17 +1167,302 @@ pub fn read_stream<R: Read>(
         Some(b'{') => read_json_lines(path, input, options, &mut report, each)?,
         Some(_) => read_csv(path, input, options, &mut report, each)?,
     }
-    if report.used == 0 && report.attacker_rows == 0 {
-        let why = match report.bad_examples.first() {
-            Some(e) => format!(
-                "no row could be read as a sign-in ({} rows; first: {e})",
-                report.rows
+    Ok(report)
+}
+
+/// A zip archive: each member is a log of its own (the admin center's download holds the
+/// interactive and the non-interactive sign-ins, told apart by their names). Members that
+/// are not sign-in logs (a readme) are left out and listed.
+fn read_zip(
+    path: &Path,
+    file: std::fs::File,
+    options: &ReadOptions,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<ReadReport, InputError> {
+    let mut archive = zip::ZipArchive::new(file)
+        .map_err(|e| InputError::new(path, format!("a damaged zip archive: {e}")))?;
+    let mut total = ReadReport::default();
+    let mut logs = 0usize;
+    let mut members = 0usize;
+    for i in 0..archive.len() {
+        let member = archive
+            .by_index(i)
+            .map_err(|e| InputError::new(path, format!("member {}: {e}", i + 1)))?;
+        let name = match member.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => format!("member {}", i + 1),
+        };
+        let base = name.rsplit('/').next().unwrap_or_default();
+        // Folders, and what macOS and editors add.
+        if member.is_dir() || name.starts_with("__MACOSX/") || base.starts_with('.') {
+            continue;
+        }
+        members += 1;
+        let member_path = Path::new(&format!("{}/{}", path.display(), name)).to_path_buf();
+        let report = read_any(&member_path, Box::new(member), options, each, 1)
+            .and_then(|r| require_rows(&member_path, r, options));
+        match report {
+            Ok(r) => {
+                logs += 1;
+                total.absorb(r);
+            }
+            Err(e) if is_not_a_log(&e) => {
+                let why = e.message.split(". calibrate reads").next().unwrap_or("");
+                total.skipped_members_total += 1;
+                if total.skipped_members.len() < BAD_EXAMPLES {
+                    total.skipped_members.push(format!(
+                        "{}: {}",
+                        crate::error::clip(&name, 100),
+                        crate::error::clip(why, 200)
+                    ));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if logs == 0 {
+        let why = match total.skipped_members.first() {
+            Some(first) => format!(
+                "none of its {} is a sign-in log (first: {first})",
+                plural(members as u64, "member")
             ),
-            None => "no sign-in rows".to_string(),
+            None => "the zip archive holds no file".to_string(),
         };
         return Err(not_a_log(path, &why));
     }
+    Ok(total)
+}
+
+/// sessionsim's `signins.parquet`, read row by row through the same columns as its CSV.
+///
+/// The `parquet` crate asserts on some damaged metadata (a negative column offset, found
+/// by mutating a log): its calls run in batches under [`quietly`], so that a damaged file
+/// is an input error rather than a panic.
+fn read_parquet(
+    path: &Path,
+    file: std::fs::File,
+    options: &ReadOptions,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<ReadReport, InputError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let damaged = |why: String| {
+        InputError::new(
+            path,
+            format!("a damaged or unsupported Parquet file: {why}"),
+        )
+    };
+    let reader = quietly(|| SerializedFileReader::new(file))
+        .map_err(damaged)?
+        .map_err(|e| damaged(e.to_string()))?;
+    let names: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let mut report = ReadReport::default();
+    let columns = Columns::new(path, &csv::StringRecord::from(names), options, true)?;
+    report.format = Some(columns.format);
+    let mut rows = quietly(|| reader.get_row_iter(None))
+        .map_err(damaged)?
+        .map_err(|e| damaged(e.to_string()))?;
+    /// Rows decoded per call into the `parquet` crate.
+    const BATCH: usize = 4096;
+    let mut number = 0u64;
+    loop {
+        let batch = quietly(|| {
+            let mut batch = Vec::with_capacity(BATCH);
+            for row in rows.by_ref().take(BATCH) {
+                batch.push(row.map(|r| parquet_record(&r)));
+            }
+            batch
+        })
+        .map_err(damaged)?;
+        if batch.is_empty() {
+            break;
+        }
+        for record in batch {
+            let record = record.map_err(|e| damaged(e.to_string()))?;
+            number += 1;
+            report.rows += 1;
+            columns.row(
+                path,
+                &record,
+                format!("row {number}"),
+                options,
+                &mut report,
+                each,
+            )?;
+        }
+    }
     Ok(report)
+}
+
+/// A Parquet row as the text fields of a CSV record.
+fn parquet_record(row: &parquet::record::Row) -> csv::StringRecord {
+    use parquet::record::Field;
+    let mut record = csv::StringRecord::new();
+    let mut text = String::new();
+    for (_, field) in row.get_column_iter() {
+        text.clear();
+        let value: &str = match field {
+            Field::Null => "",
+            Field::Bool(b) => {
+                if *b {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
+            Field::Str(s) => s,
+            Field::TimestampMicros(us) => {
+                text.push_str(&iso_time(us.div_euclid(1_000_000)));
+                &text
+            }
+            Field::TimestampMillis(ms) => {
+                text.push_str(&iso_time(ms.div_euclid(1_000)));
+                &text
+            }
+            other => {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{other}");
+                &text
+            }
+        };
+        record.push_field(value);
+    }
+    record
+}
+
+/// Runs `f`, turning a panic into its message, which is not printed: for third-party
+/// code that asserts on damaged input. Reading runs on one thread, before any
+/// simulation, so silencing the panic hook meanwhile hides no one else's.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the reader stopped".to_string());
+        format!("{} (the reader stopped)", crate::error::clip(&why, 200))
+    })
+}
+
+/// Seconds since 1970 as `YYYY-MM-DDTHH:MM:SSZ`.
+fn iso_time(seconds: i64) -> String {
+    let (y, m, d) = crate::engine::calendar::civil_from_days(seconds.div_euclid(86_400));
+    let s = seconds.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// A file that gave no usable row is refused, saying what it holds instead.
+fn require_rows(
+    path: &Path,
+    report: ReadReport,
+    options: &ReadOptions,
+) -> Result<ReadReport, InputError> {
+    if report.used > 0 || report.attacker_rows > 0 {
+        return Ok(report);
+    }
+    let why = if !report.other_categories.is_empty() {
+        format!(
+            "it holds records of other categories than sign-ins: {}",
+            top_of(&report.other_categories, 5)
+        )
+    } else if report.not_user_rows > 0 && report.rows == report.not_user_rows + report.bad {
+        format!(
+            "it holds only sign-ins of service principals and managed identities ({}); calibrate fits users: export SignInLogs (and NonInteractiveUserSignInLogs)",
+            plural(report.not_user_rows, "row")
+        )
+    } else if !report.legacy.is_empty() {
+        return Err(InputError::new(
+            path,
+            format!(
+                "no usable sign-in: its {} are legacy authentication ({}), which the simulator does not model; export a period with modern sign-ins",
+                plural(report.rows, "row"),
+                top_of(&report.legacy, 5)
+            ),
+        ));
+    } else if report.other_run_rows > 0 {
+        return Err(InputError::new(
+            path,
+            format!(
+                "no row of {}: the log holds {}",
+                run_filter_text(options),
+                runs_text(&report.seen_runs)
+            ),
+        )
+        .field("--design"));
+    } else {
+        match report.bad_examples.first() {
+            Some(e) => format!(
+                "no row could be read as a sign-in ({} rows; first: {e}){}",
+                report.rows,
+                describe_keys(&report.first_keys)
+            ),
+            None => "no sign-in rows".to_string(),
+        }
+    };
+    Err(not_a_log(path, &why))
+}
+
+/// `--design a --replicate 0`, as given.
+fn run_filter_text(options: &ReadOptions) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = &options.design {
+        parts.push(format!("--design {d}"));
+    }
+    if let Some(r) = &options.replicate {
+        parts.push(format!("--replicate {r}"));
+    }
+    parts.join(" ")
+}
+
+/// `design `a` replicate 0, design `b` replicate 0, ...`
+pub fn runs_text(runs: &[(String, String)]) -> String {
+    let listed: Vec<String> = runs
+        .iter()
+        .map(|(d, r)| format!("design `{d}` replicate {r}"))
+        .collect();
+    format!(
+        "{}{}",
+        listed.join(", "),
+        if runs.len() >= MAX_RUNS { ", ..." } else { "" }
+    )
+}
+
+/// What a JSON file holds instead of sign-ins, from the keys of its first object.
+fn describe_keys(keys: &[String]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let has = |k: &str| keys.iter().any(|x| x.eq_ignore_ascii_case(k));
+    if has("conditions") && (has("grantControls") || has("sessionControls")) {
+        "; it holds Conditional Access policies: give them to --policies".into()
+    } else if has("memberOf")
+        || (has("userPrincipalName")
+            && (has("accountEnabled") || has("displayName") || has("mail")))
+    {
+        "; it holds Graph users: give them to --directory".into()
+    } else if has("activityDisplayName") || has("activityDateTime") {
+        "; it holds Entra audit log entries (directoryAudits), not sign-ins".into()
+    } else {
+        format!(
+            "; its first object has the keys {}",
+            crate::error::clip(&keys.join(", "), 200)
+        )
+    }
 }
 
 /// Longest `--group-by` value kept, in characters: a group names a persona; a longer
@@ -842,7 +1480,7 @@ fn not_a_log(path: &Path, why: &str) -> InputError {
     InputError::new(
         path,
         format!(
-            "not a sign-in log: {why}. calibrate reads Graph signIns JSON (pages, arrays or JSON lines), the admin center's CSV download, Log Analytics SigninLogs exports and sessionsim's signins.csv"
+            "{NOT_A_LOG}: {why}. calibrate reads Graph signIns JSON (pages, arrays or JSON lines), Azure Monitor sign-in records (storage account or Event Hub), the admin center's CSV download, Log Analytics SigninLogs exports and sessionsim's signins.csv or signins.parquet, each also gzipped or zipped"
         ),
     )
 }
@@ -933,23 +1571,79 @@ fn json_row(
     each: &mut dyn FnMut(SignIn),
 ) {
     report.rows += 1;
-    let raw: RawSignIn = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return report.bad_row(position, e),
+    // An Azure Monitor diagnostic record carries the sign-in in `properties`, and says in
+    // `category` which kind of sign-in it is.
+    let record = if text.contains("\"properties\"") {
+        serde_json::from_str::<Record>(text)
+            .ok()
+            .filter(|r| r.properties.is_some_and(|p| p.get().starts_with('{')))
+    } else {
+        None
     };
-    let group = options
-        .group_by
-        .as_deref()
-        .and_then(|f| json_group(text, f))
-        .map(clip_group);
-    match convert(raw, format, group, None, report) {
+    let (row, context) = match &record {
+        Some(r) => {
+            if report.format.is_none() || report.format == Some(LogFormat::GraphJson) {
+                report.format = Some(LogFormat::AzureMonitor);
+            }
+            let context = Context {
+                interactive_file: None,
+                category: r.category.get(),
+                time: r.time.get(),
+            };
+            (r.properties.map_or(text, |p| p.get()), context)
+        }
+        None => (text, Context::default()),
+    };
+    let raw: RawSignIn = match serde_json::from_str(row) {
+        Ok(r) => r,
+        Err(e) => {
+            note_keys(report, row);
+            return report.bad_row(position, e);
+        }
+    };
+    let group = options.group_by.as_deref().and_then(|f| {
+        json_group(row, f).or_else(|| record.is_some().then(|| json_group(text, f)).flatten())
+    });
+    let group = group.map(clip_group);
+    match convert(raw, format, group, context, report) {
         Ok(s) => {
             report.used += 1;
             each(s)
         }
-        Err(Skip::Attacker) => report.attacker_rows += 1,
-        Err(Skip::Bad(why)) => report.bad_row(position, why),
+        Err(why) => {
+            if matches!(why, Skip::Bad(_)) {
+                note_keys(report, row);
+            }
+            skipped(report, position, why)
+        }
     }
+}
+
+/// Keeps the keys of the first object that was not a sign-in, to say what the file holds
+/// if none is.
+fn note_keys(report: &mut ReadReport, text: &str) {
+    if report.used > 0 || !report.first_keys.is_empty() {
+        return;
+    }
+    if let Ok(map) = serde_json::from_str::<BTreeMap<String, IgnoredAny>>(text) {
+        report.first_keys = map
+            .into_keys()
+            .take(12)
+            .map(|k| crate::error::clip(&k, 60).into_owned())
+            .collect();
+    }
+}
+
+/// An Azure Monitor diagnostic record: `{"time", "category", "properties": {signIn},
+/// ...}` (resource logs' common schema).
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    #[serde(default)]
+    category: Text,
+    #[serde(default)]
+    time: Text,
 }
 
 /// Bytes read since the element under way began, shared by the reader that counts them
@@ -1014,6 +1708,7 @@ fn read_json_document<R: Read>(
             each: &mut *each,
             format: None,
             budget: &budget,
+            line: None,
         };
         let done = seed.deserialize(&mut de);
         if budget.over.get() {
@@ -1034,6 +1729,10 @@ fn read_json_document<R: Read>(
 }
 
 fn json_error(path: &Path, e: &serde_json::Error) -> InputError {
+    if e.is_io() {
+        // A damaged gzip stream, or a read error.
+        return InputError::new(path, format!("cannot read: {e}"));
+    }
     let msg = e.to_string();
     // serde_json appends " at line L column C"; the position goes in its own place.
     let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -1051,6 +1750,8 @@ struct Document<'a> {
     each: &'a mut dyn FnMut(SignIn),
     format: Option<LogFormat>,
     budget: &'a Budget,
+    /// The line of a JSON-lines file the document is on, for positions.
+    line: Option<u64>,
 }
 
 impl<'de> DeserializeSeed<'de> for Document<'_> {
@@ -1071,7 +1772,9 @@ impl<'de> Visitor<'de> for Document<'_> {
         // kept as their JSON text (a tree of values would take several times its size).
         let mut fields = String::from("{");
         while let Some(key) = map.next_key::<String>()? {
-            if key == "value" && !saw_value {
+            // Graph's pages hold `value`; an Event Hub message or a storage account's
+            // blob of Azure Monitor records holds `records`.
+            if (key == "value" || key == "records") && !saw_value {
                 saw_value = true;
                 fields = String::new();
                 map.next_value_seed(Rows {
@@ -1080,6 +1783,7 @@ impl<'de> Visitor<'de> for Document<'_> {
                     each: self.each,
                     format: self.format.unwrap_or(LogFormat::GraphJson),
                     budget: self.budget,
+                    line: self.line,
                 })?;
             } else if saw_value || key.starts_with('@') {
                 map.next_value::<IgnoredAny>()?;
@@ -1100,7 +1804,10 @@ impl<'de> Visitor<'de> for Document<'_> {
             // One sign-in on its own.
             fields.push('}');
             let text = fields;
-            let position = format!("object {}", self.report.rows + 1);
+            let position = match self.line {
+                Some(n) => format!("line {n}"),
+                None => format!("object {}", self.report.rows + 1),
+            };
             let format = self.report.format.unwrap_or(LogFormat::GraphJson);
             json_row(
                 &text,
@@ -1120,6 +1827,7 @@ impl<'de> Visitor<'de> for Document<'_> {
             each: self.each,
             format: self.format.unwrap_or(LogFormat::GraphJson),
             budget: self.budget,
+            line: self.line,
         }
         .visit_seq(seq)
     }
@@ -1133,6 +1841,15 @@ struct Rows<'a> {
     each: &'a mut dyn FnMut(SignIn),
     format: LogFormat,
     budget: &'a Budget,
+    line: Option<u64>,
+}
+
+/// Where an element of a JSON document is: `element 3`, or `line 2, row 3`.
+fn element_position(line: Option<u64>, index: u64) -> String {
+    match line {
+        Some(n) => format!("line {n}, row {index}"),
+        None => format!("element {index}"),
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Rows<'_> {
@@ -1153,19 +1870,14 @@ impl<'de> Visitor<'de> for Rows<'_> {
         while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
             self.budget.start_element();
             let text = raw.get();
-            // Log Analytics writes PascalCase (`TimeGenerated`); Graph camelCase.
             let format = if self.report.format.is_none() {
-                let f = if text.contains("\"TimeGenerated\"") {
-                    LogFormat::LogAnalyticsJson
-                } else {
-                    self.format
-                };
+                let f = json_format(text, self.format);
                 self.report.format = Some(f);
                 f
             } else {
                 self.report.format.unwrap_or(self.format)
             };
-            if text.contains("\"value\"") && is_page(text) {
+            if may_be_page(text) && is_page(text) {
                 // An array of pages, as some export scripts write.
                 let page: Result<PageRows, _> = serde_json::from_str(text);
                 match page {
@@ -1174,20 +1886,20 @@ impl<'de> Visitor<'de> for Rows<'_> {
                             json_row(
                                 row.get(),
                                 format,
-                                format!("element {index}, row {j}"),
+                                format!("{}, row {j}", element_position(self.line, index)),
                                 self.options,
                                 self.report,
                                 self.each,
                             );
                         }
                     }
-                    Err(e) => self.report.bad_row(format!("element {index}"), e),
+                    Err(e) => self.report.bad_row(element_position(self.line, index), e),
                 }
             } else {
                 json_row(
                     text,
                     format,
-                    format!("element {index}"),
+                    element_position(self.line, index),
                     self.options,
                     self.report,
                     self.each,
@@ -1201,17 +1913,37 @@ impl<'de> Visitor<'de> for Rows<'_> {
 
 #[derive(Deserialize)]
 struct PageRows {
+    #[serde(alias = "records")]
     value: Vec<Box<RawValue>>,
 }
 
-/// A JSON object that is a page of sign-ins rather than one sign-in.
+/// The format of a JSON file, from its first row: Log Analytics writes PascalCase
+/// (`TimeGenerated`), Graph camelCase; Azure Monitor wraps the sign-in in `properties`.
+fn json_format(text: &str, otherwise: LogFormat) -> LogFormat {
+    if text.contains("\"properties\"") && text.contains("\"category\"") {
+        LogFormat::AzureMonitor
+    } else if text.contains("\"TimeGenerated\"") {
+        LogFormat::LogAnalyticsJson
+    } else {
+        otherwise
+    }
+}
+
+fn may_be_page(text: &str) -> bool {
+    text.contains("\"value\"") || text.contains("\"records\"")
+}
+
+/// A JSON object that is a page of sign-ins (`value`) or of records (`records`) rather
+/// than one sign-in.
 fn is_page(text: &str) -> bool {
     #[derive(Deserialize)]
     struct Probe {
         #[serde(default)]
         value: Option<IgnoredAny>,
+        #[serde(default)]
+        records: Option<IgnoredAny>,
     }
-    serde_json::from_str::<Probe>(text).is_ok_and(|p| p.value.is_some())
+    serde_json::from_str::<Probe>(text).is_ok_and(|p| p.value.is_some() || p.records.is_some())
 }
 
 /// Reads up to and including the next newline (or to the end), keeping nothing.
@@ -1234,40 +1966,97 @@ fn skip_line<R: BufRead>(input: &mut R) -> std::io::Result<()> {
     }
 }
 
+/// A JSON line longer than this is parsed as it streams, element by element, instead of
+/// being held whole: a Graph page of 200,000 sign-ins as `ConvertTo-Json -Compress` writes
+/// it is one line of 121 MB.
+const LINE_IN_MEMORY: u64 = 1 << 20;
+
+/// A buffered reader that bytes already read can be put back in front of.
+struct PushBack<R> {
+    front: Vec<u8>,
+    pos: usize,
+    inner: R,
+}
+
+impl<R: BufRead> PushBack<R> {
+    fn new(inner: R) -> Self {
+        PushBack {
+            front: Vec::new(),
+            pos: 0,
+            inner,
+        }
+    }
+
+    fn unread(&mut self, bytes: Vec<u8>) {
+        let mut front = bytes;
+        front.extend_from_slice(&self.front[self.pos..]);
+        self.front = front;
+        self.pos = 0;
+    }
+}
+
+impl<R: BufRead> Read for PushBack<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for PushBack<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos < self.front.len() {
+            Ok(&self.front[self.pos..])
+        } else {
+            self.inner.fill_buf()
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.pos < self.front.len() {
+            self.pos += n;
+            if self.pos >= self.front.len() {
+                // Give back the memory of a long line's start.
+                self.front = Vec::new();
+                self.pos = 0;
+            }
+        } else {
+            self.inner.consume(n);
+        }
+    }
+}
+
 /// One JSON object per line: a sign-in, or a whole page (one Graph response per line).
 /// A file that starts with `{` but is one document over many lines (a pretty-printed
-/// page) is read as a document.
+/// page) is read as a document. A line too long to hold is parsed as it streams.
 fn read_json_lines<R: Read>(
     path: &Path,
-    mut input: BufReader<R>,
+    input: BufReader<R>,
     options: &ReadOptions,
     report: &mut ReadReport,
     each: &mut dyn FnMut(SignIn),
 ) -> Result<(), InputError> {
+    let mut input = PushBack::new(input);
+    let cannot = |e: std::io::Error| InputError::new(path, format!("cannot read: {e}"));
     let mut line = Vec::new();
     let mut number = 0u64;
     let mut first = true;
     loop {
         line.clear();
         let n = (&mut input)
-            .take(MAX_LINE)
+            .take(LINE_IN_MEMORY)
             .read_until(b'\n', &mut line)
-            .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
+            .map_err(cannot)?;
         if n == 0 {
             break;
         }
         number += 1;
-        if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
-            report.rows += 1;
-            report.bad_row(
-                format!("line {number}"),
-                format!("longer than {} MiB: skipped", MAX_LINE >> 20),
-            );
-            // Skip the rest of the line without keeping it (issue 35: a 1 GB line took
-            // 1 GB), and give back the line's memory.
-            skip_line(&mut input)
-                .map_err(|e| InputError::new(path, format!("cannot read: {e}")))?;
-            line = Vec::new();
+        if line.last() != Some(&b'\n') && n as u64 == LINE_IN_MEMORY {
+            first = false;
+            input.unread(std::mem::take(&mut line));
+            stream_line(path, &mut input, number, options, report, each)?;
             continue;
         }
         let text = match std::str::from_utf8(&line) {
@@ -1286,19 +2075,17 @@ fn read_json_lines<R: Read>(
             // Pretty-printed JSON: the first line alone is not a whole value. Read the
             // line and the rest as one document.
             if serde_json::from_str::<IgnoredAny>(text).is_err() {
-                let rest = std::io::Cursor::new(line.clone()).chain(input);
-                return read_json_document(path, rest, options, report, each);
+                input.unread(std::mem::take(&mut line));
+                return read_json_document(path, input, options, report, each);
             }
-            report.format = Some(if text.contains("\"TimeGenerated\"") {
-                LogFormat::LogAnalyticsJson
-            } else if text.contains("\"value\"") && is_page(text) {
-                LogFormat::GraphJson
+            report.format = Some(if may_be_page(text) && is_page(text) {
+                json_format(text, LogFormat::GraphJson)
             } else {
-                LogFormat::JsonLines
+                json_format(text, LogFormat::JsonLines)
             });
         }
         let format = report.format.unwrap_or(LogFormat::JsonLines);
-        if text.contains("\"value\"") && is_page(text) {
+        if may_be_page(text) && is_page(text) {
             match serde_json::from_str::<PageRows>(text) {
                 Ok(p) => {
                     for (j, row) in p.value.iter().enumerate() {
@@ -1326,6 +2113,75 @@ fn read_json_lines<R: Read>(
         }
     }
     Ok(())
+}
+
+/// Parses the JSON value(s) of line `number` as they stream from `input`, one element of
+/// a page at a time, then moves to the next line. A line that breaks off or holds an
+/// element over [`MAX_LINE`] is counted as a bad row and skipped to its end.
+fn stream_line<R: BufRead>(
+    path: &Path,
+    input: &mut R,
+    number: u64,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+    each: &mut dyn FnMut(SignIn),
+) -> Result<(), InputError> {
+    let cannot = |e: std::io::Error| InputError::new(path, format!("cannot read: {e}"));
+    let budget = Budget::default();
+    loop {
+        budget.start_element();
+        let done = {
+            let mut de = serde_json::Deserializer::from_reader(Budgeted {
+                inner: &mut *input,
+                budget: &budget,
+            });
+            Document {
+                options,
+                report: &mut *report,
+                each: &mut *each,
+                format: None,
+                budget: &budget,
+                line: Some(number),
+            }
+            .deserialize(&mut de)
+        };
+        let position = format!("line {number}");
+        if budget.over.get() {
+            report.rows += 1;
+            report.bad_row(
+                position,
+                format!("longer than {} MiB: skipped", MAX_LINE >> 20),
+            );
+            return skip_line(input).map_err(cannot);
+        }
+        if let Err(e) = done {
+            if e.is_io() {
+                return Err(InputError::new(path, format!("cannot read: {e}")));
+            }
+            report.rows += 1;
+            let msg = e.to_string();
+            report.bad_row(position, msg.split(" at line ").next().unwrap_or(&msg));
+            return skip_line(input).map_err(cannot);
+        }
+        // After the value: the end of the line, or another value on the same line.
+        loop {
+            let next = input.fill_buf().map_err(cannot)?.first().copied();
+            match next {
+                None => return Ok(()),
+                Some(b' ' | b'\t' | b'\r') => input.consume(1),
+                Some(b'\n') => {
+                    input.consume(1);
+                    return Ok(());
+                }
+                Some(b'{' | b'[') => break,
+                Some(_) => {
+                    report.rows += 1;
+                    report.bad_row(position, "text after the JSON value: skipped");
+                    return skip_line(input).map_err(cannot);
+                }
+            }
+        }
+    }
 }
 
 /// Header names as the fields know them: trimmed (the admin center writes `Application ID `),
@@ -1554,6 +2410,234 @@ impl<R: BufRead> Read for CsvGuard<R> {
     }
 }
 
+/// Where the `--group-by` value of a table row is.
+enum GroupColumn {
+    Plain(usize),
+    /// A dotted path into JSON text columns (`deviceDetail.operatingSystem` in Log
+    /// Analytics' `DeviceDetail`, or its `DeviceDetail_dynamic`/`DeviceDetail_string`
+    /// pair): the first non-empty one.
+    Json(Vec<usize>, String),
+}
+
+/// The columns of a table (CSV or Parquet): its format, and where things are.
+struct Columns {
+    format: LogFormat,
+    headers: csv::StringRecord,
+    interactive_file: Option<bool>,
+    group: Option<GroupColumn>,
+}
+
+impl Columns {
+    fn new(
+        path: &Path,
+        headers: &csv::StringRecord,
+        options: &ReadOptions,
+        parquet: bool,
+    ) -> Result<Columns, InputError> {
+        let headers = normalize_headers(headers);
+        let has = |name: &str| headers.iter().any(|h| h == name);
+        let format = if has("actor") && has("outcome") && has("createdDateTime") {
+            if parquet {
+                LogFormat::SimulatorParquet
+            } else {
+                LogFormat::SimulatorCsv
+            }
+        } else if has("TimeGenerated") {
+            LogFormat::LogAnalyticsCsv
+        } else if has("Date (UTC)") || has("Date") {
+            LogFormat::AdminCenterCsv
+        } else if has("createdDateTime") || has("CreatedDateTime") {
+            LogFormat::LogAnalyticsCsv
+        } else {
+            let shown: Vec<&str> = headers.iter().take(8).collect();
+            let holds = if has("design") && has("prompts_per_user_day") {
+                "; it is a sessionsim results table: run with --signin-log and give its signins.csv"
+            } else if has("scope") && has("observed_prompts_per_user_day") {
+                "; it is calibrate's own calibration.csv"
+            } else if has("at") && has("actor") && has("outcome") {
+                "; it is a sessionsim trace"
+            } else {
+                ""
+            };
+            return Err(not_a_log(
+                path,
+                &format!(
+                    "no time column (createdDateTime, TimeGenerated or Date (UTC)) among its columns ({}{}){holds}",
+                    crate::error::clip(&shown.join(", "), 300),
+                    if headers.len() > 8 { ", ..." } else { "" }
+                ),
+            ));
+        };
+        let user_column = [
+            "userId",
+            "UserId",
+            "User ID",
+            "userPrincipalName",
+            "UserPrincipalName",
+            "Username",
+        ];
+        if !user_column.iter().any(|c| has(c)) {
+            return Err(not_a_log(
+                path,
+                "no user column (userPrincipalName, UserId, Username)",
+            ));
+        }
+        let file_name = path
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .to_ascii_lowercase()
+                    .replace(['_', '-', ' '], "")
+            })
+            .unwrap_or_default();
+        let interactive_file = if format != LogFormat::AdminCenterCsv {
+            None
+        } else if file_name.contains("noninteractive") {
+            Some(false)
+        } else if file_name.contains("interactive") {
+            Some(true)
+        } else {
+            None
+        };
+        let group = match options.group_by.as_deref() {
+            Some(field) => Some(group_column(&headers, field).ok_or_else(|| {
+                InputError::new(
+                    path,
+                    format!("--group-by `{field}`: no such column in this file"),
+                )
+            })?),
+            None => None,
+        };
+        Ok(Columns {
+            format,
+            headers,
+            interactive_file,
+            group,
+        })
+    }
+
+    /// Reads one row (already counted in `report.rows`). Only a simulated log of several
+    /// runs is an error: the rest of it would not be one tenant.
+    fn row(
+        &self,
+        path: &Path,
+        record: &csv::StringRecord,
+        position: String,
+        options: &ReadOptions,
+        report: &mut ReadReport,
+        each: &mut dyn FnMut(SignIn),
+    ) -> Result<(), InputError> {
+        let raw: RawSignIn = match record.deserialize(Some(&self.headers)) {
+            Ok(r) => r,
+            Err(e) => {
+                report.bad_row(position, e);
+                return Ok(());
+            }
+        };
+        if self.format.simulator() && !simulator_run(path, &raw, options, report)? {
+            return Ok(());
+        }
+        let cell = |i: usize| record.get(i).map(str::trim).filter(|g| !g.is_empty());
+        let group = match &self.group {
+            None => None,
+            Some(GroupColumn::Plain(i)) => cell(*i).map(str::to_string),
+            Some(GroupColumn::Json(columns, rest)) => columns
+                .iter()
+                .find_map(|&i| cell(i))
+                .and_then(|text| json_group(text, rest)),
+        }
+        .map(clip_group);
+        let context = Context {
+            interactive_file: self.interactive_file,
+            ..Context::default()
+        };
+        match convert(raw, self.format, group, context, report) {
+            Ok(s) => {
+                report.used += 1;
+                each(s)
+            }
+            Err(why) => skipped(report, position, why),
+        }
+        Ok(())
+    }
+}
+
+/// The column of `--group-by FIELD`: a column of that name (or with `_` for `.`), else,
+/// for a dotted field, the JSON text column of its first part (Log Analytics CSV exports
+/// write `DeviceDetail` as JSON text, or as a `_dynamic`/`_string` pair).
+fn group_column(headers: &csv::StringRecord, field: &str) -> Option<GroupColumn> {
+    let flat = field.replace('.', "_");
+    if let Some(i) = headers.iter().position(|h| {
+        let h = h.trim();
+        h.eq_ignore_ascii_case(field) || h.eq_ignore_ascii_case(&flat)
+    }) {
+        return Some(GroupColumn::Plain(i));
+    }
+    let (head, rest) = field.split_once('.')?;
+    let columns: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            let h = h.trim();
+            h.eq_ignore_ascii_case(head)
+                || [("_dynamic"), ("_string")].iter().any(|suffix| {
+                    h.len() == head.len() + suffix.len()
+                        && h[..head.len()].eq_ignore_ascii_case(head)
+                        && h[head.len()..].eq_ignore_ascii_case(suffix)
+                })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    (!columns.is_empty()).then(|| GroupColumn::Json(columns, rest.to_string()))
+}
+
+/// Whether a row of sessionsim's own log is of the run to read. Its designs and
+/// replicates are different tenants (or the same tenant again): pooled, each user would
+/// sign in once per run. So a log of several runs is refused as soon as a second one
+/// shows, unless `--design`/`--replicate` pick one.
+fn simulator_run(
+    path: &Path,
+    raw: &RawSignIn,
+    options: &ReadOptions,
+    report: &mut ReadReport,
+) -> Result<bool, InputError> {
+    let design = raw.design.get().unwrap_or("");
+    let replicate = raw.replicate.get().unwrap_or("");
+    let known = |runs: &[(String, String)]| runs.iter().any(|(d, r)| d == design && r == replicate);
+    if !known(&report.seen_runs) && report.seen_runs.len() < MAX_RUNS {
+        report
+            .seen_runs
+            .push((design.to_string(), replicate.to_string()));
+    }
+    if options.design.as_deref().is_some_and(|d| d != design)
+        || options.replicate.as_deref().is_some_and(|r| r != replicate)
+    {
+        report.other_run_rows += 1;
+        return Ok(false);
+    }
+    if !known(&report.runs) {
+        report
+            .runs
+            .push((design.to_string(), replicate.to_string()));
+        if report.runs.len() > 1 {
+            return Err(several_runs(path, &report.runs));
+        }
+    }
+    Ok(true)
+}
+
+/// The error for a simulated log of several runs.
+pub fn several_runs(path: &Path, runs: &[(String, String)]) -> InputError {
+    InputError::new(
+        path,
+        format!(
+            "holds the rows of several simulated runs ({}): pooled, each user would be counted once per run, so calibrate reads one; pick it with --design NAME --replicate N (the run's summary.csv lists the designs)",
+            runs_text(runs)
+        ),
+    )
+    .field("LOG")
+}
+
 /// CSV: the admin center's download, Log Analytics' export or the simulator's log, told
 /// apart by their headers.
 fn read_csv<R: BufRead>(
@@ -1570,79 +2654,8 @@ fn read_csv<R: BufRead>(
         .headers()
         .map_err(|e| not_a_log(path, &format!("no CSV header: {e}")))?
         .clone();
-    let headers = normalize_headers(&headers);
-    let has = |name: &str| headers.iter().any(|h| h == name);
-    let format = if has("actor") && has("outcome") && has("createdDateTime") {
-        LogFormat::SimulatorCsv
-    } else if has("TimeGenerated") {
-        LogFormat::LogAnalyticsCsv
-    } else if has("Date (UTC)") || has("Date") {
-        LogFormat::AdminCenterCsv
-    } else if has("createdDateTime") || has("CreatedDateTime") {
-        LogFormat::LogAnalyticsCsv
-    } else {
-        let shown: Vec<&str> = headers.iter().take(8).collect();
-        return Err(not_a_log(
-            path,
-            &format!(
-                "no time column (createdDateTime, TimeGenerated or Date (UTC)) among its columns ({}{})",
-                crate::error::clip(&shown.join(", "), 300),
-                if headers.len() > 8 { ", ..." } else { "" }
-            ),
-        ));
-    };
-    let user_column = [
-        "userId",
-        "UserId",
-        "User ID",
-        "userPrincipalName",
-        "UserPrincipalName",
-        "Username",
-    ];
-    if !user_column.iter().any(|c| has(c)) {
-        return Err(not_a_log(
-            path,
-            "no user column (userPrincipalName, UserId, Username)",
-        ));
-    }
-    report.format = Some(format);
-    let file_name = path
-        .file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .to_ascii_lowercase()
-                .replace(['_', '-', ' '], "")
-        })
-        .unwrap_or_default();
-    let interactive_file = if format != LogFormat::AdminCenterCsv {
-        None
-    } else if file_name.contains("noninteractive") {
-        Some(false)
-    } else if file_name.contains("interactive") {
-        Some(true)
-    } else {
-        None
-    };
-    let group_index = match options.group_by.as_deref() {
-        Some(field) => {
-            let flat = field.replace('.', "_");
-            let found = headers.iter().position(|h| {
-                let h = h.trim();
-                h.eq_ignore_ascii_case(field) || h.eq_ignore_ascii_case(&flat)
-            });
-            match found {
-                Some(i) => Some(i),
-                None => {
-                    return Err(InputError::new(
-                        path,
-                        format!("--group-by `{field}`: no such column in this file"),
-                    ))
-                }
-            }
-        }
-        None => None,
-    };
-    let trimmed = headers;
+    let columns = Columns::new(path, &headers, options, false)?;
+    report.format = Some(columns.format);
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
@@ -1671,27 +2684,7 @@ fn read_csv<R: BufRead>(
             );
             continue;
         }
-        let raw: RawSignIn = match record.deserialize(Some(&trimmed)) {
-            Ok(r) => r,
-            Err(e) => {
-                report.bad_row(position, e);
-                continue;
-            }
-        };
-        let group = group_index
-            .and_then(|i| record.get(i))
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-            .map(str::to_string)
-            .map(clip_group);
-        match convert(raw, format, group, interactive_file, report) {
-            Ok(s) => {
-                report.used += 1;
-                each(s)
-            }
-            Err(Skip::Attacker) => report.attacker_rows += 1,
-            Err(Skip::Bad(why)) => report.bad_row(position, why),
-        }
+        columns.row(path, &record, position, options, report, each)?;
     }
     Ok(())
 }
@@ -1791,6 +2784,7 @@ mod tests {
             \"1/5/2026, 8:30:12.000 AM\",bob@contoso.example,OfficeHome,Browser,True,0,\"{\"\"deviceId\"\":\"\"\"\",\"\"trustType\"\":\"\"\"\",\"\"isCompliant\"\":false}\",\"[{\"\"authenticationMethod\"\":\"\"Password\"\",\"\"succeeded\"\":true}]\",Sales\n";
         let o = ReadOptions {
             group_by: Some("department".into()),
+            ..ReadOptions::default()
         };
         let (r, rows) = read_str("la.csv", text, &o).unwrap();
         assert_eq!(r.format, Some(LogFormat::LogAnalyticsCsv));
@@ -1806,6 +2800,7 @@ mod tests {
             text,
             &ReadOptions {
                 group_by: Some("costCenter".into()),
+                ..ReadOptions::default()
             },
         )
         .unwrap_err();
@@ -1823,6 +2818,55 @@ mod tests {
         let previously = GRAPH_ROW.replace("Windows Hello for Business", "Previously satisfied");
         let (_, rows) = read_str("prev.jsonl", &previously, &ReadOptions::default()).unwrap();
         assert!(!rows[0].prompt);
+    }
+
+    #[test]
+    fn a_second_factor_filed_as_primary_authentication_is_told_by_method_or_order() {
+        // Real records file every step under "Primary authentication" (or none): a
+        // method that is only ever a second factor is one, and so is a passkey or
+        // Windows Hello that follows a password.
+        let with = |details: &str| {
+            let row = GRAPH_ROW.replace(
+                r#"[{"authenticationMethod":"Windows Hello for Business","succeeded":true,"authenticationStepRequirement":"Primary authentication"}]"#,
+                details,
+            );
+            let (_, rows) = read_str("x.jsonl", &row, &ReadOptions::default()).unwrap();
+            (rows[0].credential, rows[0].mfa)
+        };
+        let step = |m: &str, s: &str| {
+            format!(
+                r#"{{"authenticationMethod":"{m}","succeeded":true,"authenticationStepRequirement":"{s}"}}"#
+            )
+        };
+        let p = "Primary authentication";
+        assert_eq!(
+            with(&format!(
+                "[{},{}]",
+                step("Password", p),
+                step("Mobile app notification", p)
+            )),
+            (Some(Credential::Password), Some(MfaMethod::PushNumberMatch))
+        );
+        assert_eq!(
+            with(&format!(
+                "[{},{}]",
+                step("Password", ""),
+                step("Text message", "")
+            )),
+            (Some(Credential::Password), Some(MfaMethod::PushNumberMatch))
+        );
+        assert_eq!(
+            with(&format!(
+                "[{},{}]",
+                step("Password", p),
+                step("Passkey (device-bound)", p)
+            )),
+            (Some(Credential::Password), Some(MfaMethod::Passkey))
+        );
+        assert_eq!(
+            with(&format!("[{}]", step("FIDO2 security key", p))),
+            (Some(Credential::Passkey), None)
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! `sessionsim calibrate`: a population fitted to the tenant's own sign-in logs, and a
-//! check of the simulation against them.
+//! `sessionsim calibrate` from end to end: a population fitted to the tenant's own
+//! sign-in logs, and a check of the simulation against them.
 //!
-//! 1. The logs stream through [`LogSummary`] (per-user, per-day aggregates).
+//! 1. The logs stream through [`LogSummary`] (per-user, per-day aggregates), read by
+//!    [`log_reader`].
 //! 2. Users form personas (by a `--group-by` field, or by behaviour) and each persona gets
 //!    first estimates straight from the log ([`initial_fit`]).
 //! 3. What a log shows only indirectly (the working day behind the first and last sign-in,
@@ -10,23 +11,25 @@
 //!    the same code, and the parameters moved by the difference (additively for times,
 //!    proportionally for rates). A few rounds suffice.
 //! 4. With the tenant's current policies, the fitted population is simulated under them and
-//!    the prompts per user-day compared with the log's, overall, by device and by app.
+//!    the prompts per user-day compared with the log's, cell by cell
+//!    ([`crate::calibrate::check`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::calibrate::check::{check_rows, residual_warning, CheckRow, MAX_RESIDUAL};
+use crate::calibrate::directory::{Directory, Membership};
+use crate::calibrate::fit::{
+    cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
+    FittedPersona, LogSummary, Moments, PersonaGroup, Provenance, Template, UserView,
+};
+use crate::calibrate::log_reader::{self, ReadOptions, ReadReport};
 use crate::error::{plural, InputError};
 use crate::output::signinlog::{LogBuffer, SIGNIN_HEADER};
 use crate::study::experiment::{Experiment, RunOptions, DEFAULT_START_DAY};
 use crate::study::runner::{self, RowSink};
 use crate::world::app::{App, DeviceTrust};
-use crate::world::directory::{Directory, Membership};
-use crate::world::fit::{
-    cluster_personas, group_personas, initial_fit, population_toml, Behaviour, FitOptions,
-    FittedPersona, LogSummary, Moments, Provenance, Template, UserView,
-};
 use crate::world::population::Population;
-use crate::world::signin_log::{self, ReadOptions, ReadReport};
 
 /// What `calibrate` was asked to do.
 #[derive(Clone, Debug)]
@@ -37,6 +40,9 @@ pub struct CalibrateOptions {
     /// The tenant's current policies (file or folder): used while fitting and for the check.
     pub policies: Option<PathBuf>,
     pub group_by: Option<String>,
+    /// sessionsim's own logs: the run to read (`--design`, `--replicate`).
+    pub design: Option<String>,
+    pub replicate: Option<String>,
     /// The population whose values fill in what logs cannot show.
     pub template: Option<PathBuf>,
     /// Graph `users?$expand=memberOf`: the groups and roles of the log's users.
@@ -56,6 +62,8 @@ impl CalibrateOptions {
             out,
             policies: None,
             group_by: None,
+            design: None,
+            replicate: None,
             template: None,
             directory: None,
             fit: FitOptions::default(),
@@ -66,31 +74,10 @@ impl CalibrateOptions {
     }
 }
 
-/// One line of the check: observed against simulated prompts per working user-day.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckRow {
-    /// `all`, `device` or `app`.
-    pub scope: &'static str,
-    pub key: String,
-    pub observed_user_days: u64,
-    pub observed: f64,
-    pub simulated_user_days: u64,
-    /// `None` where the simulator has no counterpart (apps it does not model).
-    pub simulated: Option<f64>,
-}
-
-impl CheckRow {
-    /// (simulated − observed) / observed.
-    pub fn relative_error(&self) -> Option<f64> {
-        match self.simulated {
-            Some(s) if self.observed > 0.0 => Some((s - self.observed) / self.observed),
-            _ => None,
-        }
-    }
-}
-
 /// What `calibrate` produced.
 pub struct Calibration {
+    /// The population's name (the output file's stem).
+    pub name: String,
     /// The population file's text.
     pub population: String,
     pub reports: Vec<(PathBuf, ReadReport)>,
@@ -124,6 +111,23 @@ pub fn calibrate(
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<Calibration> {
     let template = match &opts.template {
+        // A shipped population by name (`--help` names `quickstart` as the default).
+        Some(p) if !p.exists() && Template::shipped(&p.to_string_lossy()).is_some() => {
+            Template::shipped(&p.to_string_lossy()).expect("checked")
+        }
+        Some(p) if !p.exists() => {
+            return Err(InputError::new(
+                p,
+                format!(
+                    "file not found, and not the name of a shipped population ({})",
+                    crate::calibrate::fit::SHIPPED_TEMPLATES
+                        .map(|(n, _)| n)
+                        .join(", ")
+                ),
+            )
+            .field("--template")
+            .into())
+        }
         Some(p) => {
             // It must be a population that loads; then its raw values are copied.
             Population::load(p).map_err(|e| {
@@ -149,14 +153,18 @@ pub fn calibrate(
     // 1. Read.
     let read = ReadOptions {
         group_by: opts.group_by.clone(),
+        design: opts.design.clone(),
+        replicate: opts.replicate.clone(),
     };
     let mut summary = LogSummary::new(opts.fit.utc_offset_seconds);
     let mut reports = Vec::new();
     let mut warnings = Vec::new();
+    let mut runs: Vec<(String, String)> = Vec::new();
     for path in &opts.logs {
         progress(Progress::Reading(path));
+        summary.begin_file();
         let mut n = 0u64;
-        let report = signin_log::read_log(path, &read, &mut |s| {
+        let report = log_reader::read_log(path, &read, &mut |s| {
             summary.add(&s);
             n += 1;
             if n.is_multiple_of(65_536) {
@@ -172,7 +180,35 @@ pub fn calibrate(
                 report.bad_examples.join("; ")
             ));
         }
+        file_warnings(path, &report, &mut warnings);
+        for r in &report.runs {
+            if !runs.contains(r) {
+                runs.push(r.clone());
+            }
+        }
+        if runs.len() > 1 {
+            // Each file of one run, several runs in all (the designs' logs side by side).
+            return Err(log_reader::several_runs(path, &runs).into());
+        }
         reports.push((path.clone(), report));
+    }
+    if (opts.design.is_some() || opts.replicate.is_some())
+        && !reports
+            .iter()
+            .any(|(_, r)| r.format.is_some_and(|f| f.simulator()))
+    {
+        warnings.push(
+            "--design and --replicate pick a run of sessionsim's own logs; none of the logs is one, so they were ignored"
+                .to_string(),
+        );
+    }
+    let periods = summary.periods();
+    if periods.len() > 1 {
+        warnings.push(format!(
+            "the logs cover {} separate periods ({}): each user is measured against the days of the files its sign-ins are in",
+            periods.len(),
+            periods_text(&summary)
+        ));
     }
     if summary.window_days() > MAX_QUIET_WINDOW_DAYS {
         let (first, last) = summary.window();
@@ -286,8 +322,12 @@ pub fn calibrate(
     // A persona needs an app the simulator models. Users who sign in to none (only to
     // Windows, or to apps it does not model) cannot be simulated: they are left out,
     // and said so; with none left there is nothing to fit.
-    let (kept, appless): (Vec<FittedPersona>, Vec<FittedPersona>) =
-        personas.into_iter().partition(|p| !p.apps.is_empty());
+    let (kept, appless): (Vec<(FittedPersona, &PersonaGroup)>, Vec<_>) = personas
+        .into_iter()
+        .zip(&groups)
+        .partition(|(p, _)| !p.apps.is_empty());
+    let (kept, kept_groups): (Vec<FittedPersona>, Vec<&PersonaGroup>) = kept.into_iter().unzip();
+    let appless: Vec<FittedPersona> = appless.into_iter().map(|(p, _)| p).collect();
     if !appless.is_empty() {
         let users: usize = appless.iter().map(|p| p.observed.users).sum();
         if kept.is_empty() {
@@ -318,12 +358,25 @@ pub fn calibrate(
         ));
     }
     personas = kept;
+    // The users of the population: those of the personas kept. The others are neither
+    // simulated nor in the check.
+    let kept_users: usize = personas.iter().map(|p| p.observed.users).sum();
+    for p in &mut personas {
+        p.share = p.observed.users as f64 / kept_users.max(1) as f64;
+    }
+    // Each kept user's persona, by index into `views`.
+    let mut persona_of: Vec<Option<usize>> = vec![None; views.len()];
+    for (k, g) in kept_groups.iter().enumerate() {
+        for &i in &g.members {
+            persona_of[i] = Some(k);
+        }
+    }
     let name = population_name(&opts.out);
     let days = simulated_days(summary.window_days());
     let provenance = Provenance {
         files: opts.logs.iter().map(|p| p.display().to_string()).collect(),
         rows: summary.rows,
-        users: views.len(),
+        users: kept_users,
         window_days: summary.window_days(),
         utc_offset_seconds: opts.fit.utc_offset_seconds,
         rounds: opts.rounds,
@@ -364,6 +417,40 @@ pub fn calibrate(
             }
         }
     }
+    // A population that never signs in reproduces nothing (issue 33: files of different
+    // periods measured against one window fitted every workday share to 0, and it
+    // validated). Users are now measured against their own files' days; this stays as a
+    // check of whatever else could bring it about.
+    let silent: Vec<&str> = personas
+        .iter()
+        .filter(|p| p.workday_share + p.weekend_share < MIN_ACTIVE_SHARE)
+        .map(|p| p.name.as_str())
+        .collect();
+    if !silent.is_empty() {
+        let why = format!(
+            "persona{} {} would sign in on fewer than {:.0}% of days, although {} users signed in on {:.0}% of the weekdays the logs cover ({})",
+            if silent.len() > 1 { "s" } else { "" },
+            silent.join(", "),
+            MIN_ACTIVE_SHARE * 100.0,
+            if silent.len() == personas.len() { "the logs'" } else { "their" },
+            100.0
+                * personas
+                    .iter()
+                    .filter(|p| silent.contains(&p.name.as_str()))
+                    .map(|p| p.observed.weekday_share)
+                    .fold(0.0, f64::max),
+            periods_text(&summary)
+        );
+        if silent.len() == personas.len() {
+            return Err(InputError::new(
+                &opts.logs[0],
+                format!("the fitted population would never sign in: {why}; check the logs' dates, and --utc-offset"),
+            )
+            .field("LOG")
+            .into());
+        }
+        warnings.push(why);
+    }
     let population = population_toml(&name, &personas, &template, &provenance);
     let fitted = parse_fitted(&opts.out, &population)?;
     if let Some(p) = &opts.policies {
@@ -392,17 +479,119 @@ pub fn calibrate(
         Some(_) => {
             progress(Progress::Checking);
             let (sim, sim_views) = simulate(opts, fitted, days, u64::MAX)?;
-            Some(check_rows(&summary, &views, &sim, &sim_views, &opts.fit))
+            // The users of the population only: those left out are not simulated.
+            let kept_views: Vec<UserView> = views
+                .iter()
+                .zip(&persona_of)
+                .filter(|(_, p)| p.is_some())
+                .map(|(v, _)| v.clone())
+                .collect();
+            let kept_personas: Vec<&str> = persona_of
+                .iter()
+                .flatten()
+                .map(|&k| personas[k].name.as_str())
+                .collect();
+            let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();
+            let rows = check_rows(
+                &summary,
+                &kept_views,
+                &kept_personas,
+                &sim,
+                &sim_views,
+                &names,
+            );
+            if let Some(all) = rows.first().and_then(|r| r.relative_error()) {
+                if all.abs() > MAX_RESIDUAL {
+                    warnings.push(residual_warning(all, &rows));
+                }
+            }
+            Some(rows)
         }
         None => None,
     };
     Ok(Calibration {
+        name,
         population,
         reports,
         personas,
         check,
         warnings,
     })
+}
+
+/// A persona whose workday and weekend shares add up to less than this never signs in,
+/// for all purposes.
+const MIN_ACTIVE_SHARE: f64 = 0.01;
+
+/// `2026-01-05 to 2026-01-18, 2026-06-01 to 2026-06-14`.
+fn periods_text(summary: &LogSummary) -> String {
+    let date = |d: i32| {
+        let (y, m, dd) = crate::engine::calendar::civil_from_days(d as i64);
+        format!("{y:04}-{m:02}-{dd:02}")
+    };
+    let periods = summary.periods();
+    let shown: Vec<String> = periods
+        .iter()
+        .take(4)
+        .map(|(a, b)| format!("{} to {}", date(*a), date(*b)))
+        .collect();
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if periods.len() > 4 { ", ..." } else { "" }
+    )
+}
+
+/// What one file's reading left out or could not tell.
+fn file_warnings(path: &Path, r: &ReadReport, warnings: &mut Vec<String>) {
+    let name = path.display();
+    let legacy: u64 = r.legacy.values().sum();
+    if legacy > 0 {
+        warnings.push(format!(
+            "{name}: {} of legacy authentication left out ({}): a client with a stored password signs in all day without prompts, which is neither a prompt nor the use of an app the simulator models",
+            plural(legacy, "sign-in"),
+            log_reader::top_of(&r.legacy, 5)
+        ));
+    }
+    if r.not_user_rows > 0 {
+        warnings.push(format!(
+            "{name}: {} of service principals or managed identities left out (calibrate fits users)",
+            plural(r.not_user_rows, "sign-in")
+        ));
+    }
+    let other: u64 = r.other_categories.values().sum();
+    if other > 0 {
+        warnings.push(format!(
+            "{name}: {} of other categories than sign-ins left out ({})",
+            plural(other, "record"),
+            log_reader::top_of(&r.other_categories, 5)
+        ));
+    }
+    if r.interactive_unknown > 0 {
+        warnings.push(format!(
+            "{name}: {} of its {} rows say neither isInteractive nor the table they come from (Type, Category, or the admin center's file name InteractiveSignIns_/NonInteractiveSignIns_): they were read as non-interactive, so they count no prompt; export IsInteractive or Type with them",
+            r.interactive_unknown,
+            r.rows
+        ));
+    }
+    if r.skipped_members_total > 0 {
+        let more = r.skipped_members_total - r.skipped_members.len() as u64;
+        warnings.push(format!(
+            "{name}: {} that {} not sign-in logs left out: {}{}",
+            plural(r.skipped_members_total, "member"),
+            if r.skipped_members_total == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            r.skipped_members.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
 }
 
 /// The population's name: the output file's stem, in the characters names allow.
@@ -576,10 +765,15 @@ impl RowSink for SummarySink<'_> {
         }
         let input = SIGNIN_HEADER.as_bytes().chain(signins.as_slice());
         let summary = &mut *self.summary;
-        if let Err(e) = signin_log::read_csv_stream(
+        // The persona column names each simulated user's persona, for the check's cells.
+        let options = ReadOptions {
+            group_by: Some("persona".into()),
+            ..ReadOptions::default()
+        };
+        if let Err(e) = log_reader::read_csv_stream(
             Path::new("(simulated signins.csv)"),
             input,
-            &ReadOptions::default(),
+            &options,
             &mut |s| summary.add(&s),
         ) {
             self.error = Some(e);
@@ -771,107 +965,4 @@ impl Secant {
         self.last = Some((x, simulated));
         next.clamp(0.0, max)
     }
-}
-
-fn check_rows(
-    observed: &LogSummary,
-    views: &[UserView],
-    simulated: &LogSummary,
-    sim_views: &[UserView],
-    options: &FitOptions,
-) -> Vec<CheckRow> {
-    let all: Vec<usize> = (0..views.len()).collect();
-    let sim_all: Vec<usize> = (0..sim_views.len()).collect();
-    let o = observed.moments(views, &all, options);
-    let s = simulated.moments(sim_views, &sim_all, options);
-    let mut rows = vec![CheckRow {
-        scope: "all",
-        key: "all".into(),
-        observed_user_days: o.user_days,
-        observed: o.prompts_per_user_day(),
-        simulated_user_days: s.user_days,
-        simulated: Some(s.prompts_per_user_day()),
-    }];
-    let od = observed.prompts_by_device(views);
-    let sd = simulated.prompts_by_device(sim_views);
-    for d in DeviceTrust::ALL {
-        let (op, on) = od[d.index()];
-        let (sp, sn) = sd[d.index()];
-        if on == 0 && sn == 0 {
-            continue;
-        }
-        let per = |p: u64, n: u64| if n == 0 { 0.0 } else { p as f64 / n as f64 };
-        rows.push(CheckRow {
-            scope: "device",
-            key: d.name().into(),
-            observed_user_days: on,
-            observed: per(op, on),
-            simulated_user_days: sn,
-            simulated: (sn > 0).then(|| per(sp, sn)),
-        });
-    }
-    for app in App::ALL {
-        let (op, sp) = (
-            o.app_prompts_per_user_day(app),
-            s.app_prompts_per_user_day(app),
-        );
-        if op == 0.0 && sp == 0.0 && o.app_users[app.index()] == 0 {
-            continue;
-        }
-        rows.push(CheckRow {
-            scope: "app",
-            key: app.name().into(),
-            observed_user_days: o.user_days,
-            observed: op,
-            simulated_user_days: s.user_days,
-            simulated: Some(sp),
-        });
-    }
-    let (op, sp) = (
-        o.device_sign_in_prompts_per_user_day(),
-        s.device_sign_in_prompts_per_user_day(),
-    );
-    if op > 0.0 || sp > 0.0 {
-        rows.push(CheckRow {
-            scope: "app",
-            key: "windows_sign_in".into(),
-            observed_user_days: o.user_days,
-            observed: op,
-            simulated_user_days: s.user_days,
-            simulated: Some(sp),
-        });
-    }
-    let op = o.other_prompts_per_user_day();
-    if op > 0.0 {
-        rows.push(CheckRow {
-            scope: "app",
-            key: "unmodelled_apps".into(),
-            observed_user_days: o.user_days,
-            observed: op,
-            simulated_user_days: s.user_days,
-            simulated: None,
-        });
-    }
-    rows
-}
-
-/// `calibration.csv`.
-pub fn calibration_csv(rows: &[CheckRow]) -> String {
-    let mut out = String::from(
-        "scope,key,observed_user_days,observed_prompts_per_user_day,simulated_user_days,simulated_prompts_per_user_day,relative_error\n",
-    );
-    for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{:.4},{},{},{}\n",
-            r.scope,
-            r.key,
-            r.observed_user_days,
-            r.observed,
-            r.simulated_user_days,
-            r.simulated.map_or(String::new(), |s| format!("{s:.4}")),
-            r.relative_error()
-                .map_or(String::new(), |e| format!("{e:.4}")),
-        ));
-    }
-    out
 }

@@ -5,7 +5,7 @@
 //! prompts), so memory grows with users × days, never with rows. [`Moments`] are the
 //! statistics of a set of users that the population model can reproduce; the same code
 //! computes them on the tenant's log and on a simulated one, which is how `calibrate`
-//! adjusts what the log shows only indirectly (`study::calibrate`).
+//! adjusts what the log shows only indirectly (`calibrate::pipeline`).
 //!
 //! What a sign-in log cannot show (lunch, breaks, meetings, browser restarts, answers to
 //! "Stay signed in?") comes from a template population and is marked so in the output.
@@ -15,13 +15,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
+use crate::calibrate::directory::Membership;
+use crate::calibrate::log_reader::{SignIn, Target};
 use crate::engine::calendar::weekday;
 use crate::error::plural;
 use crate::model::{Credential, MfaMethod};
 use crate::world::app::{App, Client, DeviceTrust};
-use crate::world::directory::Membership;
 use crate::world::population::ClientChoice;
-use crate::world::signin_log::{SignIn, Target};
 
 const APPS: usize = App::COUNT;
 /// Prompt slots: the apps, then device sign-ins, then apps the simulator does not model.
@@ -186,6 +186,9 @@ struct UserAgg {
     credentials: [u32; 3],
     mfa: [u32; 3],
     locations: [u32; 2],
+    /// The files the user's rows came from, one bit each (files past the 63rd share the
+    /// last bit): a user is measured against the days those files cover.
+    files: u64,
     days: Days,
 }
 
@@ -201,6 +204,10 @@ pub struct LogSummary {
     offset: i64,
     first_day: Option<i32>,
     last_day: Option<i32>,
+    /// Each file's first and last day, in the order read ([`LogSummary::begin_file`]).
+    files: Vec<Option<(i32, i32)>>,
+    /// A window set for every user ([`LogSummary::set_window`]).
+    fixed_window: bool,
     pub rows: u64,
     /// Rows that carried each kind of fact.
     pub rows_with_device: u64,
@@ -223,11 +230,29 @@ impl LogSummary {
         }
     }
 
-    /// Sets the observation window (local days since 1970): a simulated log covers its
-    /// whole run even when its last days have no sign-in.
+    /// Sets the observation window of every user (local days since 1970): a simulated
+    /// log covers its whole run even when its last days have no sign-in.
     pub fn set_window(&mut self, first_day: i32, last_day: i32) {
         self.first_day = Some(first_day);
         self.last_day = Some(last_day);
+        self.fixed_window = true;
+    }
+
+    /// Starts the rows of another file. Files may cover different periods (an export of
+    /// January, another of June): each user is measured against the days of the files its
+    /// rows are in, never against the span of all of them (issue 33: two periods made
+    /// every user look absent most days, and the fit a population that never signs in).
+    pub fn begin_file(&mut self) {
+        self.files.push(None);
+    }
+
+    /// The periods the files cover: their windows, overlapping or adjacent ones merged,
+    /// in day order.
+    pub fn periods(&self) -> Vec<(i32, i32)> {
+        if self.fixed_window || self.files.is_empty() {
+            return self.first_day.zip(self.last_day).into_iter().collect();
+        }
+        merge_windows(self.files.iter().flatten().copied())
     }
 
     pub fn users(&self) -> usize {
@@ -249,12 +274,12 @@ impl LogSummary {
         (date(self.first_day), date(self.last_day))
     }
 
-    /// Days in the observation window.
+    /// Days the files cover (the days between periods that no file covers not counted).
     pub fn window_days(&self) -> u32 {
-        match (self.first_day, self.last_day) {
-            (Some(a), Some(b)) => (b - a + 1) as u32,
-            _ => 0,
-        }
+        self.periods()
+            .iter()
+            .map(|(a, b)| (*b as i64 - *a as i64 + 1) as u32)
+            .sum()
     }
 
     pub fn add(&mut self, s: &SignIn) {
@@ -264,6 +289,12 @@ impl LogSummary {
         let second = local.rem_euclid(DAY_SECONDS) as u32;
         self.first_day = Some(self.first_day.map_or(day, |d| d.min(day)));
         self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
+        if self.files.is_empty() {
+            self.files.push(None);
+        }
+        let file = self.files.len() - 1;
+        let w = &mut self.files[file];
+        *w = Some(w.map_or((day, day), |(a, b)| (a.min(day), b.max(day))));
         let group = s.group.as_ref().map(|g| {
             let next = self.group_ids.len() as u32;
             if let Some(&id) = self.group_ids.get(g) {
@@ -282,6 +313,7 @@ impl LogSummary {
             self.aggs.push(UserAgg::default());
         }
         let u = &mut self.aggs[i as usize];
+        u.files |= 1u64 << file.min(63);
         if u.group.is_none() {
             u.group = group;
         }
@@ -350,19 +382,51 @@ impl LogSummary {
             .map_or("(other groups)", |g| g.as_str())
     }
 
-    /// Weekdays and weekend days in the window.
-    fn window_weekdays(&self) -> (u32, u32) {
-        let (Some(a), Some(b)) = (self.first_day, self.last_day) else {
-            return (0, 0);
-        };
-        // Whole weeks have five weekdays each; only the last partial week is walked
-        // (issue 35: a window of four billion days was walked day by day).
-        let days = (b as i64 - a as i64 + 1).max(0);
-        let tail_start = a as i64 + days / 7 * 7;
-        let tail = (tail_start..=b as i64).filter(|d| weekday(*d) < 5).count() as i64;
-        let weekdays = days / 7 * 5 + tail;
-        (weekdays as u32, (days - weekdays) as u32)
+    /// Weekdays and weekend days of the window of a user whose rows are in `files` (a
+    /// bit set, as [`UserAgg::files`]).
+    fn user_weekdays(&self, files: u64) -> (u32, u32) {
+        if self.fixed_window || self.files.len() <= 1 {
+            return match (self.first_day, self.last_day) {
+                (Some(a), Some(b)) => weekdays_between(a, b),
+                _ => (0, 0),
+            };
+        }
+        let windows = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| files >> (*i).min(63) & 1 == 1)
+            .filter_map(|(_, w)| *w);
+        merge_windows(windows)
+            .into_iter()
+            .map(|(a, b)| weekdays_between(a, b))
+            .fold((0, 0), |(x, y), (a, b)| (x + a, y + b))
     }
+}
+
+/// Windows (first and last day), overlapping or adjacent ones merged, in day order.
+fn merge_windows(windows: impl Iterator<Item = (i32, i32)>) -> Vec<(i32, i32)> {
+    let mut all: Vec<(i32, i32)> = windows.collect();
+    all.sort_unstable();
+    let mut out: Vec<(i32, i32)> = Vec::new();
+    for (a, b) in all {
+        match out.last_mut() {
+            Some(last) if a as i64 <= last.1 as i64 + 1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Weekdays and weekend days from day `a` to day `b`, both included.
+fn weekdays_between(a: i32, b: i32) -> (u32, u32) {
+    // Whole weeks have five weekdays each; only the last partial week is walked
+    // (issue 35: a window of four billion days was walked day by day).
+    let days = (b as i64 - a as i64 + 1).max(0);
+    let tail_start = a as i64 + days / 7 * 7;
+    let tail = (tail_start..=b as i64).filter(|d| weekday(*d) < 5).count() as i64;
+    let weekdays = days / 7 * 5 + tail;
+    (weekdays as u32, (days - weekdays) as u32)
 }
 
 fn credential_index(c: Credential) -> usize {
@@ -478,6 +542,24 @@ impl Spread {
     }
 }
 
+/// One user's working days and prompts, by where they were asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserPrompts {
+    pub user_days: u64,
+    /// Prompts by app (`App::index`).
+    pub apps: [u64; APPS],
+    /// Device sign-ins (Windows), and apps the simulator does not model.
+    pub device: u64,
+    pub other: u64,
+}
+
+impl UserPrompts {
+    /// Prompts on what the simulator models: apps and device sign-ins.
+    pub fn modelled(&self) -> u64 {
+        self.apps.iter().sum::<u64>() + self.device
+    }
+}
+
 /// The statistics of a set of users that the population model reproduces.
 #[derive(Clone, Debug, Default)]
 pub struct Moments {
@@ -579,7 +661,8 @@ impl LogSummary {
             users: members.len(),
             ..Moments::default()
         };
-        let (weekdays, weekend) = self.window_weekdays();
+        // Users of the same files share a window: computed once per set of files.
+        let mut windows: HashMap<u64, (u32, u32)> = HashMap::new();
         let mut slot_sum = [0u64; APPS];
         let mut app_day_count = [0u64; APPS];
         let mut background = [0u64; APPS];
@@ -587,6 +670,9 @@ impl LogSummary {
         for &i in members {
             let v = &views[i];
             let u = self.user(v.key);
+            let (weekdays, weekend) = *windows
+                .entry(u.files)
+                .or_insert_with(|| self.user_weekdays(u.files));
             if let Some(d) = v.device {
                 m.devices[d.index()] += 1;
                 m.device_known += 1;
@@ -653,6 +739,20 @@ impl LogSummary {
         m.weekday_share = weekday_sum / n;
         m.weekend_share = weekend_sum / n;
         m
+    }
+
+    /// One user's working days and prompts (one per app and 15-minute slot).
+    pub fn user_prompts(&self, key: u64) -> UserPrompts {
+        let mut out = UserPrompts::default();
+        for d in self.user(key).days.iter() {
+            out.user_days += 1;
+            for (a, p) in out.apps.iter_mut().enumerate() {
+                *p += d.prompts_in(a);
+            }
+            out.device += d.prompts_in(DEVICE_SLOT);
+            out.other += d.prompts_in(OTHER_SLOT);
+        }
+        out
     }
 
     /// Prompts per working user-day by main device, over all users.
@@ -961,7 +1061,7 @@ fn shares<const N: usize>(counts: &[usize; N]) -> Option<[f64; N]> {
     })
 }
 
-/// First estimates straight from the log's moments; `study::calibrate` then corrects the
+/// First estimates straight from the log's moments; `calibrate::pipeline` then corrects the
 /// work pattern and the foreground sessions by simulating.
 pub fn initial_fit(
     group: &PersonaGroup,
@@ -1054,16 +1154,32 @@ pub struct Template {
     table: toml::Table,
 }
 
-/// The quickstart population's values are the default template.
-const BUILTIN_TEMPLATE: &str = include_str!("../../models/populations/quickstart.toml");
+/// The shipped populations, by name, usable as `--template NAME` wherever calibrate runs;
+/// the quickstart population's values are the default template.
+pub const SHIPPED_TEMPLATES: [(&str, &str); 3] = [
+    (
+        "quickstart",
+        include_str!("../../models/populations/quickstart.toml"),
+    ),
+    (
+        "enterprise",
+        include_str!("../../models/populations/enterprise.toml"),
+    ),
+    ("byod", include_str!("../../models/populations/byod.toml")),
+];
 
 impl Template {
     pub fn builtin() -> Template {
-        Template::parse(
-            "models/populations/quickstart.toml (built in)",
-            BUILTIN_TEMPLATE,
+        Template::shipped("quickstart").expect("the quickstart population is shipped")
+    }
+
+    /// A shipped population, by name (`quickstart`, `enterprise`, `byod`).
+    pub fn shipped(name: &str) -> Option<Template> {
+        let (name, text) = SHIPPED_TEMPLATES.iter().find(|(n, _)| *n == name)?;
+        Some(
+            Template::parse(&format!("models/populations/{name}.toml (built in)"), text)
+                .expect("the shipped populations parse"),
         )
-        .expect("the quickstart population parses")
     }
 
     /// `source` must already have loaded as a population.
@@ -1204,8 +1320,13 @@ pub fn population_toml(
     );
     let _ = writeln!(
         w,
-        "# Work patterns and foreground sessions were corrected in {} rounds of simulation ({} simulated users each), so that a simulated log shows what the tenant's log shows (docs/model.md, \"Calibration\").",
-        provenance.rounds, provenance.simulated_users
+        "# Work patterns and foreground sessions were corrected in {} of simulation ({} simulated users each), so that a simulated log shows what the tenant's log shows (docs/model.md, \"Calibration\").",
+        plural(provenance.rounds as u64, "round"),
+        provenance.simulated_users
+    );
+    let _ = writeln!(
+        w,
+        "# Each persona's header says which values were fitted from the log, which by simulation, from how many users, and which come from the template."
     );
     let _ = writeln!(
         w,
@@ -1236,7 +1357,7 @@ pub fn population_toml(
     }
     let shares = thousandths(&personas.iter().map(|p| p.share).collect::<Vec<_>>());
     for (p, share) in personas.iter().zip(shares) {
-        write_persona(w, p, share as f64 / 1000.0, template);
+        write_persona(w, p, share as f64 / 1000.0, template, provenance);
     }
     out
 }
@@ -1257,21 +1378,24 @@ fn write_table(w: &mut String, path: &str, t: &toml::Table) {
     }
 }
 
-fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Template) {
+fn write_persona(
+    out: &mut String,
+    p: &FittedPersona,
+    share: f64,
+    template: &Template,
+    provenance: &Provenance,
+) {
     let m = &p.observed;
     let (tp, same_name) = template.persona(&p.name);
     let get = |k: &str| tp.and_then(|t| t.get(k));
-    let _ = writeln!(w, "\n# --- {} ---", comment(&p.name));
-    let _ = writeln!(
-        w,
-        "# {}, {}: {}",
-        plural(m.users as u64, "user"),
-        plural(m.user_days, "working user-day"),
-        comment(&p.basis)
-    );
+    // Where each value comes from, for the persona's header.
+    let mut src = Sources::default();
+    let mut body = String::new();
+    let w = &mut body;
     let _ = writeln!(w, "[[persona]]");
     let _ = writeln!(w, "name = {}", toml::Value::String(p.name.clone()));
     let _ = writeln!(w, "share = {}", num(share));
+    src.log.push("share");
     let names = ["entra_joined", "hybrid_joined", "registered", "unmanaged"];
     match p.devices {
         Some(d) => {
@@ -1281,6 +1405,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 mix(&names, &d),
                 m.device_known
             );
+            src.log.push("devices");
         }
         None => {
             let v = get("devices").map_or("{ unmanaged = 1.0 }".to_string(), |v| v.to_string());
@@ -1288,6 +1413,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 w,
                 "devices = {v}   # template: the log has no device columns"
             );
+            src.template.push("devices");
         }
     }
     match p.compliant {
@@ -1299,8 +1425,15 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 m.compliant,
                 m.compliance_known
             );
+            src.log.push("compliant");
         }
-        None => template_key(w, tp, "compliant", "the log does not show compliance"),
+        None => template_key(
+            w,
+            &mut src,
+            tp,
+            "compliant",
+            "the log does not show compliance",
+        ),
     }
     let either_users: usize = p
         .apps
@@ -1318,6 +1451,9 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "no app is used both ways: unused".to_string()
         }
     );
+    if either_users > 0 {
+        src.log.push("browser_share");
+    }
     match p.credentials {
         Some(c) => {
             let total: usize = m.credentials.iter().sum();
@@ -1326,6 +1462,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 "credentials = {}   # main first factor of {total} users (authenticationDetails)",
                 mix(&["password", "whfb", "passkey"], &c)
             );
+            src.log.push("credentials");
         }
         None => {
             let unmanaged_only = p
@@ -1341,9 +1478,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                         "credentials = {}   # template, with Windows Hello read as password on unmanaged devices: the log has no authentication details",
                         mix(&["password", "whfb", "passkey"], &c)
                     );
+                    src.template.push("credentials");
                 }
                 _ => template_key(
                     w,
+                    &mut src,
                     tp,
                     "credentials",
                     "the log has no authentication details",
@@ -1359,8 +1498,15 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 "mfa = {}   # main second factor of {total} users; pushes read as number matching (enforced since 2023)",
                 mix(&["push", "push_number_match", "passkey"], &c)
             );
+            src.log.push("mfa");
         }
-        None => template_key(w, tp, "mfa", "the log has no second-factor details"),
+        None => template_key(
+            w,
+            &mut src,
+            tp,
+            "mfa",
+            "the log has no second-factor details",
+        ),
     }
     match p.behaviour {
         Some(b) => {
@@ -1370,9 +1516,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 num(b.kmsi_accept),
                 num(m.prompts_per_user_day())
             );
+            src.simulation.push("kmsi_accept");
         }
         None => template_key(
             w,
+            &mut src,
             tp,
             "kmsi_accept",
             "sign-in logs do not show the answer to \"Stay signed in?\"",
@@ -1387,9 +1535,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 m.trusted,
                 m.location_known
             );
+            src.log.push("trusted_location");
         }
         None => template_key(
             w,
+            &mut src,
             tp,
             "trusted_location",
             "the log has no network location details",
@@ -1397,6 +1547,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
     }
     if let Some(v) = get("platform") {
         let _ = writeln!(w, "platform = {v}   # template");
+        src.template.push("platform");
     }
     if let Some((member, holding)) = &p.membership {
         let list = |ids: &[String]| {
@@ -1408,6 +1559,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         );
         let _ = writeln!(w, "groups = {}   # {why}", list(&member.groups));
         let _ = writeln!(w, "roles = {}   # {why}", list(&member.roles));
+        src.directory.extend(["groups", "roles"]);
     }
     if same_name {
         for k in [
@@ -1422,6 +1574,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             }
             if let Some(v) = get(k) {
                 let _ = writeln!(w, "{k} = {v}   # template persona `{}`", comment(&p.name));
+                src.template.push(k);
             }
         }
     }
@@ -1471,6 +1624,14 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         num(p.weekend_share),
         num(m.weekend_share)
     );
+    src.simulation.extend([
+        "work.start",
+        "work.start_jitter",
+        "work.length",
+        "work.length_jitter",
+        "work.workday_share",
+        "work.weekend_share",
+    ]);
     let fitted: &[&str] = if p.behaviour.is_some() {
         &["sign_out_share", "browser_restarts"]
     } else {
@@ -1493,6 +1654,7 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         }
         if let Some(v) = work.and_then(|t| t.get(k)) {
             let _ = writeln!(w, "{k} = {v}   # template");
+            src.template.push(work_key(k));
         }
     }
     if let Some(b) = p.behaviour {
@@ -1506,6 +1668,11 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
             "browser_restarts = {}   # fitted by simulation where kmsi_accept could do no more, else the template's",
             num(b.browser_restarts)
         );
+        src.simulation
+            .extend(["work.sign_out_share", "work.browser_restarts"]);
+    }
+    if !p.apps.is_empty() {
+        src.log.push("apps (and their clients)");
     }
     for a in &p.apps {
         let _ = writeln!(w, "\n[[persona.apps]]");
@@ -1551,16 +1718,19 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
                 w,
                 "sessions = {v}   # template: an app that syncs all day hides when its window is opened"
             );
+            src.template.push("apps.sessions (background apps)");
         } else {
             let _ = writeln!(
                 w,
                 "sessions = {}   # foreground sessions per working day, fitted by simulation",
                 num(a.sessions)
             );
+            src.simulation.push("apps.sessions");
         }
         match template_app.and_then(|t| t.get("session_length")) {
             Some(v) => {
                 let _ = writeln!(w, "session_length = {v}   # template");
+                src.template.push("apps.session_length");
             }
             None => {
                 let _ = writeln!(w, "session_length = {{ mean = \"15m\" }}   # default: not visible in sign-in logs");
@@ -1571,8 +1741,91 @@ fn write_persona(w: &mut String, p: &FittedPersona, share: f64, template: &Templ
         if let Some(toml::Value::Table(t)) = get(k) {
             let _ = writeln!(w, "\n# template");
             write_table(w, &format!("persona.{k}"), t);
+            src.template
+                .push(if k == "risk" { "risk" } else { "sensitive" });
         }
     }
+    // The persona's header: what it is, then where its values come from.
+    let o = out;
+    let _ = writeln!(o, "\n# --- {} ---", comment(&p.name));
+    let _ = writeln!(
+        o,
+        "# {}, {}: {}",
+        plural(m.users as u64, "user"),
+        plural(m.user_days, "working user-day"),
+        comment(&p.basis)
+    );
+    let list = |keys: &mut Vec<&str>| {
+        let mut seen = std::collections::BTreeSet::new();
+        keys.retain(|k| seen.insert(*k));
+        keys.join(", ")
+    };
+    if !src.log.is_empty() {
+        let _ = writeln!(
+            o,
+            "# fitted from the log, over its {}: {}",
+            plural(m.users as u64, "user"),
+            list(&mut src.log)
+        );
+    }
+    if !src.simulation.is_empty() {
+        let _ = writeln!(
+            o,
+            "# fitted by simulation to the log's {} ({} simulated users, {}{}): {}",
+            plural(m.users as u64, "user"),
+            provenance.simulated_users,
+            plural(provenance.rounds as u64, "round"),
+            if p.behaviour.is_some() {
+                "; behaviour to the prompts under --policies"
+            } else {
+                ""
+            },
+            list(&mut src.simulation)
+        );
+    }
+    if !src.directory.is_empty() {
+        let _ = writeln!(o, "# from --directory: {}", list(&mut src.directory));
+    }
+    if !src.template.is_empty() {
+        let _ = writeln!(
+            o,
+            "# from the template ({}, persona `{}`): {}",
+            comment(&template.name),
+            comment(
+                tp.and_then(|t| t.get("name"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("-")
+            ),
+            list(&mut src.template)
+        );
+    }
+    o.push_str(&body);
+}
+
+/// `work.KEY`, for the persona's header.
+fn work_key(k: &str) -> &'static str {
+    match k {
+        "lunch" => "work.lunch",
+        "breaks" => "work.breaks",
+        "break_length" => "work.break_length",
+        "meetings" => "work.meetings",
+        "meeting_length" => "work.meeting_length",
+        "meetings_in_teams" => "work.meetings_in_teams",
+        "browser_restarts" => "work.browser_restarts",
+        "browser_closed_overnight" => "work.browser_closed_overnight",
+        "end_of_day" => "work.end_of_day",
+        "sign_out_share" => "work.sign_out_share",
+        _ => "work",
+    }
+}
+
+/// Where a persona's values come from.
+#[derive(Default)]
+struct Sources {
+    log: Vec<&'static str>,
+    simulation: Vec<&'static str>,
+    directory: Vec<&'static str>,
+    template: Vec<&'static str>,
 }
 
 /// Text copied into a TOML comment: file names, group values and field names may hold a
@@ -1595,9 +1848,16 @@ fn comment(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-fn template_key(w: &mut String, tp: Option<&toml::Table>, key: &str, why: &str) {
+fn template_key(
+    w: &mut String,
+    src: &mut Sources,
+    tp: Option<&toml::Table>,
+    key: &'static str,
+    why: &str,
+) {
     if let Some(v) = tp.and_then(|t| t.get(key)) {
         let _ = writeln!(w, "{key} = {v}   # template: {why}");
+        src.template.push(key);
     }
 }
 

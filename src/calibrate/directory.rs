@@ -13,8 +13,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::calibrate::log_reader::user_key;
 use crate::error::{read_text, InputError};
-use crate::world::signin_log::user_key;
 
 /// One user's memberships, ids only, sorted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
