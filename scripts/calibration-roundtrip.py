@@ -7,7 +7,7 @@ the fitted populations are both run under each design, and their prompts per use
 compared, overall and per device type (issue 33; docs/model.md, "Calibration").
 
     scripts/calibration-roundtrip.py POPULATION.toml [--logged P.json] [--other P.json ...]
-        [--users N] [--days N] [--directory] [--format csv|graph] [-- CALIBRATE ARGS]
+        [--users N] [--days N] [--directory] [-- CALIBRATE ARGS]
 """
 import argparse
 import csv
