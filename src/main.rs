@@ -476,14 +476,15 @@ fn run_experiment(args: RunArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = report?;
     if args.per_user {
-        let sampling = exp.sampling();
-        if sampling.iter().any(|f| *f != 1.0) {
-            let factors: Vec<String> = sessionsim::model::Mechanism::ALL
-                .iter()
-                .zip(sampling)
-                .filter(|(_, f)| *f != 1.0)
-                .map(|(m, f)| format!("{} x{f:.3}", m.name()))
-                .collect();
+        // A factor of 0 is a mechanism not simulated at all (no threat, or a zero rate):
+        // nothing of it is in users.csv to weigh back.
+        let factors: Vec<String> = sessionsim::model::Mechanism::ALL
+            .iter()
+            .zip(exp.sampling())
+            .filter(|(_, f)| *f != 1.0 && *f > 0.0)
+            .map(|(m, f)| format!("{} x{f:.3}", m.name()))
+            .collect();
+        if !factors.is_empty() {
             note(format_args!(
                 "note: users.csv counts the simulated attacks and thefts, which are oversampled ({}; attack_sampling in manifest.json): divide by the factor for a user's expected real count; summary.csv is weighted back already",
                 factors.join(", ")

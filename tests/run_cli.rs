@@ -541,3 +541,40 @@ fn the_sign_in_log_starts_at_day_0_after_the_warm_up() {
     // warm-up's week before it is simulated, not logged.
     assert!(first.starts_with("2026-01-05"), "first row at {first}");
 }
+
+#[test]
+fn the_oversampling_note_names_only_mechanisms_that_were_simulated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let population =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/populations/quickstart.toml");
+    let write = |name: &str, threat: &str| {
+        let path = tmp.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\npopulation = {population:?}\nusers = 40\ndays = 7\nreplicates = 1\nseed = 3\n{threat}[[design]]\nname = \"d\"\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    // No threat: nothing was oversampled, so there is nothing to weigh back (a note of
+    // "x0.000" factors once told users to divide by zero).
+    let quiet = write("no-threat", "[threat]\nenabled = false\n");
+    let o = run_into(
+        quiet.to_str().unwrap(),
+        &tmp.path().join("a"),
+        &["--per-user"],
+    );
+    assert!(!stderr(&o).contains("oversampled"), "{}", stderr(&o));
+    // With the threat model the note names each oversampled mechanism by a real factor.
+    let attacked = write("threat", "");
+    let o = run_into(
+        attacked.to_str().unwrap(),
+        &tmp.path().join("b"),
+        &["--per-user"],
+    );
+    let err = stderr(&o);
+    assert!(err.contains("oversampled (aitm x"), "{err}");
+    assert!(!err.contains("x0.000"), "{err}");
+}
