@@ -51,6 +51,18 @@ pub struct FitOptions {
     /// A day of an app looks like background sync when its sign-ins cover at least half the
     /// working day with no gap longer than this (token refreshes come every 60–90 min).
     pub background_max_gap_seconds: i64,
+    /// A user active around midnight has their working days counted from the middle of
+    /// the longest part of the day they are never active in, when it lasts at least this
+    /// long (a night shift); otherwise from midnight.
+    pub night_min_quiet_seconds: i64,
+    /// An app is background sync when at least this share of its user-days look so
+    /// (sign-ins all day, `background_max_gap_seconds`)...
+    pub background_day_share: f64,
+    /// ... or when, on at least this share of the days it shares with other apps, its
+    /// first sign-in comes in the first quarter hour of the day's first sign-in: an app
+    /// whose long-lived (CAE) tokens are renewed once a day, as the device wakes, shows
+    /// a single sign-in a day, never a day-long trail.
+    pub background_leading_share: f64,
 }
 
 impl Default for FitOptions {
@@ -63,6 +75,9 @@ impl Default for FitOptions {
             cluster_app_days: 0.25,
             client_purity: 0.90,
             background_max_gap_seconds: 2 * 3600,
+            night_min_quiet_seconds: 4 * 3600,
+            background_day_share: 0.5,
+            background_leading_share: 0.75,
         }
     }
 }
@@ -175,6 +190,148 @@ impl Days {
     }
 }
 
+/// A user's day boundary: the 15-minute slot of the day their working day is counted
+/// from. Midnight, unless the user was ever active around midnight, as a night shift is;
+/// then a morning slot of the longest stretch of the day in which they never were, so that
+/// a shift from 19:00 to 00:30 is one working day, not a day and a half-hour one after
+/// it (issue 33: night-shift nurses were fitted as starting at 23:59 with twelve browser
+/// restarts a day). A day worker's late sign-in moves the boundary into their night,
+/// where it splits nothing. Without a quiet stretch of at least `min_quiet_slots` (a
+/// device that refreshes around the clock) the boundary stays at midnight.
+fn day_boundary(days: &Days, min_quiet_slots: usize) -> usize {
+    let mut counts = [0u32; QUARTERS];
+    for d in days.iter() {
+        let mut active = d.slots.iter().fold(0u128, |a, s| a | s);
+        // Device sign-ins and apps the simulator does not model have no slot bits: their
+        // first and last sign-ins mark the day's ends.
+        active |= 1u128 << (d.first as i64 / SLOT_SECONDS).min(QUARTERS as i64 - 1);
+        active |= 1u128 << (d.last as i64 / SLOT_SECONDS).min(QUARTERS as i64 - 1);
+        for (q, c) in counts.iter_mut().enumerate() {
+            *c += (active >> q & 1) as u32;
+        }
+    }
+    let quiet = |q: usize| counts[q % QUARTERS] == 0;
+    if quiet(0) && quiet(QUARTERS - 1) {
+        return 0;
+    }
+    // The longest circular run of quiet slots that reaches into the morning, and the
+    // morning slot of it nearest its middle. A working day starts in the morning, so that
+    // it keeps the calendar day (and weekday) its work starts on: a shift from Friday
+    // 22:00 to Saturday 06:00 is Friday's.
+    let mut best: Option<(usize, usize)> = None;
+    let mut run_start = None;
+    for q in 0..2 * QUARTERS {
+        match (quiet(q), run_start) {
+            (true, None) => run_start = Some(q),
+            (false, Some(start)) => {
+                let len = q - start;
+                let middle = start + len / 2;
+                let boundary = (start..q)
+                    .filter(|x| x % QUARTERS < QUARTERS / 2)
+                    .min_by_key(|x| x.abs_diff(middle));
+                if let Some(b) = boundary {
+                    if start < QUARTERS
+                        && len >= min_quiet_slots
+                        && best.is_none_or(|(_, l)| len > l)
+                    {
+                        best = Some((b % QUARTERS, len));
+                    }
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    best.map_or(0, |(b, _)| b)
+}
+
+impl Days {
+    /// The same sign-ins in working days that start at slot `boundary` of the calendar
+    /// day (see [`day_boundary`]). A working day keeps the number of the calendar day it
+    /// starts on; its times run on from that day's midnight (a sign-in at 01:00 the next
+    /// morning is at 25:00), and its slots and prompts count from the boundary. First and
+    /// last sign-ins stay exact where the calendar day's are the working day's, and come
+    /// from the slots where a calendar day is split.
+    fn realigned(&self, boundary: usize) -> Days {
+        let day_len = DAY_SECONDS as u32;
+        let mut out: BTreeMap<i32, DayAgg> = BTreeMap::new();
+        for d in self.iter() {
+            let slot_of = |second: u32| (second as i64 / SLOT_SECONDS) as usize;
+            // The part before the boundary belongs to the previous working day.
+            for (late, day) in [(false, d.day - 1), (true, d.day)] {
+                let in_part = |q: usize| (q >= boundary) == late;
+                let mut slots = [0u128; APPS];
+                for (a, bits) in d.slots.iter().enumerate() {
+                    for q in (0..QUARTERS).filter(|q| bits >> q & 1 == 1 && in_part(*q)) {
+                        slots[a] |= 1u128 << ((q + QUARTERS - boundary) % QUARTERS);
+                    }
+                }
+                let prompts: Vec<u16> = d
+                    .prompts
+                    .iter()
+                    .filter(|k| in_part(**k as usize % QUARTERS))
+                    .map(|k| {
+                        let (slot, q) = (*k as usize / QUARTERS, *k as usize % QUARTERS);
+                        (slot * QUARTERS + (q + QUARTERS - boundary) % QUARTERS) as u16
+                    })
+                    .collect();
+                let active = slots.iter().fold(0u128, |a, s| a | s);
+                let has_first = in_part(slot_of(d.first));
+                let has_last = in_part(slot_of(d.last));
+                if active == 0 && prompts.is_empty() && !has_first && !has_last {
+                    continue;
+                }
+                // Seconds from the working day's calendar midnight.
+                let shift = if late { 0 } else { day_len };
+                let at_slot = |pos: u32| {
+                    (boundary as u32 + pos) * SLOT_SECONDS as u32 + SLOT_SECONDS as u32 / 2
+                };
+                let first = if has_first {
+                    d.first + shift
+                } else if active != 0 {
+                    at_slot(active.trailing_zeros())
+                } else {
+                    d.last + shift
+                };
+                let last = if has_last {
+                    d.last + shift
+                } else if active != 0 {
+                    at_slot(127 - active.leading_zeros())
+                } else {
+                    d.first + shift
+                };
+                // A slot's middle may fall on either side of an exact time in that slot.
+                let (first, last) = (first.min(last), last.max(first));
+                let w = out.entry(day).or_insert_with(|| DayAgg {
+                    day,
+                    first: u32::MAX,
+                    last: 0,
+                    ..DayAgg::default()
+                });
+                w.first = w.first.min(first);
+                w.last = w.last.max(last);
+                for (a, bits) in slots.iter().enumerate() {
+                    w.slots[a] |= bits;
+                }
+                if !prompts.is_empty() {
+                    let mut v = std::mem::take(&mut w.prompts).into_vec();
+                    for k in prompts {
+                        if !v.contains(&k) {
+                            v.push(k);
+                        }
+                    }
+                    w.prompts = v.into_boxed_slice();
+                }
+            }
+        }
+        if out.len() > FEW_DAYS {
+            Days::Many(out)
+        } else {
+            Days::Few(out.into_values().collect())
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct UserAgg {
     group: Option<u32>,
@@ -190,6 +347,8 @@ struct UserAgg {
     /// last bit): a user is measured against the days those files cover.
     files: u64,
     days: Days,
+    /// The slot the user's working days start at ([`LogSummary::align_days`]).
+    boundary: u8,
 }
 
 /// Sign-ins folded into per-user, per-day aggregates.
@@ -363,6 +522,22 @@ impl LogSummary {
                 let mut v = std::mem::take(&mut d.prompts).into_vec();
                 v.push(key);
                 d.prompts = v.into_boxed_slice();
+            }
+        }
+    }
+
+    /// Counts each user's working days from their own day boundary ([`day_boundary`]):
+    /// midnight for most, the middle of the quiet part of the day for night workers.
+    /// Called once all rows are in, on the tenant's log and on every simulated one alike,
+    /// so that both are measured the same way. Users never active around midnight keep
+    /// calendar days.
+    pub fn align_days(&mut self, options: &FitOptions) {
+        let min_quiet = (options.night_min_quiet_seconds / SLOT_SECONDS).max(1) as usize;
+        for u in &mut self.aggs {
+            let boundary = day_boundary(&u.days, min_quiet);
+            if boundary != 0 {
+                u.days = u.days.realigned(boundary);
+                u.boundary = boundary as u8;
             }
         }
     }
@@ -586,6 +761,10 @@ pub struct Moments {
     pub slots_per_day: [f64; APPS],
     /// Share of an app's user-days that look like background sync.
     pub background_days: [f64; APPS],
+    /// Share of an app's user-days with another app on which the app's first sign-in
+    /// comes within a quarter hour of the day's first; and how many such days there were.
+    pub leading_days: [f64; APPS],
+    pub shared_days: [u64; APPS],
     /// First sign-in of the day and the span to the last, seconds of the local day.
     pub first: Spread,
     pub span: Spread,
@@ -628,6 +807,16 @@ fn ratio(x: f64, n: u64) -> f64 {
     }
 }
 
+/// Whether an app leads its users' days as an app that renews its tokens when the device
+/// wakes does ([`FitOptions::background_leading_share`]), on enough days to tell: a
+/// third of the app's user-days shared with another app.
+fn is_leading(m: &Moments, a: usize, options: &FitOptions) -> bool {
+    let days = m.slots_per_day[a] * m.user_days as f64;
+    m.shared_days[a] as f64 >= days.min(m.user_days as f64) / 3.0
+        && m.shared_days[a] > 0
+        && m.leading_days[a] >= options.background_leading_share
+}
+
 /// Whether one day of an app looks like background sync.
 fn background_day(slots: u128, day_first: u32, day_last: u32, max_gap: i64) -> bool {
     if slots == 0 {
@@ -666,6 +855,8 @@ impl LogSummary {
         let mut slot_sum = [0u64; APPS];
         let mut app_day_count = [0u64; APPS];
         let mut background = [0u64; APPS];
+        let mut leading = [0u64; APPS];
+        let mut shared = [0u64; APPS];
         let (mut weekday_sum, mut weekend_sum) = (0.0, 0.0);
         for &i in members {
             let v = &views[i];
@@ -710,8 +901,15 @@ impl LogSummary {
                 }
                 m.first.add(d.first as f64);
                 m.span.add((d.last - d.first) as f64);
+                // The day's first sign-in, as a slot counted from the user's boundary.
+                let first_slot = (d.first as i64 / SLOT_SECONDS - u.boundary as i64).max(0);
+                let apps_used = d.slots.iter().filter(|s| **s != 0).count();
                 for a in 0..APPS {
                     let s = d.slots[a];
+                    if s != 0 && apps_used > 1 {
+                        shared[a] += 1;
+                        leading[a] += (s.trailing_zeros() as i64 <= first_slot + 1) as u64;
+                    }
                     slot_sum[a] += s.count_ones() as u64;
                     if s != 0 {
                         app_day_count[a] += 1;
@@ -734,6 +932,8 @@ impl LogSummary {
         for a in 0..APPS {
             m.slots_per_day[a] = ratio(slot_sum[a] as f64, m.user_days);
             m.background_days[a] = ratio(background[a] as f64, app_day_count[a]);
+            m.leading_days[a] = ratio(leading[a] as f64, shared[a]);
+            m.shared_days[a] = shared[a];
         }
         let n = members.len().max(1) as f64;
         m.weekday_share = weekday_sum / n;
@@ -978,6 +1178,9 @@ pub struct FittedApp {
     pub app: App,
     pub client: ClientChoice,
     pub background: bool,
+    /// Background told by the app leading its users' days, not by a day-long trail of
+    /// sign-ins ([`FitOptions::background_leading_share`]).
+    pub leads_days: bool,
     /// Foreground sessions per working day.
     pub sessions: f64,
     /// Users of the persona who use the app.
@@ -1096,11 +1299,14 @@ pub fn initial_fit(
             either.1 += users;
             ClientChoice::Either
         };
-        let background = m.background_days[a] >= 0.5;
+        let trail = m.background_days[a] >= options.background_day_share;
+        let leads_days = !trail && is_leading(&m, a, options);
+        let background = trail || leads_days;
         apps.push(FittedApp {
             app,
             client,
             background,
+            leads_days,
             sessions: if background { 0.0 } else { m.slots_per_day[a] },
             user_share: users as f64 / m.users as f64,
         });
@@ -1223,8 +1429,10 @@ pub struct Provenance {
     pub simulated_users: u64,
 }
 
+/// A time of day; times past midnight (a night shift's sign-ins, counted from the
+/// previous day) wrap.
 fn clock(seconds: f64) -> String {
-    let s = seconds.round().clamp(0.0, 86_399.0) as i64;
+    let s = (seconds.round().max(0.0) as i64).rem_euclid(86_400);
     format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
 }
 
@@ -1696,11 +1904,20 @@ fn write_persona(
         };
         let _ = writeln!(w, "client = \"{client}\"");
         if a.background {
-            let _ = writeln!(
-                w,
-                "background = true   # signs in all day ({} of its user-days look like background sync)",
-                pct((m.background_days[a.app.index()] * 1000.0) as usize, 1000)
-            );
+            let i = a.app.index();
+            if !a.leads_days {
+                let _ = writeln!(
+                    w,
+                    "background = true   # signs in all day ({} of its user-days look like background sync)",
+                    pct((m.background_days[i] * 1000.0) as usize, 1000)
+                );
+            } else {
+                let _ = writeln!(
+                    w,
+                    "background = true   # renews its tokens as the day starts ({} of its days with other apps begin with it), as a syncing app with long-lived tokens does",
+                    pct((m.leading_days[i] * 1000.0) as usize, 1000)
+                );
+            }
         }
         let template_app = tp
             .and_then(|t| t.get("apps"))
@@ -1739,8 +1956,26 @@ fn write_persona(
     }
     for k in ["sensitive", "risk"] {
         if let Some(toml::Value::Table(t)) = get(k) {
-            let _ = writeln!(w, "\n# template");
-            write_table(w, &format!("persona.{k}"), t);
+            let mut t = t.clone();
+            // Protected SharePoint sites are opened in SharePoint: users the log never
+            // shows in SharePoint open none (issue 33: the template's step-ups were a
+            // tenth of a hospital's simulated prompts, on an app nobody there used).
+            let sharepoint_unused = m.app_day_users[App::Sharepoint.index()] == 0;
+            if k == "sensitive"
+                && sharepoint_unused
+                && t.get("auth_context_per_week")
+                    .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+                    .is_some_and(|x| x > 0.0)
+            {
+                t.insert("auth_context_per_week".into(), toml::Value::Float(0.0));
+                let _ = writeln!(
+                    w,
+                    "\n# template, except auth_context_per_week: none of the persona's users signs in to SharePoint in the log"
+                );
+            } else {
+                let _ = writeln!(w, "\n# template");
+            }
+            write_table(w, &format!("persona.{k}"), &t);
             src.template
                 .push(if k == "risk" { "risk" } else { "sensitive" });
         }
@@ -1993,5 +2228,97 @@ mod tests {
             .partition(|(i, _)| i % 3 == 0);
         scrambled = a.into_iter().chain(b).map(|(_, r)| r).collect();
         assert_eq!(ordered, moments(&scrambled));
+    }
+
+    /// The moments of one log, with working days aligned as `calibrate` aligns them.
+    fn aligned_moments(rows: &[SignIn]) -> Moments {
+        let fit = FitOptions::default();
+        let mut s = LogSummary::new(0);
+        for r in rows {
+            s.add(r);
+        }
+        s.align_days(&fit);
+        let views = s.user_views(&fit);
+        let all: Vec<usize> = (0..views.len()).collect();
+        s.moments(&views, &all, &fit)
+    }
+
+    #[test]
+    fn a_night_shift_is_one_working_day_and_a_day_shift_keeps_its_calendar_days() {
+        const H: i64 = 3600;
+        let mut night = Vec::new();
+        for day in 20_000..20_010 {
+            // 19:00 to 01:30 the next morning, a sign-in every half hour, some prompted.
+            for k in 0..14 {
+                night.push(sign_in(1, day, 19 * H + k * 1800, k == 0));
+            }
+        }
+        let m = aligned_moments(&night);
+        assert_eq!(m.user_days, 10, "one working day per shift, not two");
+        // Where a calendar day is split, the working day's ends come from the middle of
+        // their quarter hour.
+        let slot = SLOT_SECONDS as f64;
+        assert!((m.first.mean() - 19.0 * H as f64).abs() <= slot / 2.0);
+        assert!((m.span.mean() - 6.5 * H as f64).abs() <= slot / 2.0);
+        assert_eq!(m.prompts.iter().sum::<u64>(), 10, "prompts are kept");
+        // Without alignment the same log is eleven calendar days, each but the first made
+        // of one shift's end and the next one's start.
+        let fit = FitOptions::default();
+        let mut raw = LogSummary::new(0);
+        night.iter().for_each(|r| raw.add(r));
+        let views = raw.user_views(&fit);
+        assert_eq!(raw.moments(&views, &[0], &fit).user_days, 11);
+        // A day worker never active around midnight keeps calendar days, byte for byte.
+        let day_rows: Vec<SignIn> = (20_000..20_010)
+            .flat_map(|d| (0..10).map(move |k| sign_in(2, d, 8 * H + k * 3000, k == 3)))
+            .collect();
+        let aligned = format!("{:?}", aligned_moments(&day_rows));
+        let mut plain = LogSummary::new(0);
+        day_rows.iter().for_each(|r| plain.add(r));
+        let views = plain.user_views(&fit);
+        assert_eq!(aligned, format!("{:?}", plain.moments(&views, &[0], &fit)));
+        // A day worker's one late sign-in joins the day it ends, not a day of its own.
+        let mut late = day_rows.clone();
+        late.push(sign_in(2, 20_004, 23 * H + 50 * 60, false));
+        late.push(sign_in(2, 20_005, 10 * 60, false));
+        let m = aligned_moments(&late);
+        assert_eq!(m.user_days, 10);
+        assert!((m.first.mean() - 8.0 * H as f64).abs() <= slot / 2.0);
+    }
+
+    #[test]
+    fn an_app_that_renews_as_the_day_starts_is_background_sync() {
+        const H: i64 = 3600;
+        let mut rows = Vec::new();
+        for user in 1..20u64 {
+            for day in 20_000..20_010 {
+                // One renewal of a long-lived token as the day starts...
+                let mut r = sign_in(user, day, 7 * H, false);
+                r.target = Target::App(App::Teams);
+                r.client = Some(Client::Native);
+                rows.push(r);
+                // ... and a foreground app used through the day.
+                for k in [1, 4, 8] {
+                    let mut r = sign_in(user, day, 7 * H + k * H, false);
+                    r.target = Target::App(App::Exchange);
+                    r.client = Some(Client::Native);
+                    rows.push(r);
+                }
+            }
+        }
+        let m = aligned_moments(&rows);
+        let fit = FitOptions::default();
+        assert!(m.leading_days[App::Teams.index()] > 0.99);
+        assert!(m.leading_days[App::Exchange.index()] < 0.01);
+        assert!(is_leading(&m, App::Teams.index(), &fit));
+        assert!(!is_leading(&m, App::Exchange.index(), &fit));
+        // An app used alone leads every day, which says nothing: it is not counted.
+        let alone: Vec<SignIn> = rows
+            .iter()
+            .filter(|r| r.target == Target::App(App::Exchange))
+            .cloned()
+            .collect();
+        let m = aligned_moments(&alone);
+        assert!(!is_leading(&m, App::Exchange.index(), &fit));
     }
 }

@@ -290,6 +290,7 @@ pub fn calibrate(
         .into());
     }
     // 2. Personas and first estimates.
+    summary.align_days(&opts.fit);
     let views = summary.user_views(&opts.fit);
     let memberships = match &opts.directory {
         Some(path) => Some(directory_memberships(path, opts, &views, &mut warnings)?),
@@ -744,6 +745,7 @@ fn simulate(
     if let Some(e) = sink.error {
         return Err(e);
     }
+    summary.align_days(&opts.fit);
     let views = summary.user_views(&opts.fit);
     Ok((summary, views))
 }
@@ -787,7 +789,9 @@ impl RowSink for SummarySink<'_> {
 fn correct(p: &mut FittedPersona, sim: &Moments) {
     let obs = &p.observed;
     const MINUTE: f64 = 60.0;
-    p.start = (p.start + obs.first.mean() - sim.first.mean()).clamp(0.0, 86_400.0 - MINUTE);
+    // A night worker's day runs past midnight: first sign-ins are counted from the
+    // previous midnight (`LogSummary::align_days`), so a start may exceed a day.
+    p.start = (p.start + obs.first.mean() - sim.first.mean()).clamp(0.0, 2.0 * 86_400.0 - MINUTE);
     p.length =
         (p.length + obs.span.mean() - sim.span.mean()).clamp(30.0 * MINUTE, 86_400.0 - MINUTE);
     let scale = |x: f64, o: f64, s: f64, max: f64| {
