@@ -91,6 +91,9 @@ def main():
                     help="give calibrate a Graph users export with the personas' groups and roles")
     a = ap.parse_args(argv)
     others = a.other or [str(POLICIES / "mfa-all-users.json"), str(POLICIES / "sif-1h.json")]
+    # The experiments are written to a temporary folder: paths are made absolute.
+    a.logged = str(pathlib.Path(a.logged).resolve())
+    others = [str(pathlib.Path(p).resolve()) for p in others]
     population = pathlib.Path(a.population).resolve()
     with tempfile.TemporaryDirectory() as t:
         tmp = pathlib.Path(t)
@@ -104,10 +107,14 @@ def main():
             extra = extra + ["--directory", str(users)]
         run(["calibrate", tmp / "logged" / "signins.csv", "--out", fitted,
              "--policies", a.logged, "--quiet"] + extra)
-        worst = 0.0
+        # The goals of issue 33: under the logged design, overall within 15% and each
+        # device type with at least 10% of user-days within 25%; under the other designs,
+        # overall within 20%.
+        misses = []
         print(f"{'design':<28} {'scope':<14} {'original':>9} {'fitted':>9} {'error':>8}")
         for policies in [a.logged] + others:
             name = pathlib.Path(policies).stem
+            logged = policies == a.logged
             res = {}
             for kind, pop in (("original", population), ("fitted", fitted)):
                 e = experiment(tmp, f"{kind}-{name}", pop, policies, a.users, a.days,
@@ -119,12 +126,19 @@ def main():
             for scope, (o, d) in sorted(res["original"].items(), key=lambda kv: kv[0] != "all"):
                 f = res["fitted"].get(scope, (0.0, 0.0))[0]
                 err = (f - o) / o if o > 0 else 0.0
-                counted = scope == "all" or d >= 0.1 * total_days
-                if counted:
-                    worst = max(worst, abs(err))
-                mark = "" if counted else "  (under 10% of user-days)"
+                if scope == "all":
+                    goal = 0.15 if logged else 0.20
+                elif logged and d >= 0.1 * total_days:
+                    goal = 0.25
+                else:
+                    goal = None
+                mark = "" if goal is not None else "  (no goal)"
+                if goal is not None and abs(err) > goal:
+                    mark = f"  MISSES the {goal:.0%} goal"
+                    misses.append(f"{name} {scope} {err:+.1%}")
                 print(f"{name:<28} {scope:<14} {o:9.3f} {f:9.3f} {err:+8.1%}{mark}")
-        print(f"largest error (overall, and device types with 10% of user-days): {worst:.1%}")
+        print("goals met" if not misses else "goals missed: " + "; ".join(misses))
+        sys.exit(1 if misses else 0)
 
 
 if __name__ == "__main__":
