@@ -1,0 +1,242 @@
+//! Counterfactual accuracy of `calibrate` (issue 33), as an architect uses it: a known
+//! population is run under the tenant's design with its sign-in log; `calibrate` fits a
+//! population to that log with the design's policies and a Graph directory export, and
+//! no template or group-by; then the original and the fitted populations are both run
+//! under the logged design and under designs the log never saw, and their prompts per
+//! working user-day compared. `scripts/calibration-roundtrip.py` is the same check at
+//! full size; docs/model.md ("Calibration") has its table and what misses and why.
+//!
+//! That the same rows as a Graph page or Azure Monitor records fit the same population
+//! byte for byte is `tests/calibrate_cli.rs`; here the CSV log is used.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn sessionsim(args: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_sessionsim"))
+        .args(args)
+        .output()
+        .expect("sessionsim runs");
+    assert!(
+        o.status.success(),
+        "sessionsim {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// An experiment of one design, without the threat model (prompts only).
+fn experiment(dir: &Path, name: &str, population: &Path, policies: &str, seed: u64) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    let policies = Path::new(ROOT).join("models/policies").join(policies);
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"{name}\"\npopulation = {population:?}\nusers = {USERS}\ndays = 14\nreplicates = 1\nseed = {seed}\n[threat]\nenabled = false\n[[design]]\nname = \"d\"\npolicies = {policies:?}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+const USERS: u32 = 2000;
+
+fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Prompts per worked user-day, overall ("all") and by device type, with the user-days.
+fn prompts_by_device(out: &Path) -> BTreeMap<String, (f64, u64)> {
+    let mut sums: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in csv_rows(&out.join("users.csv")) {
+        let p: u64 = r["prompts"].parse().unwrap();
+        let d: u64 = r["active_days"].parse().unwrap();
+        for key in ["all".to_string(), r["device"].clone()] {
+            let e = sums.entry(key).or_default();
+            e.0 += p;
+            e.1 += d;
+        }
+    }
+    sums.into_iter()
+        .map(|(k, (p, d))| (k, (p as f64 / d.max(1) as f64, d)))
+        .collect()
+}
+
+/// A Graph `users?$expand=memberOf` page for the log's users: each user holds their
+/// persona's groups and roles in the original population, as the tenant's directory would
+/// say.
+fn directory(population: &Path, log: &Path, out: &Path) {
+    let pop: toml::Value = toml::from_str(&std::fs::read_to_string(population).unwrap()).unwrap();
+    let mut personas: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+    for p in pop["persona"].as_array().unwrap() {
+        let list = |k: &str| -> Vec<String> {
+            p.get(k)
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default()
+        };
+        personas.insert(
+            p["name"].as_str().unwrap().to_string(),
+            (list("groups"), list("roles")),
+        );
+    }
+    let mut users: BTreeMap<String, String> = BTreeMap::new();
+    for r in csv_rows(log) {
+        users
+            .entry(r["userPrincipalName"].clone())
+            .or_insert(r["persona"].clone());
+    }
+    let value: Vec<serde_json::Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (upn, persona))| {
+            let (groups, roles) = &personas[persona];
+            let mut member: Vec<serde_json::Value> = groups
+                .iter()
+                .map(|g| serde_json::json!({"@odata.type": "#microsoft.graph.group", "id": g}))
+                .collect();
+            member.extend(roles.iter().map(|r| {
+                serde_json::json!({"@odata.type": "#microsoft.graph.directoryRole", "id": format!("obj-{r}"), "roleTemplateId": r})
+            }));
+            serde_json::json!({"id": format!("id-{i}"), "userPrincipalName": upn, "memberOf": member})
+        })
+        .collect();
+    std::fs::write(out, serde_json::json!({ "value": value }).to_string()).unwrap();
+}
+
+/// Fitted against original prompts per working user-day, as a relative error, for each
+/// design: (design, scope, error, share of the original's user-days).
+fn round_trip(population: &str, logged: &str, others: &[&str]) -> Vec<(String, String, f64, f64)> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let population = Path::new(ROOT).join(population);
+    let log_exp = experiment(dir, "logged", &population, logged, 11);
+    let logged_out = dir.join("logged");
+    sessionsim(&[
+        "run",
+        log_exp.to_str().unwrap(),
+        "--out",
+        logged_out.to_str().unwrap(),
+        "--signin-log",
+        "--quiet",
+    ]);
+    let log = logged_out.join("signins.csv");
+    let users = dir.join("users.json");
+    directory(&population, &log, &users);
+    let fitted = dir.join("fitted.toml");
+    let policies = Path::new(ROOT).join("models/policies").join(logged);
+    sessionsim(&[
+        "calibrate",
+        log.to_str().unwrap(),
+        "--out",
+        fitted.to_str().unwrap(),
+        "--policies",
+        policies.to_str().unwrap(),
+        "--directory",
+        users.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut errors = Vec::new();
+    for design in std::iter::once(&logged).chain(others) {
+        let mut result = Vec::new();
+        for (kind, pop) in [("original", &population), ("fitted", &fitted)] {
+            let exp = experiment(dir, &format!("{kind}-{design}"), pop, design, 12);
+            let out = dir.join(format!("out-{kind}-{design}"));
+            sessionsim(&[
+                "run",
+                exp.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+                "--per-user",
+            ]);
+            result.push(prompts_by_device(&out));
+        }
+        let (original, fitted) = (&result[0], &result[1]);
+        let total = original["all"].1 as f64;
+        for (scope, (o, days)) in original {
+            let f = fitted.get(scope).map_or(0.0, |x| x.0);
+            if *o > 0.0 {
+                errors.push((
+                    design.to_string(),
+                    scope.clone(),
+                    (f - o) / o,
+                    *days as f64 / total,
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// The goals of issue 33 that `errors` misses: the logged design within 15% overall and
+/// 25% for each device type with 10% of user-days; other designs within `other_goal`
+/// overall (20% in the issue).
+fn misses(errors: &[(String, String, f64, f64)], logged: &str, other_goal: f64) -> Vec<String> {
+    errors
+        .iter()
+        .filter(|(design, scope, err, share)| {
+            let goal = match (design == logged, scope == "all") {
+                (true, true) => Some(0.15),
+                (true, false) if *share >= 0.10 => Some(0.25),
+                (false, true) => Some(other_goal),
+                _ => None,
+            };
+            goal.is_some_and(|g| err.abs() > g)
+        })
+        .map(|(d, s, e, _)| format!("{d} {s} {:+.1}%", e * 100.0))
+        .collect()
+}
+
+#[test]
+fn an_office_tenant_fitted_from_its_log_predicts_other_designs_within_20_percent() {
+    let errors = round_trip(
+        "models/populations/enterprise.toml",
+        "baseline.json",
+        &["mfa-all-users.json", "sif-1h.json"],
+    );
+    let missed = misses(&errors, "baseline.json", 0.20);
+    assert!(missed.is_empty(), "{missed:?} in {errors:?}");
+}
+
+#[test]
+fn a_hospital_fitted_from_its_log_reproduces_its_design_and_mfa_for_all() {
+    // Night-shift nurses who sign out of shared PCs, physicians on phones whose apps hold
+    // long-lived CAE tokens, admins. Under a 1-hour sign-in frequency the fitted
+    // physicians prompt about a quarter less than the real ones: their log shows one
+    // renewal per app and day, whatever their use (docs/model.md, "Calibration",
+    // identifiability; issue 33 is open on it). The bound below keeps that gap from
+    // growing; the issue's goal is 20%.
+    let errors = round_trip(
+        "tests/data/populations/hospital.toml",
+        "baseline.json",
+        &["mfa-all-users.json", "sif-1h.json"],
+    );
+    let missed: Vec<String> = misses(&errors, "baseline.json", 0.20)
+        .into_iter()
+        .filter(|m| !m.starts_with("sif-1h.json all"))
+        .collect();
+    assert!(missed.is_empty(), "{missed:?} in {errors:?}");
+    let sif = errors
+        .iter()
+        .find(|(d, s, _, _)| d == "sif-1h.json" && s == "all")
+        .expect("sif-1h measured");
+    assert!(
+        sif.2.abs() <= 0.30,
+        "sif-1h {:+.1}% in {errors:?}",
+        sif.2 * 100.0
+    );
+}
