@@ -112,6 +112,11 @@ struct CalibrateArgs {
     /// With --design: the replicate to read (its `replicate` column, from 0).
     #[arg(long, value_name = "N")]
     replicate: Option<u32>,
+    /// Another design (policy file or folder) to simulate with the fitted population;
+    /// repeatable. predictions.csv beside --out gives its prompts per working user-day,
+    /// and their range when the values the log cannot show vary. Needs --policies.
+    #[arg(long, value_name = "POLICIES", requires = "policies")]
+    predict: Vec<PathBuf>,
     /// Microsoft Graph `GET /users?$expand=memberOf` output (pages, an array or one user
     /// per line): the groups and directory roles of the log's users, so that policies
     /// naming them apply as in the tenant. Only ids are read.
@@ -672,6 +677,32 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     // A bad --out is refused before any work (issue 35: it failed with exit 1 once the
     // logs were read and fitted).
     sessionsim::output::check_new_file(&args.out, args.force, "--out")?;
+    let predictions_path = args.out.parent().map_or_else(
+        || PathBuf::from("predictions.csv"),
+        |d| d.join("predictions.csv"),
+    );
+    if !args.predict.is_empty() {
+        if args.out.file_name() == Some(std::ffi::OsStr::new("predictions.csv")) {
+            return Err(InputError::new(
+                &args.out,
+                "with --predict, calibrate writes predictions.csv beside the population: give the population another name",
+            )
+            .field("--out")
+            .into());
+        }
+        sessionsim::output::check_new_file(
+            &predictions_path,
+            args.force || sessionsim::calibrate::is_predictions_csv(&predictions_path),
+            "predictions.csv beside --out",
+        )?;
+        for p in &args.predict {
+            if !p.exists() {
+                return Err(InputError::new(p, "file not found")
+                    .field("--predict")
+                    .into());
+            }
+        }
+    }
     if args.policies.is_some() {
         if args.out.file_name() == Some(std::ffi::OsStr::new("calibration.csv")) {
             return Err(InputError::new(
@@ -694,11 +725,13 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         .iter()
         .chain(args.template.iter())
         .chain(args.directory.iter())
-        .chain(args.policies.iter());
+        .chain(args.policies.iter())
+        .chain(args.predict.iter());
     for input in inputs {
         for (path, flag) in [
             (&args.out, "--out"),
             (&check_path, "calibration.csv beside --out"),
+            (&predictions_path, "predictions.csv beside --out"),
         ] {
             if same_file(path, input) {
                 return Err(InputError::new(
@@ -725,6 +758,7 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     opts.rounds = args.rounds;
     opts.simulated_users = args.simulated_users;
     opts.seed = args.seed;
+    opts.predict = args.predict.clone();
     let spinner = if args.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -742,6 +776,9 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
                 spinner.set_message(format!("fitting: simulation round {round} of {rounds}"))
             }
             Progress::Checking => spinner.set_message("simulating the current policies"),
+            Progress::Predicting(design) => {
+                spinner.set_message(format!("predicting {}", design.display()))
+            }
         })
     });
     spinner.finish_and_clear();
@@ -811,6 +848,51 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         None => note(
             "give --policies with the tenant's current policies to compare simulated and observed prompts",
         ),
+    }
+    if !result.predictions.is_empty() {
+        let csv = cal::predictions_csv(&result.predictions, &result.name);
+        sessionsim::output::write_file_atomically(&predictions_path, csv.as_bytes())
+            .with_context(|| format!("writing {}", predictions_path.display()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "\n{:<32} {:>10} {:>17}",
+            "design", "predicted", "if unseen varies"
+        )?;
+        for p in &result.predictions {
+            let name = p.design.file_name().map_or_else(
+                || p.design.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            writeln!(
+                out,
+                "{:<32} {:>10.3} {:>8.3} to {:.3}{}",
+                clip(&name, 32),
+                p.prompts,
+                p.low,
+                p.high,
+                if p.logged { "  (logged)" } else { "" }
+            )?;
+        }
+        let unseen = result
+            .predictions
+            .first()
+            .map_or(0, |p| p.unidentified.len());
+        writeln!(
+            out,
+            "(simulated prompts per working user-day; {}; written to {})",
+            if unseen == 0 {
+                "the log pins down every behaviour value calibrate varies".to_string()
+            } else {
+                format!(
+                    "the range sets {} to either end, with the value the fit moved fitted again to the log: {}; it does not cover the working day or foreground use, which long-lived tokens hide (docs/model.md, \"Calibration\")",
+                    plural(unseen as u64, "behaviour value"),
+                    result.predictions[0].unidentified.join(", ")
+                )
+            },
+            predictions_path.display()
+        )?;
+        out.flush()?;
     }
     Ok(())
 }

@@ -232,6 +232,47 @@ pub fn calibration_csv(rows: &[CheckRow], population: &str) -> String {
     out
 }
 
+/// The first columns of `predictions.csv`.
+const PREDICTIONS_HEADER: &str = "design,logged,prompts_per_user_day,";
+
+/// Whether `path` is a `predictions.csv` that calibrate wrote (its header says so).
+pub fn is_predictions_csv(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].starts_with(PREDICTIONS_HEADER.as_bytes())
+}
+
+/// `predictions.csv`: each design simulated with the fitted population, and the range
+/// its prompts take when what the log cannot show varies (docs/formats.md).
+pub fn predictions_csv(
+    rows: &[crate::calibrate::pipeline::Prediction],
+    population: &str,
+) -> String {
+    let mut out = format!("{PREDICTIONS_HEADER}low,high,unidentified,population\n");
+    let population = csv_field(population);
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{:.4},{:.4},{:.4},{},{}\n",
+            csv_field(&r.design.display().to_string()),
+            r.logged,
+            r.prompts,
+            r.low,
+            r.high,
+            csv_field(&r.unidentified.join(" ")),
+            population,
+        ));
+    }
+    out
+}
+
 /// A CSV field, quoted when it must be (persona names come from `--group-by` values).
 fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains([',', '"', '\n', '\r']) {

@@ -21,5 +21,7 @@ pub mod fit;
 pub mod log_reader;
 pub mod pipeline;
 
-pub use check::{calibration_csv, is_calibration_csv, CheckRow};
-pub use pipeline::{calibrate, CalibrateOptions, Calibration, Progress};
+pub use check::{
+    calibration_csv, is_calibration_csv, is_predictions_csv, predictions_csv, CheckRow,
+};
+pub use pipeline::{calibrate, CalibrateOptions, Calibration, Prediction, Progress};

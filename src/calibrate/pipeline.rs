@@ -53,6 +53,9 @@ pub struct CalibrateOptions {
     /// Users simulated per persona in each round, and for the check.
     pub simulated_users: u64,
     pub seed: u64,
+    /// Other designs (policy files or folders) to predict with the fitted population,
+    /// with the range of what the log cannot show (`predictions.csv`).
+    pub predict: Vec<PathBuf>,
 }
 
 impl CalibrateOptions {
@@ -70,6 +73,7 @@ impl CalibrateOptions {
             rounds: 3,
             simulated_users: 500,
             seed: 1,
+            predict: Vec::new(),
         }
     }
 }
@@ -83,6 +87,9 @@ pub struct Calibration {
     pub reports: Vec<(PathBuf, ReadReport)>,
     pub personas: Vec<FittedPersona>,
     pub check: Option<Vec<CheckRow>>,
+    /// The logged design, then each `--predict` design, simulated with the fitted
+    /// population.
+    pub predictions: Vec<Prediction>,
     pub warnings: Vec<String>,
 }
 
@@ -96,6 +103,7 @@ pub enum Progress<'a> {
         rounds: u32,
     },
     Checking,
+    Predicting(&'a Path),
 }
 
 /// A window longer than this (a quarter) is warned about.
@@ -510,14 +518,114 @@ pub fn calibrate(
         }
         None => None,
     };
+    // 5. Predictions: the logged design and each other one, with the fitted population
+    // as fitted, and at the two ends of what the log leaves open. For each end, every
+    // behaviour value of every persona but the one the fit moved is set to that end of
+    // its range, and the moved one fitted again to the log's prompts: the log allows
+    // both populations as well as the fitted one, and other designs may tell them apart.
+    let mut predictions = Vec::new();
+    if let Some(logged) = &opts.policies {
+        if !opts.predict.is_empty() {
+            progress(Progress::Predicting(logged));
+            let mut varied_keys: Vec<String> = Vec::new();
+            let mut ends: Vec<Vec<FittedPersona>> = Vec::new();
+            for end in [End::Low, End::High] {
+                let mut varied = personas.clone();
+                for (i, (q, search)) in varied.iter_mut().zip(&searches).enumerate() {
+                    let Some(mut b) = q.behaviour else { continue };
+                    let moved = search.knobs.first().copied();
+                    let open: Vec<Knob> = search
+                        .candidates
+                        .iter()
+                        .copied()
+                        .filter(|k| Some(*k) != moved)
+                        .collect();
+                    for knob in &open {
+                        let (lo, hi) = knob.range();
+                        knob.set(&mut b, if end == End::Low { lo } else { hi });
+                    }
+                    let fitted_behaviour = q.behaviour;
+                    q.behaviour = Some(b);
+                    let consistent = match moved {
+                        Some(knob) => refit(knob, q, |x| moments_alone(x, i as u64))?,
+                        None => true,
+                    };
+                    if !consistent {
+                        // This end cannot reproduce the log's prompts: not an allowed
+                        // population, so the persona stays as fitted.
+                        q.behaviour = fitted_behaviour;
+                    } else if end == End::Low {
+                        varied_keys.extend(open.iter().map(|k| format!("{}.{}", q.name, k.key())));
+                    }
+                }
+                ends.push(varied);
+            }
+            for design in std::iter::once(logged).chain(&opts.predict) {
+                progress(Progress::Predicting(design));
+                let prompts = |text: &str| -> anyhow::Result<f64> {
+                    // One stream for every design and end: their differences are the
+                    // designs' and the values', not sampling noise.
+                    let population = parse_fitted(&opts.out, text)?;
+                    let (sim, views) =
+                        simulate_under(opts, population, days, PREDICTION_STREAM, Some(design))?;
+                    let all: Vec<usize> = (0..views.len()).collect();
+                    Ok(sim.moments(&views, &all, &opts.fit).prompts_per_user_day())
+                };
+                let central = prompts(&population)?;
+                let mut low = central;
+                let mut high = central;
+                for varied in &ends {
+                    let x = prompts(&population_toml(&name, varied, &template, &provenance))?;
+                    low = low.min(x);
+                    high = high.max(x);
+                }
+                predictions.push(Prediction {
+                    design: design.clone(),
+                    logged: design == logged,
+                    prompts: central,
+                    low,
+                    high,
+                    unidentified: varied_keys.clone(),
+                });
+            }
+        }
+    }
     Ok(Calibration {
         name,
         population,
         reports,
         personas,
         check,
+        predictions,
         warnings,
     })
+}
+
+/// The simulation stream of every prediction.
+const PREDICTION_STREAM: u64 = u64::MAX - 1;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Low,
+    High,
+}
+
+/// A design simulated with the fitted population (`--predict`).
+#[derive(Clone, Debug)]
+pub struct Prediction {
+    /// The design's policies.
+    pub design: PathBuf,
+    /// Whether it is the logged design (`--policies`).
+    pub logged: bool,
+    /// Prompts per working user-day, as the log counts them (one per app and quarter
+    /// hour), with the population as fitted...
+    pub prompts: f64,
+    /// ... and the least and most of it with every value the log cannot show at either
+    /// end of its range (and the fitted population's own).
+    pub low: f64,
+    pub high: f64,
+    /// The values varied, as `persona.key` (the value the fit moved was fitted again).
+    pub unidentified: Vec<String>,
 }
 
 /// A persona whose workday and weekend shares add up to less than this never signs in,
@@ -700,14 +808,25 @@ fn parse_fitted(out: &Path, text: &str) -> anyhow::Result<Population> {
     })
 }
 
-/// The simulated log of `population`, summarised.
+/// The simulated log of `population` under the tenant's policies, summarised.
 fn simulate(
     opts: &CalibrateOptions,
     population: Population,
     days: u32,
     stream: u64,
 ) -> Result<(LogSummary, Vec<UserView>), InputError> {
-    let policies = match &opts.policies {
+    simulate_under(opts, population, days, stream, opts.policies.as_deref())
+}
+
+/// The simulated log of `population` under `policies` (none: no policy), summarised.
+fn simulate_under(
+    opts: &CalibrateOptions,
+    population: Population,
+    days: u32,
+    stream: u64,
+    policies: Option<&Path>,
+) -> Result<(LogSummary, Vec<UserView>), InputError> {
+    let policies = match policies {
         Some(p) => {
             let abs = std::fs::canonicalize(p).map_err(|e| InputError::new(p, e.to_string()))?;
             format!(
@@ -826,6 +945,8 @@ fn correct(p: &mut FittedPersona, sim: &Moments) {
 struct BehaviourSearch {
     knobs: Vec<Knob>,
     secant: Secant,
+    /// Every value the persona's prompts may depend on (`--predict` varies them).
+    candidates: Vec<Knob>,
 }
 
 /// A behaviour value, transformed so that prompts rise with it.
@@ -841,6 +962,15 @@ enum Knob {
 const MAX_BROWSER_RESTARTS: f64 = 12.0;
 
 impl Knob {
+    /// The population key it sets.
+    fn key(self) -> &'static str {
+        match self {
+            Knob::SignOut => "work.sign_out_share",
+            Knob::NonPersistent => "kmsi_accept",
+            Knob::BrowserRestarts => "work.browser_restarts",
+        }
+    }
+
     fn range(self) -> (f64, f64) {
         match self {
             Knob::SignOut | Knob::NonPersistent => (0.0, 1.0),
@@ -888,7 +1018,10 @@ impl BehaviourSearch {
         };
         let observed = p.observed.prompts_per_user_day();
         let noise = (0.1 * observed).max(0.02);
-        let mut search = BehaviourSearch::default();
+        let mut search = BehaviourSearch {
+            candidates: candidates.to_vec(),
+            ..BehaviourSearch::default()
+        };
         for &knob in candidates {
             let (lo, hi) = knob.range();
             let mut at = |x: f64| -> anyhow::Result<f64> {
@@ -940,6 +1073,36 @@ impl BehaviourSearch {
         let next = self.secant.step(x, simulated, observed, hi / 4.0, hi);
         knob.set(b, next);
     }
+}
+
+/// Rounds of the secant search that fits the moved value again at an end of the others
+/// (`--predict`), and how far from the log's prompts the result may stay: the behaviour
+/// fit's noise (10% of the observed prompts, at least 0.02 per user-day).
+const REFIT_ROUNDS: u32 = 4;
+
+/// Moves `knob` of `p` until its simulated prompts meet the log's; whether they do.
+fn refit(
+    knob: Knob,
+    p: &mut FittedPersona,
+    mut simulate: impl FnMut(&FittedPersona) -> anyhow::Result<Moments>,
+) -> anyhow::Result<bool> {
+    let observed = p.observed.prompts_per_user_day();
+    let noise = (0.1 * observed).max(0.02);
+    let (_, hi) = knob.range();
+    let mut secant = Secant::default();
+    for _ in 0..REFIT_ROUNDS {
+        let simulated = simulate(p)?.prompts_per_user_day();
+        if (simulated - observed).abs() <= noise {
+            return Ok(true);
+        }
+        let Some(b) = p.behaviour.as_mut() else {
+            return Ok(false);
+        };
+        let x = knob.get(b);
+        let next = secant.step(x, simulated, observed, hi / 4.0, hi);
+        knob.set(b, next);
+    }
+    Ok((simulate(p)?.prompts_per_user_day() - observed).abs() <= noise)
 }
 
 /// One secant search: the last value tried and the moment it gave.
