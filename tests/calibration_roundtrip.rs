@@ -398,3 +398,34 @@ fn predict_needs_the_logged_policies_and_files_that_exist() {
         "mine\n"
     );
 }
+
+#[test]
+fn predictions_do_not_depend_on_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Path::new(ROOT).join("tests/data/signins/graph-beta-page.json");
+    let policies = |p: &str| Path::new(ROOT).join("models/policies").join(p);
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = tmp.path().join(threads);
+        std::fs::create_dir(&dir).unwrap();
+        let out = dir.join("fitted.toml");
+        sessionsim(&[
+            "calibrate",
+            log.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--policies",
+            policies("baseline.json").to_str().unwrap(),
+            "--predict",
+            policies("sif-1h.json").to_str().unwrap(),
+            "--threads",
+            threads,
+            "--simulated-users",
+            "60",
+            "--quiet",
+        ]);
+        files.push(std::fs::read(dir.join("predictions.csv")).unwrap());
+    }
+    assert_eq!(files[0], files[1], "1 and 2 threads differ");
+    assert_eq!(String::from_utf8_lossy(&files[0]).lines().count(), 3);
+}
