@@ -286,3 +286,32 @@ fn personas_can_describe_the_tenant() {
         assert!(err.contains(field), "{to}: {err}");
     }
 }
+
+#[test]
+fn remember_mfa_warns_beside_sign_in_frequency_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let experiment = |policies: &str| {
+        let path = tmp.path().join(format!("{policies}.toml"));
+        let population = root().join("models/populations/quickstart.toml");
+        let policies = root()
+            .join("models/policies")
+            .join(format!("{policies}.json"));
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"x\"\npopulation = {population:?}\nusers = 10\ndays = 7\n[[design]]\nname = \"d\"\npolicies = {policies:?}\ntenant = {{ remember_mfa = \"14d\" }}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let with_sif = experiment("sif-1h");
+    let o = validate(&[with_sif.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("remember MFA"), "{}", stderr(&o));
+    // MFA for all users sets no sign-in frequency: Microsoft's advice does not apply.
+    let without = experiment("mfa-all-users");
+    let o = validate(&[without.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("remember MFA"), "{}", stderr(&o));
+}

@@ -606,7 +606,13 @@ impl Experiment {
         }
         // One check for listed and swept designs alike.
         for d in &designs {
-            if !d.tenant.remember_mfa.is_zero() && !d.policies.is_empty() {
+            // Microsoft's advice concerns sign-in frequency only, not every policy: a
+            // design without it gets no warning (it fired for MFA-for-all designs too).
+            let has_sif = d.sign_in_frequency.is_some()
+                || d.policies.policies.iter().any(|p| {
+                    p.session.sign_in_frequency.is_some() || p.session.mfa_frequency.is_some()
+                });
+            if !d.tenant.remember_mfa.is_zero() && has_sif {
                 warnings.push(format!(
                     "{}: design `{}`: remember MFA ({}) together with Conditional Access sign-in frequency may prompt users unexpectedly; Microsoft advises turning remember MFA off first",
                     path.display(),
