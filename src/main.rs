@@ -132,7 +132,8 @@ struct CalibrateArgs {
     /// Rounds of simulate-and-correct.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
-    /// Users simulated per persona in each round, and for the check: 10 to 100,000
+    /// Users simulated per persona in each round, and in all for the check and for each
+    /// --predict design: 10 to 100,000
     /// (about 1.3 KB of memory each).
     #[arg(long = "simulated-users", default_value_t = 500)]
     simulated_users: u64,

@@ -50,7 +50,8 @@ pub struct CalibrateOptions {
     pub fit: FitOptions,
     /// Rounds of simulate-and-correct.
     pub rounds: u32,
-    /// Users simulated per persona in each round, and for the check.
+    /// Users simulated per persona in each round, and in all for the check and each
+    /// prediction.
     pub simulated_users: u64,
     pub seed: u64,
     /// Other designs (policy files or folders) to predict with the fitted population,
