@@ -51,9 +51,9 @@ pub struct FitOptions {
     /// A day of an app looks like background sync when its sign-ins cover at least half the
     /// working day with no gap longer than this (token refreshes come every 60–90 min).
     pub background_max_gap_seconds: i64,
-    /// A user active around midnight has their working days counted from the middle of
-    /// the longest part of the day they are never active in, when it lasts at least this
-    /// long (a night shift); otherwise from midnight.
+    /// A user active around midnight has their working days counted from a morning slot
+    /// of the longest part of the day they are never active in, when it lasts at least
+    /// this long (a night shift); otherwise from midnight.
     pub night_min_quiet_seconds: i64,
     /// An app is background sync when at least this share of its user-days look so
     /// (sign-ins all day, `background_max_gap_seconds`)...
