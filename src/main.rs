@@ -671,55 +671,33 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         )
         .into());
     }
-    let check_path = args.out.parent().map_or_else(
-        || PathBuf::from("calibration.csv"),
-        |d| d.join("calibration.csv"),
-    );
     // A bad --out is refused before any work (issue 35: it failed with exit 1 once the
     // logs were read and fitted).
     sessionsim::output::check_new_file(&args.out, args.force, "--out")?;
-    let predictions_path = args.out.parent().map_or_else(
-        || PathBuf::from("predictions.csv"),
-        |d| d.join("predictions.csv"),
-    );
-    if !args.predict.is_empty() {
-        if args.out.file_name() == Some(std::ffi::OsStr::new("predictions.csv")) {
-            return Err(InputError::new(
-                &args.out,
-                "with --predict, calibrate writes predictions.csv beside the population: give the population another name",
-            )
-            .field("--out")
-            .into());
+    // With --policies, the check table; with --predict, the predictions: each beside the
+    // population, replaced without --force when an earlier calibration wrote it.
+    let check_path = side_file(
+        &args.out,
+        "calibration.csv",
+        args.policies.is_some(),
+        "--policies",
+        sessionsim::calibrate::is_calibration_csv,
+        args.force,
+    )?;
+    let predictions_path = side_file(
+        &args.out,
+        "predictions.csv",
+        !args.predict.is_empty(),
+        "--predict",
+        sessionsim::calibrate::is_predictions_csv,
+        args.force,
+    )?;
+    for p in &args.predict {
+        if !p.exists() {
+            return Err(InputError::new(p, "file not found")
+                .field("--predict")
+                .into());
         }
-        sessionsim::output::check_new_file(
-            &predictions_path,
-            args.force || sessionsim::calibrate::is_predictions_csv(&predictions_path),
-            "predictions.csv beside --out",
-        )?;
-        for p in &args.predict {
-            if !p.exists() {
-                return Err(InputError::new(p, "file not found")
-                    .field("--predict")
-                    .into());
-            }
-        }
-    }
-    if args.policies.is_some() {
-        if args.out.file_name() == Some(std::ffi::OsStr::new("calibration.csv")) {
-            return Err(InputError::new(
-                &args.out,
-                "with --policies, calibrate writes its check table to calibration.csv beside the population: give the population another name",
-            )
-            .field("--out")
-            .into());
-        }
-        // The check table of an earlier calibration in the same folder is calibrate's own:
-        // replaced without --force (a second population fitted beside the first).
-        sessionsim::output::check_new_file(
-            &check_path,
-            args.force || sessionsim::calibrate::is_calibration_csv(&check_path),
-            "calibration.csv beside --out",
-        )?;
     }
     let inputs = args
         .logs
@@ -896,6 +874,40 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// The file `name` that calibrate writes beside `out` when `wanted` (asked for by
+/// `flag`): `out` may not bear its name, and an existing one is replaced only when
+/// calibrate wrote it (`ours`) or with --force.
+fn side_file(
+    out: &std::path::Path,
+    name: &str,
+    wanted: bool,
+    flag: &str,
+    ours: fn(&std::path::Path) -> bool,
+    force: bool,
+) -> Result<PathBuf> {
+    let path = out
+        .parent()
+        .map_or_else(|| PathBuf::from(name), |d| d.join(name));
+    if wanted {
+        if out.file_name() == Some(std::ffi::OsStr::new(name)) {
+            return Err(InputError::new(
+                out,
+                format!(
+                    "with {flag}, calibrate writes {name} beside the population: give the population another name"
+                ),
+            )
+            .field("--out")
+            .into());
+        }
+        sessionsim::output::check_new_file(
+            &path,
+            force || ours(&path),
+            &format!("{name} beside --out"),
+        )?;
+    }
+    Ok(path)
 }
 
 /// Whether two paths name the same existing file (or folder).

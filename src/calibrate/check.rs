@@ -195,6 +195,11 @@ const CALIBRATION_HEADER: &str = "scope,key,observed_user_days,";
 /// Whether `path` is a `calibration.csv` that calibrate wrote (its header says so): the
 /// next calibration in the same folder replaces it.
 pub fn is_calibration_csv(path: &Path) -> bool {
+    starts_with(path, CALIBRATION_HEADER)
+}
+
+/// Whether `path` is a regular file whose first bytes are `header`.
+fn starts_with(path: &Path, header: &str) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };
@@ -205,7 +210,7 @@ pub fn is_calibration_csv(path: &Path) -> bool {
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
-    head[..n].starts_with(CALIBRATION_HEADER.as_bytes())
+    head[..n].starts_with(header.as_bytes())
 }
 
 /// `calibration.csv`: the check's cells, with the population they check.
@@ -237,17 +242,7 @@ const PREDICTIONS_HEADER: &str = "design,logged,prompts_per_user_day,";
 
 /// Whether `path` is a `predictions.csv` that calibrate wrote (its header says so).
 pub fn is_predictions_csv(path: &Path) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() {
-        return false;
-    }
-    let mut head = [0u8; 64];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    head[..n].starts_with(PREDICTIONS_HEADER.as_bytes())
+    starts_with(path, PREDICTIONS_HEADER)
 }
 
 /// `predictions.csv`: each design simulated with the fitted population, and the range
