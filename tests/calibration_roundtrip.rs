@@ -9,28 +9,28 @@
 //! That the same rows as a Graph page or Azure Monitor records fit the same population
 //! byte for byte is `tests/calibrate_cli.rs`; here the CSV log is used.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use common::*;
 
+/// Runs sessionsim, asserting success.
 fn sessionsim(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_sessionsim"))
-        .args(args)
-        .output()
-        .expect("sessionsim runs");
-    assert!(
-        o.status.success(),
-        "sessionsim {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = run(args);
+    assert!(o.status.success(), "sessionsim {args:?}: {}", stderr(&o));
+}
+
+/// A file of the project.
+fn project(path: &str) -> PathBuf {
+    root().join(path)
 }
 
 /// An experiment of one design, without the threat model (prompts only).
 fn experiment(dir: &Path, name: &str, population: &Path, policies: &str, seed: u64) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
-    let policies = Path::new(ROOT).join("models/policies").join(policies);
+    let policies = project("models/policies").join(policies);
     std::fs::write(
         &path,
         format!(
@@ -43,25 +43,14 @@ fn experiment(dir: &Path, name: &str, population: &Path, policies: &str, seed: u
 
 const USERS: u32 = 2000;
 
-fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .zip(rec.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+fn rows_of(path: &Path) -> Vec<HashMap<String, String>> {
+    csv_rows(&std::fs::read_to_string(path).unwrap())
 }
 
 /// Prompts per worked user-day, overall ("all") and by device type, with the user-days.
 fn prompts_by_device(out: &Path) -> BTreeMap<String, (f64, u64)> {
     let mut sums: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for r in csv_rows(&out.join("users.csv")) {
+    for r in rows_of(&out.join("users.csv")) {
         let p: u64 = r["prompts"].parse().unwrap();
         let d: u64 = r["active_days"].parse().unwrap();
         for key in ["all".to_string(), r["device"].clone()] {
@@ -94,7 +83,7 @@ fn directory(population: &Path, log: &Path, out: &Path) {
         );
     }
     let mut users: BTreeMap<String, String> = BTreeMap::new();
-    for r in csv_rows(log) {
+    for r in rows_of(log) {
         users
             .entry(r["userPrincipalName"].clone())
             .or_insert(r["persona"].clone());
@@ -122,7 +111,7 @@ fn directory(population: &Path, log: &Path, out: &Path) {
 fn round_trip(population: &str, logged: &str, others: &[&str]) -> Vec<(String, String, f64, f64)> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let population = Path::new(ROOT).join(population);
+    let population = project(population);
     let log_exp = experiment(dir, "logged", &population, logged, 11);
     let logged_out = dir.join("logged");
     sessionsim(&[
@@ -137,7 +126,7 @@ fn round_trip(population: &str, logged: &str, others: &[&str]) -> Vec<(String, S
     let users = dir.join("users.json");
     directory(&population, &log, &users);
     let fitted = dir.join("fitted.toml");
-    let policies = Path::new(ROOT).join("models/policies").join(logged);
+    let policies = project("models/policies").join(logged);
     sessionsim(&[
         "calibrate",
         log.to_str().unwrap(),
@@ -250,7 +239,7 @@ fn predictions_say_how_far_what_the_log_cannot_show_moves_another_design() {
     // contain the truth, and the logged design's must stay near what the log shows.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let population = Path::new(ROOT).join("models/populations/byod.toml");
+    let population = project("models/populations/byod.toml");
     let log_exp = experiment(dir, "logged", &population, "baseline.json", 11);
     let logged_out = dir.join("logged");
     sessionsim(&[
@@ -263,7 +252,7 @@ fn predictions_say_how_far_what_the_log_cannot_show_moves_another_design() {
     ]);
     let fitted = dir.join("fit").join("fitted.toml");
     std::fs::create_dir(fitted.parent().unwrap()).unwrap();
-    let policies = |p: &str| Path::new(ROOT).join("models/policies").join(p);
+    let policies = |p: &str| project("models/policies").join(p);
     sessionsim(&[
         "calibrate",
         logged_out.join("signins.csv").to_str().unwrap(),
@@ -275,7 +264,7 @@ fn predictions_say_how_far_what_the_log_cannot_show_moves_another_design() {
         policies("mfa-all-users.json").to_str().unwrap(),
         "--quiet",
     ]);
-    let rows = csv_rows(&fitted.parent().unwrap().join("predictions.csv"));
+    let rows = rows_of(&fitted.parent().unwrap().join("predictions.csv"));
     assert_eq!(rows.len(), 2, "the logged design, then the predicted one");
     assert_eq!(rows[0]["logged"], "true");
     assert!(rows[0]["design"].ends_with("baseline.json"));
@@ -330,40 +319,30 @@ fn predictions_say_how_far_what_the_log_cannot_show_moves_another_design() {
 #[test]
 fn predict_needs_the_logged_policies_and_files_that_exist() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = Path::new(ROOT).join("tests/data/signins/graph-v1-page.json");
     let out = tmp.path().join("p.toml");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_sessionsim"))
-            .args(args)
-            .output()
-            .unwrap()
+    // Paths are relative to the project (`common::run` runs there).
+    let calibrate = |extra: &[&str]| {
+        let mut args = vec![
+            "calibrate",
+            "tests/data/signins/graph-v1-page.json",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
     };
-    let o = run(&[
-        "calibrate",
-        log.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--predict",
-        "models/policies/sif-1h.json",
-    ]);
+    let o = calibrate(&["--predict", "models/policies/sif-1h.json"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--policies"));
+    assert!(stderr(&o).contains("--policies"));
     let missing = tmp.path().join("nowhere.json");
-    let o = run(&[
-        "calibrate",
-        log.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
+    let o = calibrate(&[
         "--policies",
-        Path::new(ROOT)
-            .join("models/policies/baseline.json")
-            .to_str()
-            .unwrap(),
+        "models/policies/baseline.json",
         "--predict",
         missing.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(
         err.contains("nowhere.json") && err.contains("--predict"),
         "{err}"
@@ -371,24 +350,14 @@ fn predict_needs_the_logged_policies_and_files_that_exist() {
     assert!(!out.exists(), "nothing written");
     // A predictions.csv that calibrate did not write is not replaced without --force.
     std::fs::write(tmp.path().join("predictions.csv"), "mine\n").unwrap();
-    let o = run(&[
-        "calibrate",
-        log.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
+    let o = calibrate(&[
         "--policies",
-        Path::new(ROOT)
-            .join("models/policies/baseline.json")
-            .to_str()
-            .unwrap(),
+        "models/policies/baseline.json",
         "--predict",
-        Path::new(ROOT)
-            .join("models/policies/sif-1h.json")
-            .to_str()
-            .unwrap(),
+        "models/policies/sif-1h.json",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(
         err.contains("predictions.csv") && err.contains("--force"),
         "{err}"
@@ -402,8 +371,8 @@ fn predict_needs_the_logged_policies_and_files_that_exist() {
 #[test]
 fn predictions_do_not_depend_on_the_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = Path::new(ROOT).join("tests/data/signins/graph-beta-page.json");
-    let policies = |p: &str| Path::new(ROOT).join("models/policies").join(p);
+    let log = project("tests/data/signins/graph-beta-page.json");
+    let policies = |p: &str| project("models/policies").join(p);
     let mut files = Vec::new();
     for threads in ["1", "2"] {
         let dir = tmp.path().join(threads);
