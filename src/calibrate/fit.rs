@@ -765,6 +765,8 @@ pub struct Moments {
     /// comes within a quarter hour of the day's first; and how many such days there were.
     pub leading_days: [f64; APPS],
     pub shared_days: [u64; APPS],
+    /// User-days on which each app was used.
+    pub app_days: [u64; APPS],
     /// First sign-in of the day and the span to the last, seconds of the local day.
     pub first: Spread,
     pub span: Spread,
@@ -811,9 +813,8 @@ fn ratio(x: f64, n: u64) -> f64 {
 /// wakes does ([`FitOptions::background_leading_share`]), on enough days to tell: a
 /// third of the app's user-days shared with another app.
 fn is_leading(m: &Moments, a: usize, options: &FitOptions) -> bool {
-    let days = m.slots_per_day[a] * m.user_days as f64;
-    m.shared_days[a] as f64 >= days.min(m.user_days as f64) / 3.0
-        && m.shared_days[a] > 0
+    m.shared_days[a] > 0
+        && 3 * m.shared_days[a] >= m.app_days[a]
         && m.leading_days[a] >= options.background_leading_share
 }
 
@@ -934,6 +935,7 @@ impl LogSummary {
             m.background_days[a] = ratio(background[a] as f64, app_day_count[a]);
             m.leading_days[a] = ratio(leading[a] as f64, shared[a]);
             m.shared_days[a] = shared[a];
+            m.app_days[a] = app_day_count[a];
         }
         let n = members.len().max(1) as f64;
         m.weekday_share = weekday_sum / n;
