@@ -66,16 +66,8 @@ struct SensitivityArgs {
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    #[arg(long)]
-    users: Option<u64>,
-    #[arg(long)]
-    replicates: Option<u32>,
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Run the experiment as it is to this precision first (e.g. 5%), then every value
-    /// with the replicates it reached [default: the experiment's `precision`].
-    #[arg(long, value_name = "SHARE")]
-    precision: Option<String>,
+    #[command(flatten)]
+    study: StudyOverrides,
     /// No progress display.
     #[arg(long)]
     quiet: bool,
@@ -152,6 +144,54 @@ struct CalibrateArgs {
     quiet: bool,
 }
 
+/// What `run` and `sensitivity` may change in the experiment, read alike by both.
+#[derive(Args)]
+struct StudyOverrides {
+    /// Users per replicate [default: the experiment's `users`].
+    #[arg(long)]
+    users: Option<u64>,
+    /// Replicates [default: the experiment's `replicates`].
+    #[arg(long)]
+    replicates: Option<u32>,
+    /// The run's seed, 0 to 2^63-1 [default: the experiment's].
+    #[arg(long, value_parser = seed_parser())]
+    seed: Option<u64>,
+    /// Add replicates until every deciding paired difference has a 95% half-width within
+    /// this share of the larger value, e.g. 5% (sensitivity: the experiment as it is
+    /// first, then every value with the replicates it reached) [default: the
+    /// experiment's `precision`].
+    #[arg(long, value_name = "SHARE")]
+    precision: Option<String>,
+}
+
+impl StudyOverrides {
+    /// The options these set, the rest at their defaults.
+    fn options(&self) -> Result<sessionsim::study::experiment::RunOptions> {
+        let precision = self
+            .precision
+            .as_deref()
+            .map(|p| {
+                sessionsim::study::experiment::parse_precision(p)
+                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
+            })
+            .transpose()?;
+        Ok(sessionsim::study::experiment::RunOptions {
+            users: self.users,
+            replicates: self.replicates,
+            seed: self.seed,
+            precision,
+            ..Default::default()
+        })
+    }
+}
+
+/// Loads an experiment, naming a file of another kind as such.
+fn load_experiment(path: &std::path::Path) -> Result<sessionsim::study::experiment::Experiment> {
+    use sessionsim::study::validate::{wrong_kind, FileKind};
+    Ok(sessionsim::study::experiment::Experiment::load(path)
+        .map_err(|e| wrong_kind(path, FileKind::Experiment, e))?)
+}
+
 #[derive(Args)]
 struct RunArgs {
     /// Experiment file (experiments/*.toml).
@@ -162,15 +202,11 @@ struct RunArgs {
     /// Worker threads [default: all cores]. Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    #[arg(long)]
-    users: Option<u64>,
+    #[command(flatten)]
+    study: StudyOverrides,
+    /// Days counted [default: the experiment's `days`].
     #[arg(long)]
     days: Option<u32>,
-    #[arg(long)]
-    replicates: Option<u32>,
-    /// The run's seed, 0 to 2^63-1 [default: the experiment's].
-    #[arg(long, value_parser = seed_parser())]
-    seed: Option<u64>,
     /// Simulate only shard K of N (e.g. 2/3); combine shards with `merge`.
     #[arg(long)]
     shard: Option<String>,
@@ -198,10 +234,6 @@ struct RunArgs {
     /// the experiment's `warmup`; 7d for a steady start, 0d for a cold one].
     #[arg(long, value_name = "DURATION")]
     warmup: Option<String>,
-    /// Add replicates until every deciding paired difference has a 95% half-width within
-    /// this share of the larger value, e.g. 5% [default: the experiment's `precision`].
-    #[arg(long, value_name = "SHARE")]
-    precision: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -417,17 +449,11 @@ fn parse_warmup(text: &str) -> Result<u32, sessionsim::error::InputError> {
 }
 
 fn run_experiment(args: RunArgs) -> Result<()> {
-    use sessionsim::study::experiment::{Experiment, RunOptions};
+    use sessionsim::study::experiment::RunOptions;
     use sessionsim::study::{job, runner};
 
     sessionsim::policy::set_skip_invalid(args.skip_invalid);
-    let mut exp = Experiment::load(&args.experiment).map_err(|e| {
-        sessionsim::study::validate::wrong_kind(
-            &args.experiment,
-            sessionsim::study::validate::FileKind::Experiment,
-            e,
-        )
-    })?;
+    let mut exp = load_experiment(&args.experiment)?;
     let shard = args.shard.as_deref().map(runner::parse_shard).transpose()?;
     let format = args
         .signin_log_format
@@ -435,10 +461,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         .map(sessionsim::output::signinlog::SigninLogFormat::parse)
         .transpose()?;
     let opts = RunOptions {
-        users: args.users,
         days: args.days,
-        replicates: args.replicates,
-        seed: args.seed,
         shard,
         signin_log: args.signin_log || args.signin_log_attackers || format.is_some(),
         signin_log_format: format.unwrap_or_default(),
@@ -447,15 +470,7 @@ fn run_experiment(args: RunArgs) -> Result<()> {
         force: args.force,
         steady_start: args.start.as_deref().map(parse_start).transpose()?,
         warmup_days: args.warmup.as_deref().map(parse_warmup).transpose()?,
-        precision: args
-            .precision
-            .as_deref()
-            .map(|p| {
-                sessionsim::study::experiment::parse_precision(p)
-                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
-            })
-            .transpose()?,
-        first_replicate: 0,
+        ..args.study.options()?
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {
@@ -525,23 +540,12 @@ fn run_experiment(args: RunArgs) -> Result<()> {
 }
 
 fn sensitivity(args: SensitivityArgs) -> Result<()> {
-    use sessionsim::study::experiment::{Experiment, RunOptions};
+    use sessionsim::study::experiment::RunOptions;
     use sessionsim::study::{runner, sensitivity};
-    let mut exp = Experiment::load(&args.experiment)?;
+    let mut exp = load_experiment(&args.experiment)?;
     let opts = RunOptions {
-        users: args.users,
-        replicates: args.replicates,
-        seed: args.seed,
         force: args.force,
-        precision: args
-            .precision
-            .as_deref()
-            .map(|p| {
-                sessionsim::study::experiment::parse_precision(p)
-                    .map_err(|e| InputError::new("<command line>", format!("--precision {e}")))
-            })
-            .transpose()?,
-        ..RunOptions::default()
+        ..args.study.options()?
     };
     exp.apply(&opts)?;
     for w in &exp.warnings {

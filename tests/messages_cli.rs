@@ -188,6 +188,16 @@ fn seeds_of_2_to_the_63_or_more_are_refused_at_once() {
             seed,
         ]);
         assert_exit(&o, 2, &["--seed", seed]);
+        let o = run(&[
+            "sensitivity",
+            "tests/data/tiny.toml",
+            "--quiet",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_exit(&o, 2, &["--seed", seed]);
     }
     assert!(!out.exists());
     // The largest accepted seed runs, and --seed 0 with the check (whose stream would

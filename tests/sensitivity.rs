@@ -200,6 +200,10 @@ fn a_bad_experiment_for_sensitivity_exits_2_naming_the_file() {
     let o = run(&["sensitivity", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bad.toml"), "{}", stderr(&o));
+    // A file of another kind is named as such, as `run` names it.
+    let o = run(&["sensitivity", "README.md", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not an experiment"), "{}", stderr(&o));
 }
 
 #[test]
