@@ -121,11 +121,8 @@ pub fn calibrate(
 ) -> anyhow::Result<Calibration> {
     let template = match &opts.template {
         // A shipped population by name (`--help` names `quickstart` as the default).
-        Some(p) if !p.exists() && Template::shipped(&p.to_string_lossy()).is_some() => {
-            Template::shipped(&p.to_string_lossy()).expect("checked")
-        }
-        Some(p) if !p.exists() => {
-            return Err(InputError::new(
+        Some(p) if !p.exists() => Template::shipped(&p.to_string_lossy()).ok_or_else(|| {
+            InputError::new(
                 p,
                 format!(
                     "file not found, and not the name of a shipped population ({})",
@@ -135,8 +132,7 @@ pub fn calibrate(
                 ),
             )
             .field("--template")
-            .into())
-        }
+        })?,
         Some(p) => {
             // It must be a population that loads; then its raw values are copied.
             Population::load(p).map_err(|e| {
