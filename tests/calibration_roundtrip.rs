@@ -106,23 +106,29 @@ fn directory(population: &Path, log: &Path, out: &Path) {
     std::fs::write(out, serde_json::json!({ "value": value }).to_string()).unwrap();
 }
 
+/// Runs `population` under the `logged` design (seed 11) with its sign-in log, in
+/// `dir/logged`: the log's path.
+fn logged_run(dir: &Path, population: &Path, logged: &str) -> PathBuf {
+    let log_exp = experiment(dir, "logged", population, logged, 11);
+    let out = dir.join("logged");
+    sessionsim(&[
+        "run",
+        log_exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--signin-log",
+        "--quiet",
+    ]);
+    out.join("signins.csv")
+}
+
 /// Fitted against original prompts per working user-day, as a relative error, for each
 /// design: (design, scope, error, share of the original's user-days).
 fn round_trip(population: &str, logged: &str, others: &[&str]) -> Vec<(String, String, f64, f64)> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let population = project(population);
-    let log_exp = experiment(dir, "logged", &population, logged, 11);
-    let logged_out = dir.join("logged");
-    sessionsim(&[
-        "run",
-        log_exp.to_str().unwrap(),
-        "--out",
-        logged_out.to_str().unwrap(),
-        "--signin-log",
-        "--quiet",
-    ]);
-    let log = logged_out.join("signins.csv");
+    let log = logged_run(dir, &population, logged);
     let users = dir.join("users.json");
     directory(&population, &log, &users);
     let fitted = dir.join("fitted.toml");
@@ -240,22 +246,13 @@ fn predictions_say_how_far_what_the_log_cannot_show_moves_another_design() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let population = project("models/populations/byod.toml");
-    let log_exp = experiment(dir, "logged", &population, "baseline.json", 11);
-    let logged_out = dir.join("logged");
-    sessionsim(&[
-        "run",
-        log_exp.to_str().unwrap(),
-        "--out",
-        logged_out.to_str().unwrap(),
-        "--signin-log",
-        "--quiet",
-    ]);
+    let log = logged_run(dir, &population, "baseline.json");
     let fitted = dir.join("fit").join("fitted.toml");
     std::fs::create_dir(fitted.parent().unwrap()).unwrap();
     let policies = |p: &str| project("models/policies").join(p);
     sessionsim(&[
         "calibrate",
-        logged_out.join("signins.csv").to_str().unwrap(),
+        log.to_str().unwrap(),
         "--out",
         fitted.to_str().unwrap(),
         "--policies",
