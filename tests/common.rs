@@ -70,10 +70,15 @@ pub fn temp_file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Runs the binary and returns its output with its peak resident memory in MB, from
-/// `wait4` (the child's own, not the test process's other children). Linux counts in it
-/// the test process's own peak at the moment of the spawn, so these tests never hold big
-/// inputs in memory: they write them in pieces. The figure can only be too high.
+/// Runs the binary and returns its output with its own peak resident memory in MB.
+///
+/// `wait4`'s `ru_maxrss` alone is not the child's: Linux folds into it the peak of the
+/// memory the child had before `exec`, which is the test process's (spawned with
+/// `CLONE_VM`). A test process that grew, say by symbolising panics' backtraces under
+/// `RUST_BACKTRACE` in another test of the same binary, then made every child look as
+/// big (194 MB for a 76 MB child in CI). So the child's own high-water mark (`VmHWM`,
+/// per address space, so after `exec` the child's alone) is also sampled while it runs,
+/// and `ru_maxrss` is believed only when it is above what the test process itself held.
 // The child is reaped by `wait4`, which clippy does not see.
 #[allow(clippy::zombie_processes)]
 pub fn run_measured(args: &[&str]) -> (Output, u64) {
@@ -87,18 +92,51 @@ pub fn run_measured(args: &[&str]) -> (Output, u64) {
         .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
+    // `spawn` returns once the child has exec'd: from here its VmHWM is its own.
+    let parent_peak_kb = high_water_kb("/proc/self/status").unwrap_or(u64::MAX);
+    let child_status = format!("/proc/{}/status", child.id());
+    let mut sampled_kb = 0;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
+    loop {
+        // Sampled before each look, so the last sample is at most one pause old.
+        if let Some(kb) = high_water_kb(&child_status) {
+            sampled_kb = sampled_kb.max(kb);
+        }
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, libc::WNOHANG, &mut usage) };
+        if pid == child.id() as i32 {
+            break;
+        }
+        assert_eq!(pid, 0, "wait4");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // ru_maxrss is in kilobytes on Linux.
+    let reaped_kb = usage.ru_maxrss as u64;
+    let peak_kb = if reaped_kb > parent_peak_kb {
+        reaped_kb
+    } else {
+        sampled_kb
+    };
     use std::os::unix::process::ExitStatusExt;
     let output = Output {
         status: std::process::ExitStatus::from_raw(status),
         stdout: std::fs::read(&out_path).unwrap(),
         stderr: std::fs::read(&err_path).unwrap(),
     };
-    eprintln!("peak memory of {args:?}: {} MB", usage.ru_maxrss / 1024);
-    // ru_maxrss is in kilobytes on Linux.
-    (output, usage.ru_maxrss as u64 / 1024)
+    eprintln!(
+        "peak memory of {args:?}: {} MB (wait4 {} MB, sampled {} MB, test process {} MB)",
+        peak_kb / 1024,
+        reaped_kb / 1024,
+        sampled_kb / 1024,
+        parent_peak_kb / 1024
+    );
+    (output, peak_kb / 1024)
+}
+
+/// `VmHWM` of a `/proc/PID/status` file in kB, if it has one (an exited child has none).
+fn high_water_kb(status_file: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -2411,6 +2411,7 @@ impl<R: BufRead> Read for CsvGuard<R> {
 }
 
 /// Where the `--group-by` value of a table row is.
+#[derive(Debug)]
 enum GroupColumn {
     Plain(usize),
     /// A dotted path into JSON text columns (`deviceDetail.operatingSystem` in Log
@@ -2580,10 +2581,12 @@ fn group_column(headers: &csv::StringRecord, field: &str) -> Option<GroupColumn>
         .filter(|(_, h)| {
             let h = h.trim();
             h.eq_ignore_ascii_case(head)
-                || [("_dynamic"), ("_string")].iter().any(|suffix| {
-                    h.len() == head.len() + suffix.len()
-                        && h[..head.len()].eq_ignore_ascii_case(head)
-                        && h[head.len()..].eq_ignore_ascii_case(suffix)
+                || ["_dynamic", "_string"].iter().any(|suffix| {
+                    // Split on bytes: a header of non-ASCII letters has no char boundary
+                    // where the ASCII field name ends.
+                    let (name, tail) = h.as_bytes().split_at(h.len().min(head.len()));
+                    name.eq_ignore_ascii_case(head.as_bytes())
+                        && tail.eq_ignore_ascii_case(suffix.as_bytes())
                 })
         })
         .map(|(i, _)| i)
@@ -2707,6 +2710,23 @@ mod tests {
     }
 
     const GRAPH_ROW: &str = r#"{"id":"1","createdDateTime":"2026-01-05T08:30:12Z","userPrincipalName":"alice@contoso.example","userId":"u-1","appId":"1fec8e78-bce4-4aaf-ab1b-5451cc387264","appDisplayName":"Microsoft Teams","clientAppUsed":"Mobile Apps and Desktop clients","isInteractive":true,"status":{"errorCode":0,"failureReason":null},"deviceDetail":{"deviceId":"d","displayName":"PC-1","operatingSystem":"Windows10","browser":"Rich Client 5.2","isCompliant":true,"isManaged":true,"trustType":"Azure AD joined"},"authenticationDetails":[{"authenticationMethod":"Windows Hello for Business","succeeded":true,"authenticationStepRequirement":"Primary authentication"}],"networkLocationDetails":[{"networkType":"trustedNamedLocation","networkNames":["HQ"]}]}"#;
+
+    #[test]
+    fn a_group_column_is_found_whatever_letters_the_other_headers_hold() {
+        // Regression (found by the fuzz test in CI): a header of the suffixed length
+        // with a two-byte letter where the field name ends was cut inside that letter.
+        let headers =
+            csv::StringRecord::from(vec!["Lo2026-01-0\u{e9}cation", "DeviceDetail_dynamic"]);
+        match group_column(&headers, "deviceDetail.browser") {
+            Some(GroupColumn::Json(columns, rest)) => {
+                assert_eq!(columns, vec![1]);
+                assert_eq!(rest, "browser");
+            }
+            other => panic!("{other:?}"),
+        }
+        let only_accented = csv::StringRecord::from(vec!["Lo2026-01-0\u{e9}cation"]);
+        assert!(group_column(&only_accented, "deviceDetail.browser").is_none());
+    }
 
     #[test]
     fn a_graph_page_a_bare_array_and_json_lines_give_the_same_rows() {
