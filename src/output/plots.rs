@@ -460,7 +460,14 @@ fn frontier_with(
         .filter_map(|&i| summaries[i].point())
         .map(|(x, y)| (area.px(x), area.py(y)))
         .collect();
-    svg.polyline(&line, RED, 2.0, r#" class="frontier""#);
+    // A broad pale band, not a thin line: where two frontier designs share a prompt rate
+    // the segment between them runs along their interval bars, and must still show.
+    svg.polyline(
+        &line,
+        RED,
+        FRONTIER_BAND,
+        &format!(r#" class="frontier"{FRONTIER_BAND_STYLE}"#),
+    );
     let colour = |i: usize| {
         if d.over_denied_budget[i] {
             ORANGE
@@ -602,6 +609,17 @@ fn frontier_with(
         svg.text(kx + 14.0, ky, 12.0, "start", t, "");
         ky += 18.0;
     }
+    svg.line(
+        kx - 2.0,
+        ky - 4.0,
+        kx + 10.0,
+        ky - 4.0,
+        RED,
+        FRONTIER_BAND,
+        FRONTIER_BAND_STYLE,
+    );
+    svg.text(kx + 14.0, ky, 12.0, "start", "band: the frontier, by prompts", "");
+    ky += 18.0;
     svg.line(kx - 2.0, ky - 4.0, kx + 10.0, ky - 4.0, GREY, 1.2, "");
     svg.text(
         kx + 14.0,
@@ -631,6 +649,11 @@ fn frontier_with(
     );
     Ok(svg.finish())
 }
+
+/// Width and style of the frontier band in `frontier.svg`.
+const FRONTIER_BAND: f64 = 7.0;
+const FRONTIER_BAND_STYLE: &str =
+    r#" stroke-opacity="0.3" stroke-linecap="round" stroke-linejoin="round""#;
 
 /// Ten strong, distinct colours (Tableau 10); designs beyond ten reuse them with dashes.
 const PALETTE: [&str; 10] = [
