@@ -131,3 +131,33 @@ fn idle_expiry_ends_a_session_cookie_the_attacker_leaves_unused() {
     );
     assert!(always.censored_share.unwrap() > never.censored_share.unwrap());
 }
+
+#[test]
+fn an_attacker_at_an_allowed_location_gets_past_a_location_allow_list() {
+    // `trusted_ip_share` places the attacker at an allowed location for the phishing
+    // proxy's sign-in and for every replay, held or used, of every copy (also those
+    // presenting the victim's device). Regression: held copies and device copies were
+    // always seen from outside, so an allow-list stopped every theft whatever the share.
+    let text = |share: f64| {
+        format!(
+            "name = \"allow-list\"\npopulation = \"../../models/populations/quickstart.toml\"\nusers = 300\ndays = 14\nreplicates = 1\nseed = 3\n\
+             [threat]\ntrusted_ip_share = {share:?}\n[threat.aitm]\nattempts_per_user = 200\n\
+             [[design]]\nname = \"allow-list\"\npolicies = \"../../models/policies/trusted-locations-only.json\"\n"
+        )
+    };
+    let outside = &summaries(&text(0.0))[0];
+    assert_eq!(
+        thefts(outside, Mechanism::Aitm),
+        0.0,
+        "the proxy is refused"
+    );
+    assert_eq!(outside.pooled.thefts_with_access, 0, "nothing stolen works");
+    let inside = &summaries(&text(1.0))[0];
+    assert!(thefts(inside, Mechanism::Aitm) > 0.0, "the proxy is let in");
+    assert!(
+        inside.pooled.access_share.unwrap_or(0.0) > 0.9,
+        "what is stolen works: {:?} of {} thefts",
+        inside.pooled.access_share,
+        inside.pooled.thefts
+    );
+}

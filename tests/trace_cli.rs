@@ -204,6 +204,19 @@ fn strict_location_blocks_the_attacker_in_cae_apps_at_once() {
 }
 
 #[test]
+fn a_prt_replayed_through_an_allowed_location_passes_a_location_allow_list() {
+    // Regression: copies presenting the victim's device were always seen from outside,
+    // even with `trusted_ip`, so an allow-list stopped every PRT theft.
+    let rows = trace(&scenario("attacker-prt-allowed-location.toml"));
+    let outside = row("01:05", "denied", "blocked_by_policy");
+    let allowed = row("02:05", "silent", "session_valid");
+    assert_eq!(
+        attacker(&rows, "teams"),
+        [outside.clone(), outside, allowed.clone(), allowed]
+    );
+}
+
+#[test]
 fn a_token_protected_refresh_token_fails_when_replayed() {
     let rows = trace(&scenario("attacker-token-protection.toml"));
     assert_eq!(

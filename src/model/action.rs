@@ -168,7 +168,9 @@ impl Mechanism {
 /// is a uniform number in `0..2^32` that decides, against the user's susceptibility at that
 /// moment, whether the user falls for it (common random numbers: the same draw under every
 /// design); `aux` is a second one for what the attacker does next (minting a refresh
-/// token from a cookie). `hardware_keys`: the device's keys are in a TPM.
+/// token from a cookie). `hardware_keys`: the device's keys are in a TPM. `trusted_ip`:
+/// the attacker works from an allowed location (`threat.trusted_ip_share`), for the
+/// phishing proxy's sign-in as for the replays that follow.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Attempt {
     pub mechanism: Mechanism,
@@ -176,6 +178,7 @@ pub struct Attempt {
     pub draw: u32,
     pub aux: u32,
     pub hardware_keys: bool,
+    pub trusted_ip: bool,
 }
 
 /// Something that happens to the user's sessions: a scripted scenario step or a generated

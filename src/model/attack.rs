@@ -45,11 +45,7 @@ impl UserSim<'_> {
     pub(super) fn attacker_key(&self, app: App, s: &Stolen, trusted_ip: bool) -> RuleKey {
         // Device claims stop counting once the device is disabled.
         let victim_device = s.as_victim_device && !self.state.revocations.device_disabled;
-        let asker = match (victim_device, trusted_ip) {
-            (true, _) => Asker::AttackerVictimDevice,
-            (_, true) => Asker::AttackerTrustedIp,
-            (_, false) => Asker::AttackerOwnDevice,
-        };
+        let asker = Asker::replay(victim_device, trusted_ip);
         RuleKey {
             app,
             protected: None,
@@ -168,6 +164,7 @@ impl UserSim<'_> {
         now: SimTime,
         i: usize,
         app: App,
+        trusted_ip: bool,
         is_check: bool,
         obs: &mut O,
     ) -> Outcome {
@@ -180,7 +177,7 @@ impl UserSim<'_> {
         let verdict = if held_token {
             Ok(())
         } else {
-            self.attacker_assess(now, i, app, false).map(|_| ())
+            self.attacker_assess(now, i, app, trusted_ip).map(|_| ())
         };
         match verdict {
             Err(reason) => {

@@ -352,6 +352,8 @@ pub enum Asker {
     AttackerTrustedIp,
     /// Replaying a PRT with its session key: Entra sees the victim's device.
     AttackerVictimDevice,
+    /// As `AttackerVictimDevice`, through an allowed location.
+    AttackerVictimDeviceTrustedIp,
     /// The attacker's device-code sign-in (the user authenticates at the genuine device
     /// login page; the token goes to the attacker's own device): `authenticationFlows`
     /// policies see the device code flow.
@@ -359,13 +361,31 @@ pub enum Asker {
 }
 
 impl Asker {
-    pub const ALL: [Asker; 5] = [
+    pub const ALL: [Asker; 6] = [
         Asker::User,
         Asker::AttackerOwnDevice,
         Asker::AttackerTrustedIp,
         Asker::AttackerVictimDevice,
+        Asker::AttackerVictimDeviceTrustedIp,
         Asker::AttackerDeviceCode,
     ];
+
+    /// The attacker replaying a stolen copy: as the victim's device when the copy carries
+    /// its identity, from an allowed location with `trusted_ip`.
+    pub fn replay(victim_device: bool, trusted_ip: bool) -> Asker {
+        match (victim_device, trusted_ip) {
+            (true, true) => Asker::AttackerVictimDeviceTrustedIp,
+            (true, false) => Asker::AttackerVictimDevice,
+            (false, true) => Asker::AttackerTrustedIp,
+            (false, false) => Asker::AttackerOwnDevice,
+        }
+    }
+
+    /// The phishing proxy's sign-in (AiTM, push bombing): from the attacker's own
+    /// machine, at an allowed location when the attempt's attacker is at one.
+    pub fn proxy(attempt: &crate::model::Attempt) -> Asker {
+        Asker::replay(false, attempt.trusted_ip)
+    }
 
     fn index(self) -> usize {
         self as usize
@@ -487,24 +507,26 @@ impl<'p> RuleTable<'p> {
     /// The sign-in context that `key` stands for.
     pub fn context(&self, key: &RuleKey) -> SignInContext {
         let p = &self.profile;
+        // An attacker at an allowed location is where the user is (a proxy in the
+        // user's network or country): the user's named location, marked trusted.
+        let allowed_location = || LocationContext {
+            trusted: true,
+            named_location: p.location.named_location.clone(),
+        };
         let (device, compliant, location) = match key.asker {
             Asker::User => (p.facts.device, p.facts.compliant, p.location.clone()),
             Asker::AttackerOwnDevice | Asker::AttackerDeviceCode => {
                 (DeviceTrust::Unmanaged, false, LocationContext::default())
             }
-            Asker::AttackerTrustedIp => (
-                DeviceTrust::Unmanaged,
-                false,
-                LocationContext {
-                    trusted: true,
-                    named_location: p.location.named_location.clone(),
-                },
-            ),
+            Asker::AttackerTrustedIp => (DeviceTrust::Unmanaged, false, allowed_location()),
             Asker::AttackerVictimDevice => (
                 p.facts.device,
                 p.facts.compliant,
                 LocationContext::default(),
             ),
+            Asker::AttackerVictimDeviceTrustedIp => {
+                (p.facts.device, p.facts.compliant, allowed_location())
+            }
         };
         SignInContext {
             user: p.identity.clone(),
@@ -522,7 +544,9 @@ impl<'p> RuleTable<'p> {
             auth_flow: (key.asker == Asker::AttackerDeviceCode).then_some(AuthFlow::DeviceCode),
             // The attacker's own device has none of the victim device's attributes.
             device_attributes: match key.asker {
-                Asker::User | Asker::AttackerVictimDevice => p.device_attributes.clone(),
+                Asker::User
+                | Asker::AttackerVictimDevice
+                | Asker::AttackerVictimDeviceTrustedIp => p.device_attributes.clone(),
                 _ => Vec::new(),
             },
         }

@@ -989,8 +989,10 @@ impl<'a> UserSim<'a> {
     ) {
         let a = self.activities[i];
         let outcome = match a.kind {
-            Kind::Attacker { stolen, .. } if self.is_held(&a) => {
-                self.attacker_holds(now, stolen as usize, a.app, is_check, obs)
+            Kind::Attacker {
+                trusted_ip, stolen, ..
+            } if self.is_held(&a) => {
+                self.attacker_holds(now, stolen as usize, a.app, trusted_ip, is_check, obs)
             }
             Kind::Attacker {
                 trusted_ip, stolen, ..

@@ -219,7 +219,7 @@ impl UserSim<'_> {
         if self.setup.credential.phishing_resistant() {
             return Err(Reason::PhishingResistant);
         }
-        let req = self.attacker_sign_in(PHISHED_APP, Client::Browser, Asker::AttackerOwnDevice);
+        let req = self.attacker_sign_in(PHISHED_APP, Client::Browser, Asker::proxy(attempt));
         if let Some(r) = req.denial() {
             return Err(r);
         }
@@ -237,7 +237,7 @@ impl UserSim<'_> {
         if method == MfaMethod::Passkey {
             return Err(Reason::PhishingResistant);
         }
-        let req = self.attacker_sign_in(PHISHED_APP, Client::Browser, Asker::AttackerOwnDevice);
+        let req = self.attacker_sign_in(PHISHED_APP, Client::Browser, Asker::proxy(attempt));
         if let Some(r) = req.denial() {
             return Err(r);
         }

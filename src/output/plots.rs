@@ -618,7 +618,14 @@ fn frontier_with(
         FRONTIER_BAND,
         FRONTIER_BAND_STYLE,
     );
-    svg.text(kx + 14.0, ky, 12.0, "start", "band: the frontier, by prompts", "");
+    svg.text(
+        kx + 14.0,
+        ky,
+        12.0,
+        "start",
+        "band: the frontier, by prompts",
+        "",
+    );
     ky += 18.0;
     svg.line(kx - 2.0, ky - 4.0, kx + 10.0, ky - 4.0, GREY, 1.2, "");
     svg.text(

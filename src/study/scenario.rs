@@ -576,6 +576,9 @@ fn parse_steps(
                     draw: 0,
                     aux: u32::MAX,
                     hardware_keys: s.tpm.unwrap_or(true),
+                    // A scenario places the attacker per step (`attacker_use`'s
+                    // `trusted_ip`); its phishing proxy is outside.
+                    trusted_ip: false,
                 })
             }
             "user_risk" | "sign_in_risk" => {

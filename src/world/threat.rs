@@ -688,10 +688,9 @@ pub fn plan_attacks<R: Rng>(
             let day = worked[rng.random_range(0..worked.len())];
             let at = instant(rng, day.start, day.end);
             let id = attacks.len() as u32;
-            attacks.push(AttackPlan {
-                mechanism: m,
-                seed: rng.random(),
-            });
+            let seed = rng.random();
+            attacks.push(AttackPlan { mechanism: m, seed });
+            let trusted_ip = attacker_trusted_ip(seed, threat);
             let tpm = match m {
                 Mechanism::DeviceCompromise => threat.device_compromise.tpm_share,
                 _ => threat.infostealer.tpm_share,
@@ -709,6 +708,7 @@ pub fn plan_attacks<R: Rng>(
                     draw: rng.random(),
                     aux: rng.random(),
                     hardware_keys,
+                    trusted_ip,
                 };
                 let when = at
                     + Duration::from_secs(threat.push_bombing.push_interval.as_secs() * k as u64);
@@ -749,6 +749,15 @@ fn first_use_delay(threat: &Threat, m: Mechanism) -> &DurationDist {
     }
 }
 
+/// Whether the attacker of the attack with this `seed` reaches Entra from an allowed
+/// location (`trusted_ip_share`). It is the first draw of the attack's own stream, which
+/// [`follow_up`] draws first too: the phishing proxy's sign-in that makes the theft and
+/// the replays that follow it are seen from the same place.
+pub fn attacker_trusted_ip(seed: u64, threat: &Threat) -> bool {
+    use rand::SeedableRng;
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_bool(threat.trusted_ip_share)
+}
+
 /// Plans what follows a theft at `at`: attacker sessions from the first use to the end of
 /// the attacker's window, a detection and response with `detected_share`, an Identity
 /// Protection user-risk detection with `risk_detected_share` (it ends by itself after
@@ -763,6 +772,7 @@ pub fn follow_up<R: Rng>(
 ) -> FollowUp {
     let ends = at + threat.attacker_horizon;
     let mut actions = Vec::new();
+    // The first draw, as in `attacker_trusted_ip`.
     let trusted_ip = rng.random_bool(threat.trusted_ip_share);
     let risky_sign_ins = rng.random_bool(threat.attacker_sign_in_risk_share);
     // The attacker holds what it stole from the theft on; it uses it in sessions.
@@ -924,5 +934,24 @@ mod tests {
             assert!(w[0].1 <= w[1].0, "sessions do not overlap");
         }
         assert!(sessions.iter().all(|(_, u)| *u <= f.ends));
+    }
+
+    #[test]
+    fn the_theft_and_its_replays_see_the_attacker_in_the_same_place() {
+        let t = Threat {
+            trusted_ip_share: 0.5,
+            ..Threat::default()
+        };
+        let mut both = [0; 2];
+        for seed in 0..200u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let f = follow_up(&mut rng, &t, Mechanism::Aitm, SimTime::ZERO, Duration::ZERO);
+            let Action::AttackerHold { trusted_ip, .. } = f.actions[0].1 else {
+                panic!("{:?}", f.actions[0]);
+            };
+            assert_eq!(attacker_trusted_ip(seed, &t), trusted_ip, "seed {seed}");
+            both[usize::from(trusted_ip)] += 1;
+        }
+        assert!(both[0] > 50 && both[1] > 50, "{both:?}");
     }
 }
