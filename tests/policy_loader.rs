@@ -350,6 +350,27 @@ fn malformed_json_gives_line_and_column() {
 }
 
 #[test]
+fn a_policy_wrapped_in_an_export_record_is_pointed_at() {
+    // The shape of a public export tool (Jhope188/ConditionalAccessPolicies): the
+    // policy sits under `PolicyConfig` beside the tool's own metadata.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrapped.json");
+    let policy = std::fs::read_to_string(data("single-policy.json")).unwrap();
+    let text = format!(
+        "{{\"ExportDate\": \"2025-01-01\", \"SourceTenantId\": \"t\", \"PolicyConfig\": {policy}}}"
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = PolicySet::load(&path).expect_err("a wrapper is not a policy file");
+    let message = err.to_string();
+    assert!(
+        message.contains("wrapped.json: not a Conditional Access policy file")
+            && message.contains("under `PolicyConfig`")
+            && message.contains("jq '.PolicyConfig'"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_bad_field_type_names_the_path_and_the_policy() {
     let err = PolicySet::load(&data("bad-type.json")).expect_err("bad type");
     assert_eq!(
@@ -468,7 +489,7 @@ fn a_folder_of_exports_loads_recursively_and_skips_what_is_not_a_policy() {
         "group objects",
         "named locations",
         "Azure Resource Manager template",
-        "not Conditional Access policies",
+        "an object with keys",
     ] {
         assert!(
             skipped.iter().any(|s| s.contains(what)),

@@ -110,10 +110,26 @@ fn classify(doc: &Value) -> DocKind {
         DocKind::Policies
     } else {
         let keys: Vec<&str> = m.keys().map(String::as_str).take(5).collect();
-        DocKind::Other(format!(
-            "not Conditional Access policies (keys: {})",
-            keys.join(", ")
-        ))
+        let keys = keys.join(", ");
+        // Export tools wrap a policy in their own record ({"ExportDate": ..,
+        // "PolicyConfig": {policy}}): point at it rather than only refuse.
+        let is_policy = |v: &Value| v.get("conditions").is_some_and(Value::is_object);
+        let wrapped = m
+            .iter()
+            .find(|(_, v)| is_policy(v) || v.as_array().is_some_and(|a| a.iter().any(is_policy)));
+        DocKind::Other(match wrapped {
+            Some((key, _)) => {
+                let path = if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    format!(".{key}")
+                } else {
+                    format!(".[{}]", Value::from(key.as_str()))
+                };
+                format!(
+                    "an object with keys {keys}, whose policy is under `{key}` (give sessionsim that value, e.g. `jq '{path}' FILE`)"
+                )
+            }
+            None => format!("an object with keys {keys}"),
+        })
     }
 }
 
@@ -216,7 +232,7 @@ pub(crate) fn load(
         if let DocKind::Other(what) = classify(&doc) {
             return Err(InputError::new(
                 path,
-                format!("this file holds {what}, not Conditional Access policies"),
+                format!("not a Conditional Access policy file: it holds {what}"),
             ));
         }
         policies = parse_doc(path, &doc, &mut warnings)?;
