@@ -371,6 +371,40 @@ fn a_policy_wrapped_in_an_export_record_is_pointed_at() {
 }
 
 #[test]
+fn an_empty_array_for_an_unset_condition_reads_as_null_with_a_warning() {
+    // AlexFilipin/ConditionalAccess templates write `"locations": []`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty-array.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("single-policy.json")).unwrap())
+            .unwrap();
+    doc["conditions"]["locations"] = serde_json::json!([]);
+    doc["conditions"]["platforms"] = serde_json::json!([]);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let (set, warnings) = load(&path);
+    assert_eq!(set.len(), 1);
+    let locations = &set.policies[0].conditions.locations;
+    assert!(locations.include.is_empty() && locations.exclude.is_empty());
+    for field in ["conditions.locations", "conditions.platforms"] {
+        assert!(
+            warnings.iter().any(
+                |w| w.contains(field) && w.contains("an empty array where Graph has an object")
+            ),
+            "{field}: {warnings:#?}"
+        );
+    }
+    // A non-empty array is still refused.
+    doc["conditions"]["locations"] = serde_json::json!(["All"]);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let err = PolicySet::load(&path).expect_err("an array of names is not a locations object");
+    assert!(
+        err.to_string()
+            .contains("expected an object, found an array"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_field_type_names_the_path_and_the_policy() {
     let err = PolicySet::load(&data("bad-type.json")).expect_err("bad type");
     assert_eq!(

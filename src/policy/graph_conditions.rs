@@ -78,7 +78,7 @@ fn object_id(w: &mut Walker<'_>, text: &str, path: &str) -> String {
 
 fn users(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Users, InputError> {
     let mut u = Users::default();
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         return Ok(u);
     };
     for (s, p) in w.strings(o.get("includeUsers").node())? {
@@ -120,7 +120,7 @@ fn users(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Users, InputError> {
 /// separately (a policy for service providers does not match a B2B collaboration guest).
 fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<GuestTypes, InputError> {
     let mut set = GuestTypes::default();
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         return Ok(set);
     };
     let types_node = o.get("guestOrExternalUserTypes");
@@ -163,7 +163,7 @@ fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<GuestTypes, InputErr
 
 fn resources(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Resources, InputError> {
     let mut r = Resources::default();
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         w.warn(node.path(), "missing: the policy targets no resource");
         return Ok(r);
     };
@@ -271,7 +271,7 @@ fn client_app_types(
 
 fn platforms(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Platforms, InputError> {
     let mut out = Platforms::default();
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         return Ok(out);
     };
     for (key, list) in [
@@ -300,7 +300,7 @@ fn platforms(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Platforms, InputE
 
 fn locations(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Locations, InputError> {
     let mut out = Locations::default();
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         return Ok(out);
     };
     for (key, list) in [
@@ -323,7 +323,7 @@ fn locations(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Locations, InputE
 
 fn devices(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Devices, InputError> {
     let mut out = Devices::default();
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         return Ok(out);
     };
     let filter_node = o.get("deviceFilter");
@@ -460,7 +460,7 @@ fn legacy_device_states(
     node: Node<'_, '_>,
     devices: &mut Devices,
 ) -> Result<(), InputError> {
-    let Some(o) = w.object(node)? else {
+    let Some(o) = w.condition(node)? else {
         return Ok(());
     };
     include_states(w, o.get("includeStates").node())?;
@@ -514,7 +514,7 @@ fn workload_and_other_unmet(
         });
     }
     let clients = o.get("clientApplications");
-    if let Some(co) = w.object(clients.node())? {
+    if let Some(co) = w.condition(clients.node())? {
         let include = co.get("includeServicePrincipals");
         let filter = co.get("servicePrincipalFilter");
         if !w.strings(include.node())?.is_empty() || !json::is_empty_value(filter.value) {
@@ -535,7 +535,7 @@ fn workload_and_other_unmet(
         });
     }
     let flows = o.get("authenticationFlows");
-    if let Some(fo) = w.object(flows.node())? {
+    if let Some(fo) = w.condition(flows.node())? {
         let methods = fo.get("transferMethods");
         // Graph writes the flags as one comma-separated string ("deviceCodeFlow,
         // authenticationTransfer"); exports sometimes carry a list.

@@ -190,6 +190,20 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A condition of a policy (`conditions.locations`, `.users`, ...): as [`Self::object`],
+    /// except that an empty array, which some export tools write for a condition left
+    /// unset (`"locations": []`), is read as `null` with a warning.
+    pub fn condition<'v>(&mut self, node: Node<'v, '_>) -> Result<Option<Obj<'v>>, InputError> {
+        if matches!(node.value, Value::Array(items) if items.is_empty()) {
+            self.warn(
+                node.path,
+                "an empty array where Graph has an object: read as not set (null)",
+            );
+            return Ok(None);
+        }
+        self.object(node)
+    }
+
     /// `null` → `None`; an object → its reader; anything else is an error.
     pub fn object<'v>(&self, node: Node<'v, '_>) -> Result<Option<Obj<'v>>, InputError> {
         match node.value {
