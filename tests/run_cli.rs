@@ -578,3 +578,61 @@ fn the_oversampling_note_names_only_mechanisms_that_were_simulated() {
     assert!(err.contains("oversampled (aitm x"), "{err}");
     assert!(!err.contains("x0.000"), "{err}");
 }
+
+#[test]
+fn files_left_out_with_skip_invalid_are_named_in_the_manifest_and_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policies = tmp.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let data = root().join("tests/data/policies");
+    std::fs::copy(data.join("mfa-enforced.json"), policies.join("a-mfa.json")).unwrap();
+    std::fs::copy(data.join("malformed.json"), policies.join("b-broken.json")).unwrap();
+    let experiment = tmp.path().join("exp.toml");
+    std::fs::write(
+        &experiment,
+        format!(
+            "name = \"left-out\"\npopulation = {:?}\nusers = 50\ndays = 7\nreplicates = 1\n\
+             [[design]]\nname = \"folder\"\npolicies = \"policies\"\n",
+            root().join("models/populations/quickstart.toml")
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let exp = experiment.to_str().unwrap();
+    // Without the flag the broken file stops the run; with it, the run says what it lost.
+    let o = run(&["run", exp, "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    run_into(exp, &out, &["--skip-invalid"]);
+    let manifest: serde_json::Value = serde_json::from_str(&read(&out, "manifest.json")).unwrap();
+    let left_out = manifest["designs"][0]["policy_files_left_out"]
+        .as_array()
+        .unwrap();
+    assert_eq!(left_out.len(), 1, "{left_out:?}");
+    assert!(left_out[0].as_str().unwrap().contains("b-broken.json"));
+    assert_eq!(manifest["designs"][0]["policy_count"], 1);
+    let report = read(&out, "report.md");
+    assert!(
+        report.contains("left out (`--skip-invalid`): 1 file that failed to load")
+            && report.contains("b-broken.json"),
+        "{report}"
+    );
+    // Shards run so merge into the same bytes (the merge loads the folder as they did).
+    let mut shards = Vec::new();
+    for k in 1..=2 {
+        let dir = tmp.path().join(format!("shard{k}"));
+        run_into(exp, &dir, &["--skip-invalid", "--shard", &format!("{k}/2")]);
+        shards.push(dir);
+    }
+    let merged = tmp.path().join("merged");
+    let o = run(&[
+        "merge",
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in ["summary.csv", "report.md"] {
+        assert_eq!(read(&merged, file), read(&out, file), "{file}");
+    }
+}

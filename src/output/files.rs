@@ -93,6 +93,7 @@ pub fn manifest_json(
                 "policies": d.policies_path.as_ref().map(|p| p.display().to_string()),
                 "policies_sha256": d.policies_path.as_ref().and_then(|p| path_sha256(p)),
                 "policy_count": d.policies.len(),
+                "policy_files_left_out": d.policies_left_out,
                 "sign_in_frequency": d.sign_in_frequency.map(|s| s.to_string()),
                 "persistent_browser": d.persistent_browser.map(|p| p.name()),
                 "tenant": d.tenant,

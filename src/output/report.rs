@@ -661,6 +661,17 @@ fn designs_section(r: &mut String, exp: &Experiment, summaries: &[DesignSummary]
                 names.join("; ")
             }
         ));
+        // Results of a design that lost policies are results of another design: say so
+        // here, not only on the terminal of the run.
+        if !d.policies_left_out.is_empty() {
+            listed.push(format!(
+                "  - **left out (`--skip-invalid`): {} that failed to load**, so this design is not the folder's whole set:",
+                crate::error::plural(d.policies_left_out.len() as u64, "file")
+            ));
+            for why in &d.policies_left_out {
+                listed.push(format!("    - {}", crate::error::clip(why, 300)));
+            }
+        }
     }
     if !listed.is_empty() {
         let _ = writeln!(r, "\nPolicy files:\n");

@@ -810,6 +810,15 @@ impl PolicySet {
     /// and the warnings (unknown fields, placeholders, controls the simulator does not
     /// model); the library never prints them.
     pub fn load(path: &Path) -> Result<(PolicySet, Vec<String>), InputError> {
+        PolicySet::load_listing_failures(path).map(|(set, warnings, _)| (set, warnings))
+    }
+
+    /// As [`PolicySet::load`], also returning the files of a folder that failed to load
+    /// and were left out (`--skip-invalid`), each with why: a design that lost some of
+    /// its policies must say so where its results are read, not only on the terminal.
+    pub fn load_listing_failures(
+        path: &Path,
+    ) -> Result<(PolicySet, Vec<String>, Vec<String>), InputError> {
         let options = LoadOptions {
             skip_invalid: SKIP_INVALID.load(std::sync::atomic::Ordering::Relaxed),
         };
@@ -820,7 +829,8 @@ impl PolicySet {
         for e in &report.failed {
             warnings.push(format!("skipped a file that does not load: {e}"));
         }
-        Ok((set, warnings))
+        let failed = report.failed.iter().map(ToString::to_string).collect();
+        Ok((set, warnings, failed))
     }
 
     /// As [`PolicySet::load`], with explicit options, returning what each file came to

@@ -10,7 +10,7 @@ use crate::engine::time::parse_duration;
 use crate::error::{line_col, read_text, InputError};
 use crate::model::{MfaMethod, ModelParams, TenantSettings, TokenMode};
 use crate::policy::{CaeMode, Persistence, Policy, PolicySet, PolicyState, SessionControls, Sif};
-use crate::study::scenario::{load_policy_set, resolve};
+use crate::study::scenario::resolve;
 use crate::world::population::Population;
 
 /// Monday 2026-01-05, as days since 1970-01-01: day 0 when an experiment names no date.
@@ -217,6 +217,9 @@ pub struct Design {
     pub policies: PolicySet,
     /// Where the policies came from, for the manifest.
     pub policies_path: Option<PathBuf>,
+    /// Files of that folder left out because they do not load (`--skip-invalid`), each
+    /// with why: the manifest and the report list them.
+    pub policies_left_out: Vec<String>,
     pub sign_in_frequency: Option<Sif>,
     pub persistent_browser: Option<Persistence>,
     pub tenant: TenantSettings,
@@ -567,7 +570,7 @@ impl Experiment {
                 ),
                 None => None,
             };
-            let (mut policies, policies_path) =
+            let (mut policies, policies_path, policies_left_out) =
                 load_design_policies(&cx, d.policies.as_ref(), &f("policies"), &mut warnings)?;
             if sif.is_some() || persistent.is_some() {
                 // The shorthand adds one policy for all users and apps to the design's set.
@@ -583,6 +586,7 @@ impl Experiment {
                 name: dname,
                 policies,
                 policies_path,
+                policies_left_out,
                 sign_in_frequency: sif,
                 persistent_browser: persistent,
                 tenant: d.tenant.clone(),
@@ -777,9 +781,9 @@ fn load_design_policies(
     file: Option<&Spanned<String>>,
     field: &str,
     warnings: &mut Vec<String>,
-) -> Result<(PolicySet, Option<PathBuf>), InputError> {
+) -> Result<(PolicySet, Option<PathBuf>, Vec<String>), InputError> {
     let Some(p) = file else {
-        return Ok((PolicySet::empty(), None));
+        return Ok((PolicySet::empty(), None, Vec::new()));
     };
     let resolved = resolve(cx.path, p.get_ref());
     if !resolved.exists() {
@@ -792,9 +796,10 @@ fn load_design_policies(
             ),
         ));
     }
-    let (set, w) = load_policy_set(&resolved).map_err(|e| e.referenced_by(cx.path, field))?;
+    let (set, w, left_out) =
+        PolicySet::load_listing_failures(&resolved).map_err(|e| e.referenced_by(cx.path, field))?;
     warnings.extend(w);
-    Ok((set, Some(resolved)))
+    Ok((set, Some(resolved), left_out))
 }
 
 /// One value of one sweep dimension: its label in the design name and what it sets.
@@ -988,7 +993,7 @@ fn expand_sweep(
             )
             .field("sweep")
         })?;
-    let (base_policies, policies_path) =
+    let (base_policies, policies_path, policies_left_out) =
         load_design_policies(cx, sweep.policies.as_ref(), "sweep.policies", warnings)?;
     let tokens = match &sweep.access_tokens {
         Some(s) => parse_tokens(cx, s, "sweep.access_tokens", params)?,
@@ -1008,6 +1013,7 @@ fn expand_sweep(
             name: String::new(),
             policies: base_policies.clone(),
             policies_path: policies_path.clone(),
+            policies_left_out: policies_left_out.clone(),
             sign_in_frequency: None,
             persistent_browser: None,
             tenant: sweep.tenant.clone(),

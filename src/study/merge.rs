@@ -37,6 +37,10 @@ pub struct ShardFile {
     pub steady_start: bool,
     #[serde(default)]
     pub warmup_days: u32,
+    /// Some design's policy folder had files that failed to load, which the run left
+    /// out (`--skip-invalid`): the merge loads the experiment the same way.
+    #[serde(default)]
+    pub policy_files_left_out: bool,
     pub designs: Vec<String>,
     pub shard: (u32, u32),
     pub wall_seconds: f64,
@@ -74,6 +78,7 @@ impl ShardFile {
             seed: exp.seed,
             steady_start: exp.steady_start,
             warmup_days: exp.warmup_days,
+            policy_files_left_out: exp.designs.iter().any(|d| !d.policies_left_out.is_empty()),
             designs: exp.designs.iter().map(|d| d.name.clone()).collect(),
             shard,
             wall_seconds,
@@ -93,8 +98,12 @@ impl ShardFile {
             self.days,
             self.replicates,
             self.seed,
-            self.steady_start,
-            self.warmup_days,
+            // How the run started and loaded (nested: tuples compare up to 12 fields).
+            (
+                self.steady_start,
+                self.warmup_days,
+                self.policy_files_left_out,
+            ),
             &self.designs,
             self.shard.1,
         )
@@ -296,7 +305,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> anyhow::Result<RunRes
     } else {
         &first.experiment
     };
-    let mut exp = Experiment::load(path)?;
+    // Shards that left broken policy files out (`--skip-invalid`) are merged with the
+    // experiment loaded the same way; the folders' fingerprints below cover those files.
+    let skip_before = crate::policy::skip_invalid();
+    crate::policy::set_skip_invalid(skip_before || first.policy_files_left_out);
+    let loaded = Experiment::load(path);
+    crate::policy::set_skip_invalid(skip_before);
+    let mut exp = loaded?;
     exp.apply(&RunOptions {
         users: Some(first.users),
         days: Some(first.days),
