@@ -55,6 +55,10 @@ pub enum Attr {
     OperatingSystem,
     /// `RegisteredDevice`, the documented default for every registered device.
     ProfileType,
+    /// `Company` or `Personal`: what the population gives its devices, else what Intune
+    /// sets from how the device joined (joined and hybrid joined: `Company`; registered:
+    /// `Personal`). An assumption: devices are enrolled in Intune (docs/policies.md).
+    DeviceOwnership,
     /// A documented attribute the simulated devices do not carry (extension attributes,
     /// model, ...): always null, i.e. treated like an unregistered device's.
     Unmodelled(String),
@@ -145,17 +149,28 @@ impl DeviceFacts<'_> {
                 Platform::Linux => "Linux",
             }),
             Attr::ProfileType => Some("RegisteredDevice"),
+            Attr::DeviceOwnership => Some(self.attribute("deviceownership").unwrap_or(
+                match self.trust {
+                    DeviceTrust::Registered => "Personal",
+                    _ => "Company",
+                },
+            )),
             Attr::Unmodelled(name) => {
                 let key = name
                     .strip_prefix("device.")
                     .unwrap_or(name)
                     .to_ascii_lowercase();
-                self.attributes
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, v)| v.as_str())
+                self.attribute(&key)
             }
         }
+    }
+
+    /// An attribute the population gave the device (a lower-case name).
+    fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -674,6 +689,7 @@ impl Parser {
             "iscompliant" => Attr::IsCompliant,
             "operatingsystem" => Attr::OperatingSystem,
             "profiletype" => Attr::ProfileType,
+            "deviceownership" => Attr::DeviceOwnership,
             _ => {
                 let extension = lower
                     .strip_prefix("extensionattribute")
@@ -754,6 +770,34 @@ mod tests {
 
     fn eval(rule: &str, d: DeviceFacts) -> bool {
         parse(rule).unwrap().rule.matches(&d)
+    }
+
+    #[test]
+    fn device_ownership_follows_the_join_unless_the_population_sets_it() {
+        // The j0eyv baseline's "unmanaged devices" policies exclude
+        // `device.deviceOwnership -eq "Company"`: with ownership null they also applied
+        // to every corporate joined device.
+        let rule = "device.deviceOwnership -eq \"Company\"";
+        assert!(eval(rule, device(DeviceTrust::EntraJoined, false)));
+        assert!(eval(rule, device(DeviceTrust::HybridJoined, false)));
+        assert!(eval(
+            "device.deviceOwnership -eq \"Personal\"",
+            device(DeviceTrust::Registered, true)
+        ));
+        // An unregistered device has no attributes at all.
+        assert!(!eval(rule, device(DeviceTrust::Unmanaged, false)));
+        assert!(eval(
+            "device.deviceOwnership -ne \"Company\"",
+            device(DeviceTrust::Unmanaged, false)
+        ));
+        // A persona's own value wins: a corporate phone that is only registered.
+        let owned = [("deviceownership".to_string(), "Company".to_string())];
+        let phone = DeviceFacts {
+            attributes: &owned,
+            ..device(DeviceTrust::Registered, true)
+        };
+        assert!(eval(rule, phone));
+        assert!(parse(rule).unwrap().rule.unmodelled().is_empty());
     }
 
     #[test]
