@@ -405,6 +405,38 @@ fn an_empty_array_for_an_unset_condition_reads_as_null_with_a_warning() {
 }
 
 #[test]
+fn a_location_block_that_allows_no_location_is_warned_about() {
+    // Jhope188/ConditionalAccessPolicies publishes "Countries not Allowed" with its
+    // allowed locations removed: it blocks everyone everywhere.
+    let text = r#"{"displayName": "Block countries", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+        "locations": {"includeLocations": ["All"], "excludeLocations": []}},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}}"#;
+    let (_, warnings) = PolicySet::from_json(Path::new("t.json"), text).unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("conditions.locations") && w.contains("no place is allowed")),
+        "{warnings:#?}"
+    );
+    // An allow-list with its allowed place, and a block of one place, are not warned about.
+    for locations in [
+        r#""includeLocations": ["All"], "excludeLocations": ["AllTrusted"]"#,
+        r#""includeLocations": ["0f2a8b3c-1d4e-4f5a-9b6c-7d8e9f0a1b2c"], "excludeLocations": []"#,
+    ] {
+        let text = text.replace(
+            r#""includeLocations": ["All"], "excludeLocations": []"#,
+            locations,
+        );
+        let (_, warnings) = PolicySet::from_json(Path::new("t.json"), &text).unwrap();
+        assert!(
+            !warnings.iter().any(|w| w.contains("no place is allowed")),
+            "{locations}: {warnings:#?}"
+        );
+    }
+}
+
+#[test]
 fn a_bad_field_type_names_the_path_and_the_policy() {
     let err = PolicySet::load(&data("bad-type.json")).expect_err("bad type");
     assert_eq!(

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::engine::time::{Duration, MAX_SECONDS};
 use crate::error::{read_text, InputError};
 
-use super::conditions::Conditions;
+use super::conditions::{Conditions, LocationSel};
 use super::graph_conditions::conditions;
 use super::json::{self, Node, Obj, Walker};
 use super::known;
@@ -982,6 +982,15 @@ fn check_consistency(
         w.warn(
             &session_path,
             "session controls on a blocking policy never take effect",
+        );
+    }
+    // A location block that excludes nothing blocks everywhere: the shape of an allow-list
+    // whose named locations were stripped before publishing (Jhope188's "Countries not
+    // Allowed"), which denies every access the policy's users make.
+    if grant.block && c.locations.include == [LocationSel::All] && c.locations.exclude.is_empty() {
+        w.warn(
+            &json::join(prefix, "conditions.locations"),
+            "blocks from every location: includeLocations is All and excludeLocations is empty, so no place is allowed (an allow-list whose named locations were removed?)",
         );
     }
 }
