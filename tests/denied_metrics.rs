@@ -481,3 +481,43 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[test]
+fn the_report_names_the_report_only_policies_that_would_deny() {
+    // Found on AlexFilipin/ConditionalAccess (every policy report-only): the report said
+    // 46.89% of accesses would be denied, and not by which policy.
+    let tmp = tempfile::tempdir().unwrap();
+    let allow_list =
+        std::fs::read_to_string(root().join("models/policies/trusted-locations-only.json"))
+            .unwrap()
+            .replace("\"enabled\"", "\"enabledForReportingButNotEnforced\"");
+    let policies = tmp.path().join("allow-list-report-only.json");
+    std::fs::write(&policies, allow_list).unwrap();
+    let experiment = tmp.path().join("exp.toml");
+    std::fs::write(
+        &experiment,
+        format!(
+            "name = \"ro-deny\"\npopulation = {:?}\nusers = 60\ndays = 7\nreplicates = 1\n\
+             [[design]]\nname = \"pilot\"\npolicies = {:?}\n",
+            root().join("models/populations/quickstart.toml"),
+            policies
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    run_into(experiment.to_str().unwrap(), &out, &[]);
+    let report = read(&out, "report.md");
+    let section = report
+        .split("## What the report-only policies would do")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    assert!(
+        section.contains("Enforced, the report-only policies of **pilot** would deny")
+            && section.contains(
+                "- `Block access from outside trusted locations (country allow-list)` would deny"
+            )
+            && section.contains("it applies outside trusted locations"),
+        "{section}"
+    );
+}

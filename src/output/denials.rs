@@ -45,6 +45,28 @@ pub struct Denier {
     pub personas: Vec<String>,
 }
 
+/// As [`deniers`], for what the design's report-only policies would deny if enforced:
+/// each is evaluated alone, as an enabled policy. Shares are of the accesses they would
+/// deny between them.
+pub fn report_only_deniers(exp: &Experiment, design: &Design) -> Vec<Denier> {
+    let enforced = Design {
+        policies: PolicySet {
+            policies: design
+                .policies
+                .policies
+                .iter()
+                .filter(|p| p.state == PolicyState::ReportOnly)
+                .map(|p| crate::policy::Policy {
+                    state: PolicyState::Enabled,
+                    ..p.clone()
+                })
+                .collect(),
+        },
+        ..design.clone()
+    };
+    deniers(exp, &enforced).1
+}
+
 /// Per enabled policy: its denied weight, the weight of each cause, the weight per persona.
 type PerPolicy = (f64, Vec<(Cause, f64)>, Vec<f64>);
 
@@ -304,7 +326,7 @@ pub fn explain(d: &Denier, exp: &Experiment) -> String {
             personas(&|p| format!("{}", p.trusted_location))
         ),
         Cause::Device => format!(
-            "its grant needs a compliant or managed device, and {who} use unmanaged or non-compliant devices for these accesses (unmanaged share of `devices`, and `compliant`: {})",
+            "its grant needs a compliant or managed device, and the users of {who} use unmanaged or non-compliant devices for these accesses (unmanaged share of `devices`, and `compliant`: {})",
             personas(&|p| format!("{} and {}", p.devices[DeviceTrust::Unmanaged.index()], p.compliant))
         ),
         Cause::Method => format!(

@@ -117,7 +117,7 @@ fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumm
     let _ = writeln!(r, "Report-only policies (`enabledForReportingButNotEnforced`) change nothing for users, so the numbers above leave them out. Each design that has some was simulated again with them enforced, with the same users doing the same work (`reportonly_*` columns):\n");
     let _ = writeln!(r, "| design | report-only policies | prompts per user-day | with them enforced | accesses denied | with them enforced |");
     let _ = writeln!(r, "|---|---|---|---|---|---|");
-    for (s, ro, total) in rows {
+    for (s, ro, total) in &rows {
         let m = &s.pooled;
         let _ = writeln!(
             r,
@@ -130,6 +130,39 @@ fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumm
         );
     }
     let _ = writeln!(r);
+    // Enforcing them would deny more than the budget allows: say which would deny, and
+    // why, before anyone switches them on.
+    for (s, _, _) in rows {
+        let m = &s.pooled;
+        let more = m.reportonly_denied_share.unwrap_or(0.0) - m.denied_access_share.unwrap_or(0.0);
+        if more <= exp.denied_budget {
+            continue;
+        }
+        let Some(design) = exp.designs.iter().find(|d| d.name == s.name) else {
+            continue;
+        };
+        let deniers = crate::output::denials::report_only_deniers(exp, design);
+        if deniers.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            r,
+            "Enforced, the report-only policies of **{}** would deny {} of accesses. Which would deny (estimated as for the designs that deny too much, each policy alone):
+",
+            s.name,
+            pct_or_na(m.reportonly_denied_share)
+        );
+        for dn in deniers.iter().take(4) {
+            let _ = writeln!(
+                r,
+                "- `{}` would deny {} of them: {}.",
+                dn.policy,
+                pct(dn.share),
+                crate::output::denials::explain(dn, exp)
+            );
+        }
+        let _ = writeln!(r);
+    }
 }
 
 fn mechanism_label(m: Mechanism) -> &'static str {
