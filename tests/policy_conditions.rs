@@ -147,6 +147,22 @@ fn guests_and_external_users_include_and_exclude() {
     let mut provider = ctx();
     provider.user.guest = Some(GuestType::ServiceProvider);
     assert!(outcome(&providers, &provider).is_ok());
+    // An enumerated list of external tenants matches every guest of its types (the home
+    // tenant is not simulated), but an empty one names no tenant: no guest (j0eyv's
+    // guest policies exclude such a list, which excluded every guest).
+    let exclusion = |members: &str| {
+        policy(&format!(
+            r#"{{"users": {{"includeUsers": ["All"], "excludeGuestsOrExternalUsers": {{"guestOrExternalUserTypes": "serviceProvider", "externalTenants": {{"membershipKind": "enumerated", "members": {members}}}}}}}}}"#
+        ))
+    };
+    assert_excluded(
+        outcome(
+            &exclusion(r#"["8f2b1c3d-0000-4000-8000-000000000001"]"#),
+            &provider,
+        ),
+        "guest or external user excluded",
+    );
+    assert!(outcome(&exclusion("[]"), &provider).is_ok());
 }
 
 #[test]

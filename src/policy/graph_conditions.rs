@@ -149,10 +149,26 @@ fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<GuestTypes, InputErr
     if let Some(t) = w.object(tenants.node())? {
         let kind = w.string(t.get("membershipKind").node())?;
         if kind.is_some_and(|k| k.eq_ignore_ascii_case("enumerated")) {
-            w.warn(
-                &tenants.path,
-                "specific external tenants: the simulator does not know a guest's home tenant, so every guest matches",
-            );
+            // An empty list names no tenant, so no guest's home tenant is in it (template
+            // repositories publish it so, with their partners' ids removed).
+            let members = t.get("members");
+            let none = match members.value {
+                serde_json::Value::Null => true,
+                serde_json::Value::Array(a) => a.is_empty(),
+                _ => false,
+            };
+            if none {
+                w.warn(
+                    &tenants.path,
+                    "specific external tenants, but the list is empty: no guest matches",
+                );
+                set = GuestTypes::default();
+            } else {
+                w.warn(
+                    &tenants.path,
+                    "specific external tenants: the simulator does not know a guest's home tenant, so every guest matches",
+                );
+            }
         }
         t.skip("members");
         w.finish(&t);
