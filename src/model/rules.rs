@@ -161,18 +161,18 @@ impl Requirement {
             policy_applied: applied,
             ..Requirement::default()
         };
-        let (access, mfa, pwd, register) = resolve_grant(decision, facts, can_register);
+        let (access, needs) = resolve_grant(decision, facts, can_register);
         req.access = access;
-        req.mfa = mfa;
-        req.password_change = pwd;
-        req.registers_method = register;
-        let (ro_access, ro_mfa, _, _) = resolve_grant(report_only, facts, can_register);
+        req.mfa = needs.mfa;
+        req.password_change = needs.password_change;
+        req.registers_method = needs.registers;
+        let (ro_access, ro_needs) = resolve_grant(report_only, facts, can_register);
         req.report_only = WouldHave {
             applies: !report_only.grant.clauses.is_empty()
                 || report_only.grant.block
                 || report_only.session != Default::default(),
             block: ro_access != Access::Allowed,
-            mfa: ro_mfa,
+            mfa: ro_needs.mfa,
             sign_in_frequency: report_only.session.sign_in_frequency,
         };
         req
@@ -184,22 +184,39 @@ impl Requirement {
 /// registered there (concept-authentication-strength-how-it-works).
 const REGISTRABLE: Combos = Combos::FIDO2.union_const(Combos::PASSWORD_PUSH);
 
-/// Returns (access, needs MFA, needs password change, registers a method) for the
-/// combined grant.
-fn resolve_grant(
-    decision: &Decision,
-    facts: &Facts,
-    can_register: bool,
-) -> (Access, bool, bool, bool) {
+/// What a grant asks of the sign-in beyond the device facts.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+struct GrantNeeds {
+    mfa: bool,
+    password_change: bool,
+    /// A method registered on the spot (combined registration), then used.
+    registers: bool,
+}
+
+impl GrantNeeds {
+    const MFA: GrantNeeds = GrantNeeds {
+        mfa: true,
+        password_change: false,
+        registers: false,
+    };
+
+    fn add(&mut self, other: GrantNeeds) {
+        self.mfa |= other.mfa;
+        self.password_change |= other.password_change;
+        self.registers |= other.registers;
+    }
+}
+
+/// The access the combined grant gives, and what it needs for it.
+fn resolve_grant(decision: &Decision, facts: &Facts, can_register: bool) -> (Access, GrantNeeds) {
+    let none = GrantNeeds::default();
     if decision.grant.block {
-        return (Access::Blocked, false, false, false);
+        return (Access::Blocked, none);
     }
     let compliant = facts.compliant && facts.device != DeviceTrust::Unmanaged;
     let domain_joined = facts.device == DeviceTrust::HybridJoined;
     let presented = facts.combinations();
-    let mut needs_mfa = false;
-    let mut needs_pwd = false;
-    let mut registers = false;
+    let mut needs = GrantNeeds::default();
     for clause in &decision.grant.clauses {
         let c = clause.controls;
         let strength_ok = clause
@@ -215,71 +232,76 @@ fn resolve_grant(
                 .as_ref()
                 .is_some_and(|s| s.resolved && s.allows(REGISTRABLE));
         // Each control: Some(true) satisfied by a fact, Some(false) never satisfiable here,
-        // None satisfiable by prompting (MFA, password change).
-        let mut options: Vec<(Option<bool>, bool, bool, bool)> = Vec::new();
+        // None satisfiable by prompting (MFA, password change), with what that needs.
+        let mut options: Vec<(Option<bool>, GrantNeeds)> = Vec::new();
         if c.contains(GrantControl::CompliantDevice) {
-            options.push((Some(compliant), false, false, false));
+            options.push((Some(compliant), none));
         }
         if c.contains(GrantControl::DomainJoinedDevice) {
-            options.push((Some(domain_joined), false, false, false));
+            options.push((Some(domain_joined), none));
         }
         if c.contains(GrantControl::Mfa) {
-            options.push((None, true, false, false));
+            options.push((None, GrantNeeds::MFA));
         }
         if c.contains(GrantControl::AuthenticationStrength) || clause.auth_strength.is_some() {
             options.push(if strength_ok {
-                (None, true, false, false)
+                (None, GrantNeeds::MFA)
             } else if strength_by_registering {
-                (None, true, false, true)
+                (
+                    None,
+                    GrantNeeds {
+                        registers: true,
+                        ..GrantNeeds::MFA
+                    },
+                )
             } else {
-                (Some(false), false, false, false)
+                (Some(false), none)
             });
         }
         if c.contains(GrantControl::PasswordChange) {
-            options.push((None, false, true, false));
+            options.push((
+                None,
+                GrantNeeds {
+                    password_change: true,
+                    ..none
+                },
+            ));
         }
         if c.contains(GrantControl::Other) {
-            options.push((Some(true), false, false, false));
+            options.push((Some(true), none));
         }
         if options.is_empty() {
             continue;
         }
         match clause.operator {
             Operator::And => {
-                for (fact, mfa, pwd, reg) in options {
+                for (fact, option) in options {
                     match fact {
-                        Some(false) => return (Access::Unsatisfiable, false, false, false),
+                        Some(false) => return (Access::Unsatisfiable, none),
                         Some(true) => {}
-                        None => {
-                            needs_mfa |= mfa;
-                            needs_pwd |= pwd;
-                            registers |= reg;
-                        }
+                        None => needs.add(option),
                     }
                 }
             }
             Operator::Or => {
-                if options.iter().any(|(f, _, _, _)| *f == Some(true)) {
+                if options.iter().any(|(f, _)| *f == Some(true)) {
                     continue;
                 }
                 // Prefer MFA over a password change when either would do: it is what
-                // the sign-in UI offers first.
-                // Prefer what needs no registration when either would do.
-                if let Some((_, mfa, pwd, reg)) = options
+                // the sign-in UI offers first. Prefer what needs no registration when
+                // either would do.
+                match options
                     .iter()
-                    .filter(|(f, _, _, _)| f.is_none())
-                    .max_by_key(|(_, mfa, _, reg)| (*mfa, !*reg))
+                    .filter(|(f, _)| f.is_none())
+                    .max_by_key(|(_, o)| (o.mfa, !o.registers))
                 {
-                    needs_mfa |= *mfa;
-                    needs_pwd |= *pwd;
-                    registers |= *reg;
-                } else {
-                    return (Access::Unsatisfiable, false, false, false);
+                    Some((_, option)) => needs.add(*option),
+                    None => return (Access::Unsatisfiable, none),
                 }
             }
         }
     }
-    (Access::Allowed, needs_mfa, needs_pwd, registers)
+    (Access::Allowed, needs)
 }
 
 /// A protected target other than a plain app: user actions and authentication contexts.
@@ -614,9 +636,9 @@ mod tests {
             &[GrantControl::Mfa, GrantControl::CompliantDevice],
         )]);
         let on = resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), false);
-        assert_eq!(on, (Access::Allowed, false, false, false));
+        assert_eq!(on, (Access::Allowed, GrantNeeds::default()));
         let off = resolve_grant(&d, &facts(DeviceTrust::Unmanaged, false), false);
-        assert_eq!(off, (Access::Allowed, true, false, false));
+        assert_eq!(off, (Access::Allowed, GrantNeeds::MFA));
     }
 
     #[test]
@@ -631,7 +653,7 @@ mod tests {
         );
         assert_eq!(
             resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), false),
-            (Access::Allowed, true, false, false)
+            (Access::Allowed, GrantNeeds::MFA)
         );
     }
 
@@ -650,7 +672,7 @@ mod tests {
         };
         assert_eq!(
             resolve_grant(&d, &passkey, false),
-            (Access::Allowed, true, false, false)
+            (Access::Allowed, GrantNeeds::MFA)
         );
     }
 
@@ -670,7 +692,7 @@ mod tests {
             };
             assert_eq!(
                 resolve_grant(&d, &f, false),
-                (Access::Allowed, true, false, false),
+                (Access::Allowed, GrantNeeds::MFA),
                 "{credential:?}"
             );
         }
@@ -692,7 +714,14 @@ mod tests {
         let push = facts(DeviceTrust::Unmanaged, false);
         assert_eq!(
             resolve_grant(&d, &push, true),
-            (Access::Allowed, true, false, true)
+            (
+                Access::Allowed,
+                GrantNeeds {
+                    mfa: true,
+                    password_change: false,
+                    registers: true
+                }
+            )
         );
         assert_eq!(resolve_grant(&d, &push, false).0, Access::Unsatisfiable);
         // A strength of Windows Hello alone cannot be met by registering during sign-in.
@@ -711,7 +740,7 @@ mod tests {
         let d = decide(vec![c]);
         assert_eq!(
             resolve_grant(&d, &facts(DeviceTrust::EntraJoined, true), true),
-            (Access::Allowed, false, false, false)
+            (Access::Allowed, GrantNeeds::default())
         );
     }
 
