@@ -77,6 +77,7 @@ fn action_at(kind: u8, app: usize, client: bool, len_min: u64, at: SimTime) -> A
         11 => Action::RevokeMfaSessions,
         12 => Action::Steal {
             artefact: Artefact::ALL[app.index() % 3],
+            attack: u32::MAX,
         },
         13 | 14 => Action::AttackerUse {
             app,
@@ -205,7 +206,7 @@ proptest! {
             _ => None,
         }).collect();
         let steals: Vec<(SimTime, Artefact)> = case.steps.iter().filter_map(|(t, a)| match a {
-            Action::Steal { artefact } => Some((*t, *artefact)),
+            Action::Steal { artefact, .. } => Some((*t, *artefact)),
             _ => None,
         }).collect();
         let max_token = match case.tokens {

@@ -437,6 +437,30 @@ fn a_location_block_that_allows_no_location_is_warned_about() {
 }
 
 #[test]
+fn applications_named_by_display_name_and_replace_me_ids_are_warned_about() {
+    // Fortigi/ConditionalAccess names apps by display name; KrpelnikIvan's framework
+    // ships `REPLACE-WITH-...` ids. Both match nothing, silently until now.
+    let text = r#"{"displayName": "P", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"], "excludeGroups": ["REPLACE-WITH-BREAKGLASS-GROUP-ID"]},
+          "applications": {"includeApplications": ["Office 365", "00000002-0000-0ff1-ce00-000000000000", "Office365"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}"#;
+    let (_, warnings) = PolicySet::from_json(Path::new("t.json"), text).unwrap();
+    let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
+    assert!(
+        has("includeApplications[0]: `Office 365` is not an application id"),
+        "{warnings:#?}"
+    );
+    assert!(
+        !has("includeApplications[1]") && !has("includeApplications[2]"),
+        "{warnings:#?}"
+    );
+    assert!(
+        has("`REPLACE-WITH-BREAKGLASS-GROUP-ID` is a template placeholder"),
+        "{warnings:#?}"
+    );
+}
+
+#[test]
 fn a_bad_field_type_names_the_path_and_the_policy() {
     let err = PolicySet::load(&data("bad-type.json")).expect_err("bad type");
     assert_eq!(

@@ -161,3 +161,62 @@ fn an_attacker_at_an_allowed_location_gets_past_a_location_allow_list() {
         inside.pooled.thefts
     );
 }
+
+#[test]
+fn a_held_copy_at_an_allowed_location_is_checked_at_its_own_deadline() {
+    // Regression (review of the trusted_ip change): held copies were judged from where
+    // the attacker is but their next check came from the outside requirement; with a
+    // sign-in frequency outside trusted locations that deadline passed while access went
+    // on, and the copy was re-checked every second: 0.7 M events became 2.2 billion.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("sif-outside.json");
+    std::fs::write(
+        &policy,
+        r#"{"displayName": "SIF 1h outside trusted locations", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+              "clientAppTypes": ["all"], "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+            "sessionControls": {"signInFrequency": {"isEnabled": true, "type": "hours", "value": 1, "frequencyInterval": "timeBased"}}}"#,
+    )
+    .unwrap();
+    let run_with = |share: f64, tokens: &str| {
+        let text = format!(
+            "name = \"held\"\npopulation = \"../../models/populations/quickstart.toml\"\nusers = 100\ndays = 14\nreplicates = 1\nseed = 9\naccess_tokens = \"{tokens}\"\n\
+             [threat]\ntrusted_ip_share = {share:?}\n\
+             [[design]]\nname = \"sif-outside\"\npolicies = {policy:?}\n"
+        );
+        let exp = experiment(&text);
+        let result = run(&exp, &RunOptions::default(), &|_, _| {}, None).unwrap();
+        let s = summarize(&exp, &result).remove(0);
+        (result.events_simulated, s)
+    };
+    for tokens in ["idealised", "realistic"] {
+        let (outside, _) = run_with(0.0, tokens);
+        let (inside, s) = run_with(1.0, tokens);
+        assert!(
+            inside < 3 * outside,
+            "{tokens}: {inside} events at an allowed location against {outside} outside"
+        );
+        assert!(s.pooled.thefts_with_access > 0, "{tokens}: the copies work");
+    }
+}
+
+#[test]
+fn conditional_thefts_each_follow_their_own_draws() {
+    // Regression (review): every conditional-mode theft took its follow-up from one
+    // shared stream, so `trusted_ip_share = 0.5` gave access to all thefts or none.
+    let text = |share: f64| {
+        format!(
+            "name = \"conditional\"\npopulation = \"../../models/populations/quickstart.toml\"\nusers = 300\ndays = 14\nreplicates = 1\nseed = 4\n\
+             [threat]\nmode = \"conditional\"\ntrusted_ip_share = {share:?}\n\
+             [[design]]\nname = \"allow-list\"\npolicies = \"../../models/policies/trusted-locations-only.json\"\n"
+        )
+    };
+    let s = &summaries(&text(0.5))[0];
+    let share = s.pooled.access_share.unwrap_or(0.0);
+    assert!(
+        s.pooled.thefts > 50 && share > 0.25 && share < 0.75,
+        "about half the thefts come from an allowed place: {share} of {}",
+        s.pooled.thefts
+    );
+}

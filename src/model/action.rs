@@ -233,9 +233,11 @@ pub enum Action {
     SetSignInRisk(RiskLevel),
     /// An administrator disables the user's device in Entra: its PRT stops working.
     DisableDevice,
-    /// The attacker copies an artefact.
+    /// The attacker copies an artefact. `attack` names the planned attack whose own
+    /// stream decides what follows (`u32::MAX` for a scenario's scripted copy).
     Steal {
         artefact: Artefact,
+        attack: u32,
     },
     /// An attack: the user may fall for it, and the attacker may obtain artefacts.
     Attack(Attempt),

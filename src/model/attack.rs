@@ -146,11 +146,22 @@ impl UserSim<'_> {
 
     /// When the attacker's session of artefact `i` next stops being accepted, for idealised
     /// checks: every replay request is an evaluation, so every-time ends at its tolerance.
-    pub(super) fn attacker_deadline(&self, now: SimTime, i: usize, app: App) -> SimTime {
+    /// From where the attacker is (`trusted_ip`): the requirement there is the one whose
+    /// deadline ends access (regression: with the outside one, a deadline that had passed
+    /// at an allowed location was re-checked every second until the copy expired).
+    pub(super) fn attacker_deadline(
+        &self,
+        now: SimTime,
+        i: usize,
+        app: App,
+        trusted_ip: bool,
+    ) -> SimTime {
         let Some(s) = self.state.stolen.get(i) else {
             return now;
         };
-        let req = self.rules.requirement(&self.attacker_key(app, s, false));
+        let req = self
+            .rules
+            .requirement(&self.attacker_key(app, s, trusted_ip));
         let (claims, holder) = self.attacker_claims(s);
         sif::deadline(&req, claims, holder, self.limits(), true)
     }
@@ -234,6 +245,7 @@ impl UserSim<'_> {
         i: usize,
         app: App,
         held: bool,
+        trusted_ip: bool,
     ) -> SimTime {
         let Some(s) = self.state.stolen.get(i) else {
             return NO_DEADLINE;
@@ -248,7 +260,7 @@ impl UserSim<'_> {
             return if realistic {
                 tok.expires
             } else {
-                self.attacker_deadline(now, i, app)
+                self.attacker_deadline(now, i, app, trusted_ip)
             };
         }
         if realistic && tok.valid_at(now) {
@@ -268,7 +280,7 @@ impl UserSim<'_> {
             return cut.map_or(tok.expires, |c| c.min(tok.expires));
         }
         let idle = revocation::idle_lifetime(s.artefact, s.session.persistent, self.params);
-        self.attacker_deadline(now, i, app)
+        self.attacker_deadline(now, i, app, trusted_ip)
             .min(s.session.last_used + idle)
     }
 
@@ -352,7 +364,7 @@ impl UserSim<'_> {
                 } else {
                     Duration::ZERO
                 };
-                let deadline = || self.attacker_deadline(now, i, app);
+                let deadline = || self.attacker_deadline(now, i, app, trusted_ip);
                 let expires = tokens::expiry(now, lifetime, long, deadline, self.params);
                 let s = &mut self.state.stolen[i];
                 s.session.last_used = now;

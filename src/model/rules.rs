@@ -454,7 +454,7 @@ pub struct Profile {
 /// key is looked up.
 ///
 /// Keyed by (target, client, asker, user risk, sign-in risk): at most
-/// 34 × 2 × 5 × 4 × 4 entries. The users of a profile present a few dozen of them, so
+/// 34 × 2 × 6 × 4 × 4 entries (`TARGETS` × clients × `ASKERS` × risks × risks). The users of a profile present a few dozen of them, so
 /// evaluating every key up front (as the table once did) cost nearly as much as simulating
 /// the users of a one-day bench, and a tenth of the quickstart's instructions. Each entry is a
 /// [`OnceLock`], so threads share the table and the first to need an entry evaluates it;
@@ -462,7 +462,7 @@ pub struct Profile {
 /// change a result.
 ///
 /// Entries are kept in blocks, one for each (target, client, asker) with its 16 risk
-/// pairs, and a block is allocated on its first lookup: a whole table (392 KB) for each
+/// pairs, and a block is allocated on its first lookup: a whole table (392 KB, measured with five askers) for each
 /// profile that occurs was most of a large run's memory (about 60 of the 80 MB at a
 /// million users), for the 1% of its entries a run looks up.
 pub struct RuleTable<'p> {

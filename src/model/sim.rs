@@ -582,7 +582,7 @@ impl<'a> UserSim<'a> {
                 self.check_held(now);
             }
             Action::SetSignInRisk(level) => self.state.sign_in_risk = level,
-            Action::Steal { artefact } => self.steal(now, artefact, obs),
+            Action::Steal { artefact, attack } => self.steal(now, artefact, attack, obs),
             Action::Attack(attempt) => self.attack(now, attempt, obs),
             Action::AttackerUse {
                 app,
@@ -1050,8 +1050,10 @@ impl<'a> UserSim<'a> {
     pub(super) fn reschedule(&mut self, now: SimTime, i: usize) {
         let a = self.activities[i];
         let next = match a.kind {
-            Kind::Attacker { stolen, .. } => {
-                self.attacker_next_check(now, stolen as usize, a.app, self.is_held(&a))
+            Kind::Attacker {
+                stolen, trusted_ip, ..
+            } => {
+                self.attacker_next_check(now, stolen as usize, a.app, self.is_held(&a), trusted_ip)
             }
             _ if self.setup.tokens.is_idealised() => self.deadline(now, a.app, a.client),
             _ => self.state.tokens[a.client.index()][a.app.index()].expires,

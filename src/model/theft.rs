@@ -390,7 +390,13 @@ impl UserSim<'_> {
     }
 
     /// A scripted copy of one artefact (`steal`), and the conditional mode's theft.
-    pub(super) fn steal<O: Observer>(&mut self, now: SimTime, artefact: Artefact, _obs: &mut O) {
+    pub(super) fn steal<O: Observer>(
+        &mut self,
+        now: SimTime,
+        artefact: Artefact,
+        attack: u32,
+        _obs: &mut O,
+    ) {
         let session = match artefact {
             Artefact::Cookie => self.stolen_cookie(now),
             Artefact::RefreshToken if self.setup.device.has_broker() => self.prt_session(now),
@@ -408,7 +414,10 @@ impl UserSim<'_> {
         if stolen.is_empty() {
             return;
         }
-        self.deliver(now, Mechanism::Injected, u32::MAX, stolen);
+        // The attack's id, so that its follow-up (where the attacker is, its sessions, a
+        // detection) comes from its own stream (regression: every conditional-mode theft
+        // shared one, so `trusted_ip_share` and `detected_share` were all or nothing).
+        self.deliver(now, Mechanism::Injected, attack, stolen);
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -134,8 +134,7 @@ fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumm
     // why, before anyone switches them on.
     for (s, _, _) in rows {
         let m = &s.pooled;
-        let more = m.reportonly_denied_share.unwrap_or(0.0) - m.denied_access_share.unwrap_or(0.0);
-        if more <= exp.denied_budget {
+        if m.reportonly_denied_share.unwrap_or(0.0) <= exp.denied_budget {
             continue;
         }
         let Some(design) = exp.designs.iter().find(|d| d.name == s.name) else {

@@ -45,7 +45,9 @@ pub(crate) fn conditions(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Condi
         );
     }
     workload_and_other_unmet(w, &o, &mut c)?;
-    if users_node.value.is_null() && c.unmet.is_empty() {
+    let users_unset =
+        users_node.value.is_null() || users_node.value.as_array().is_some_and(|a| a.is_empty());
+    if users_unset && c.unmet.is_empty() {
         w.warn(&users_node.path, "missing: the policy applies to no user");
     }
     // A condition the simulator does not know narrows the policy's scope in Entra in ways
@@ -253,7 +255,17 @@ fn app_list(
             "none" => continue,
             "office365" => AppSel::Office365,
             "microsoftadminportals" => AppSel::AdminPortals,
-            _ => AppSel::Id(object_id(w, s, &p)),
+            _ => {
+                // Graph names applications by appId; a display name here (an export
+                // tool's "Office 365") matches nothing in Entra either.
+                if !known::is_guid(s) && !known::is_placeholder(s) {
+                    w.warn(
+                        &p,
+                        format!("`{}` is not an application id (a GUID) nor one of All, None, Office365, MicrosoftAdminPortals: it matches no application (a display name?)", crate::error::clip(s, 80)),
+                    );
+                }
+                AppSel::Id(object_id(w, s, &p))
+            }
         };
         out.push(sel);
     }

@@ -127,10 +127,15 @@ pub fn role_id(text: &str) -> String {
 }
 
 /// Whether an id looks like a template placeholder rather than a real object id:
-/// `<<groupId>>`, `{{groupId}}`, `<groupId>`, `${groupId}`, `%groupId%`, the all-zero GUID,
-/// or an all-`x` GUID. Public baselines ship with these for the user to replace.
+/// `<<groupId>>`, `{{groupId}}`, `<groupId>`, `${groupId}`, `%groupId%`,
+/// `REPLACE-WITH-GROUP-ID`, `CHANGEME`, the all-zero GUID, or an all-`x` GUID. Public
+/// baselines ship with these for the user to replace.
 pub fn is_placeholder(id: &str) -> bool {
     let s = id.trim();
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("replace") || lower.starts_with("changeme") {
+        return true;
+    }
     if s.contains("<<") || s.contains(">>") || s.contains("{{") || s.contains("}}") {
         return true;
     }
@@ -153,6 +158,20 @@ pub fn is_placeholder(id: &str) -> bool {
             || s.chars().all(|c| c == 'x' || c == 'X' || c == '-'))
 }
 
+/// Whether `s` has the shape of a GUID (8-4-4-4-12 hexadecimal digits), as every object
+/// id and application id in a Graph export does.
+pub fn is_guid(s: &str) -> bool {
+    let s = s.trim();
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +184,8 @@ mod tests {
             "<group id>",
             "${GROUP}",
             "%GroupId%",
+            "REPLACE-WITH-BREAKGLASS-GROUP-ID",
+            "CHANGEME",
             "00000000-0000-0000-0000-000000000000",
             "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
         ] {

@@ -602,6 +602,7 @@ fn parse_steps(
                 })?;
                 Action::Steal {
                     artefact: cx.parse(a, &field("artefact"), Artefact::parse)?,
+                    attack: u32::MAX,
                 }
             }
             "attacker_use" => Action::AttackerUse {

@@ -715,6 +715,7 @@ pub fn plan_attacks<R: Rng>(
                 let action = if m == Mechanism::Injected {
                     Action::Steal {
                         artefact: Artefact::ALL[pick(rng, &threat.artefacts)],
+                        attack: id,
                     }
                 } else {
                     Action::Attack(attempt)
