@@ -481,9 +481,15 @@ fn frontier_with(
         let c = colour(*i);
         let (cx, cy) = (area.px(*x), area.py(*y));
         if let Some(ci) = s.prompts_ci95.filter(|c| *c > 0.0) {
-            let (a, b) = (area.px(x - ci), area.px(x + ci));
+            // Prompts are never negative: an interval reaching below zero stops at the
+            // axis, without an end cap (as the exposure bar at the floor), rather than
+            // running past it.
+            let low = x - ci;
+            let (a, b) = (area.px(low.max(area.x.0)), area.px(x + ci));
             svg.line(a, cy, b, cy, c, 1.2, "");
-            svg.line(a, cy - 4.0, a, cy + 4.0, c, 1.2, "");
+            if low > area.x.0 {
+                svg.line(a, cy - 4.0, a, cy + 4.0, c, 1.2, "");
+            }
             svg.line(b, cy - 4.0, b, cy + 4.0, c, 1.2, "");
         }
         if let Some(ci) = s.attacker_hours_ci95.filter(|c| *c > 0.0) {
