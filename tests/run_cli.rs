@@ -636,3 +636,33 @@ fn files_left_out_with_skip_invalid_are_named_in_the_manifest_and_the_report() {
         assert_eq!(read(&merged, file), read(&out, file), "{file}");
     }
 }
+
+#[test]
+fn the_report_says_a_location_design_is_a_best_case_when_no_attacker_is_inside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |share: &str| {
+        let experiment = tmp.path().join(format!("exp{share}.toml"));
+        std::fs::write(
+            &experiment,
+            format!(
+                "name = \"allow-list\"\npopulation = {:?}\nusers = 40\ndays = 7\nreplicates = 1\n{share}\n\
+                 [[design]]\nname = \"allow-list\"\npolicies = {:?}\n",
+                root().join("models/populations/quickstart.toml"),
+                root().join("models/policies/trusted-locations-only.json")
+            ),
+        )
+        .unwrap();
+        let out = tmp.path().join(format!("out{}", share.len()));
+        run_into(experiment.to_str().unwrap(), &out, &[]);
+        read(&out, "report.md")
+    };
+    let note =
+        "**Location conditions meet only attackers outside.** `allow-list` has location conditions";
+    let report = write("");
+    assert!(report.contains(note), "{report}");
+    let report = write("[threat]\ntrusted_ip_share = 0.3");
+    assert!(
+        !report.contains("Location conditions meet only"),
+        "{report}"
+    );
+}

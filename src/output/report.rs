@@ -1077,6 +1077,35 @@ fn read_with_care(r: &mut String, exp: &Experiment, summaries: &[DesignSummary])
             s.name
         );
     }
+    // A design that limits where sign-ins may come from stops every attacker the model
+    // places outside: with no attacker inside (`trusted_ip_share = 0`), its exposure rests
+    // on that assumption alone.
+    if threat.trusted_ip_share == 0.0 {
+        let located: Vec<&str> = exp
+            .designs
+            .iter()
+            .filter(|d| {
+                d.policies.policies.iter().any(|p| {
+                    p.state == crate::policy::PolicyState::Enabled
+                        && !p.conditions.locations.include.is_empty()
+                })
+            })
+            .map(|d| d.name.as_str())
+            .collect();
+        if !located.is_empty() {
+            let _ = writeln!(
+                r,
+                "- **Location conditions meet only attackers outside.** {} {} location conditions, and the threat model places no attacker at an allowed location (`trusted_ip_share = 0`): an allow-list then stops every replay and phishing sign-in, so {} exposure is a best case. Attackers rent residential proxies in the victim's country; set `trusted_ip_share` in the experiment's `[threat]` to see how much of it holds.",
+                located
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if located.len() == 1 { "has" } else { "have" },
+                if located.len() == 1 { "its" } else { "their" }
+            );
+        }
+    }
     if threat.mode == Mode::Rates {
         let _ = writeln!(r, "- Attack rates and susceptibility coefficients are assumptions or coarse public figures (docs/model.md, \"Threat model\"): compare designs with them; do not read the levels as a forecast for your tenant.");
         let _ = writeln!(r, "- Attacks are oversampled (each mechanism's `attempts_per_user` simulated attempts per user over the run) and weighted back to the real rates (`attack_sampling` in `manifest.json`); the `thefts` column counts simulated thefts.");
