@@ -169,16 +169,18 @@ fn seeds_of_2_to_the_63_or_more_are_refused_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("x");
     for seed in ["9223372036854775808", "18446744073709551615"] {
-        let o = run(&[
-            "run",
-            "tests/data/tiny.toml",
-            "--quiet",
-            "--seed",
-            seed,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_exit(&o, 2, &["--seed", seed]);
+        for command in ["run", "sensitivity"] {
+            let o = run(&[
+                command,
+                "tests/data/tiny.toml",
+                "--quiet",
+                "--seed",
+                seed,
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert_exit(&o, 2, &["--seed", seed]);
+        }
         let o = run(&[
             "calibrate",
             "tests/data/signins/graph-lines.jsonl",
@@ -186,16 +188,6 @@ fn seeds_of_2_to_the_63_or_more_are_refused_at_once() {
             tmp.path().join("f.toml").to_str().unwrap(),
             "--seed",
             seed,
-        ]);
-        assert_exit(&o, 2, &["--seed", seed]);
-        let o = run(&[
-            "sensitivity",
-            "tests/data/tiny.toml",
-            "--quiet",
-            "--seed",
-            seed,
-            "--out",
-            out.to_str().unwrap(),
         ]);
         assert_exit(&o, 2, &["--seed", seed]);
     }

@@ -103,12 +103,11 @@ pub fn best_under_budget(
 /// again with them on, same users, same work, same attacks. Nothing when no design has
 /// report-only policies.
 fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSummary]) {
-    let rows: Vec<(&DesignSummary, usize, usize)> = exp
+    let rows: Vec<(&Design, &DesignSummary)> = exp
         .designs
         .iter()
         .zip(summaries)
         .filter(|(d, _)| d.report_only_count() > 0)
-        .map(|(d, s)| (s, d.report_only_count(), d.policies.len()))
         .collect();
     if rows.is_empty() {
         return;
@@ -117,12 +116,14 @@ fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumm
     let _ = writeln!(r, "Report-only policies (`enabledForReportingButNotEnforced`) change nothing for users, so the numbers above leave them out. Each design that has some was simulated again with them enforced, with the same users doing the same work (`reportonly_*` columns):\n");
     let _ = writeln!(r, "| design | report-only policies | prompts per user-day | with them enforced | accesses denied | with them enforced |");
     let _ = writeln!(r, "|---|---|---|---|---|---|");
-    for (s, ro, total) in &rows {
+    for (d, s) in &rows {
         let m = &s.pooled;
         let _ = writeln!(
             r,
-            "| {} | {ro} of {total} | {} | {} | {} | {} |",
+            "| {} | {} of {} | {} | {} | {} | {} |",
             s.name,
+            d.report_only_count(),
+            d.policies.len(),
             fmt(m.prompts_per_user_day, 2),
             fmt(m.reportonly_prompts_per_user_day, 2),
             pct_or_na(m.denied_access_share),
@@ -132,14 +133,11 @@ fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumm
     let _ = writeln!(r);
     // Enforcing them would deny more than the budget allows: say which would deny, and
     // why, before anyone switches them on.
-    for (s, _, _) in rows {
+    for (design, s) in rows {
         let m = &s.pooled;
         if m.reportonly_denied_share.unwrap_or(0.0) <= exp.denied_budget {
             continue;
         }
-        let Some(design) = exp.designs.iter().find(|d| d.name == s.name) else {
-            continue;
-        };
         let deniers = crate::output::denials::report_only_deniers(exp, design);
         if deniers.is_empty() {
             continue;
@@ -151,16 +149,27 @@ fn report_only_section(r: &mut String, exp: &Experiment, summaries: &[DesignSumm
             s.name,
             pct_or_na(m.reportonly_denied_share)
         );
-        for dn in deniers.iter().take(4) {
-            let _ = writeln!(
-                r,
-                "- `{}` would deny {} of them: {}.",
-                dn.policy,
-                pct(dn.share),
-                crate::output::denials::explain(dn, exp)
-            );
-        }
+        denier_lines(r, exp, &deniers, "- ", "would deny");
         let _ = writeln!(r);
+    }
+}
+
+/// The four largest deniers, a line each: the policy, its share of the denials, and why.
+fn denier_lines(
+    r: &mut String,
+    exp: &Experiment,
+    deniers: &[crate::output::denials::Denier],
+    bullet: &str,
+    verb: &str,
+) {
+    for dn in deniers.iter().take(4) {
+        let _ = writeln!(
+            r,
+            "{bullet}`{}` {verb} {} of them: {}.",
+            dn.policy,
+            pct(dn.share),
+            crate::output::denials::explain(dn, exp)
+        );
     }
 }
 
@@ -741,15 +750,7 @@ fn denied_section(r: &mut String, exp: &Experiment, summaries: &[DesignSummary],
         if deniers.is_empty() {
             let _ = writeln!(r, "  No policy denies on its own: the denials come from responses to detected thefts (disabled accounts or devices) or from policies combined.");
         }
-        for dn in deniers.iter().take(4) {
-            let _ = writeln!(
-                r,
-                "  - `{}` denies {} of them: {}.",
-                dn.policy,
-                pct(dn.share),
-                crate::output::denials::explain(dn, exp)
-            );
-        }
+        denier_lines(r, exp, &deniers, "  - ", "denies");
     }
     let _ = writeln!(r);
 }

@@ -45,9 +45,7 @@ pub(crate) fn conditions(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<Condi
         );
     }
     workload_and_other_unmet(w, &o, &mut c)?;
-    let users_unset =
-        users_node.value.is_null() || users_node.value.as_array().is_some_and(|a| a.is_empty());
-    if users_unset && c.unmet.is_empty() {
+    if json::is_empty_value(users_node.value) && c.unmet.is_empty() {
         w.warn(&users_node.path, "missing: the policy applies to no user");
     }
     // A condition the simulator does not know narrows the policy's scope in Entra in ways
@@ -153,13 +151,7 @@ fn guests(w: &mut Walker<'_>, node: Node<'_, '_>) -> Result<GuestTypes, InputErr
         if kind.is_some_and(|k| k.eq_ignore_ascii_case("enumerated")) {
             // An empty list names no tenant, so no guest's home tenant is in it (template
             // repositories publish it so, with their partners' ids removed).
-            let members = t.get("members");
-            let none = match members.value {
-                serde_json::Value::Null => true,
-                serde_json::Value::Array(a) => a.is_empty(),
-                _ => false,
-            };
-            if none {
+            if json::is_empty_value(t.get("members").value) {
                 w.warn(
                     &tenants.path,
                     "specific external tenants, but the list is empty: no guest matches",

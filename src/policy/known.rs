@@ -145,31 +145,27 @@ pub fn is_placeholder(id: &str) -> bool {
     {
         return true;
     }
-    let guid_shaped = s.len() == 36
-        && s.char_indices().all(|(i, c)| {
-            if [8, 13, 18, 23].contains(&i) {
-                c == '-'
-            } else {
-                c.is_ascii_alphanumeric()
-            }
-        });
-    guid_shaped
+    guid_shaped(s, |c| c.is_ascii_alphanumeric())
         && (s.chars().all(|c| c == '0' || c == '-')
             || s.chars().all(|c| c == 'x' || c == 'X' || c == '-'))
 }
 
-/// Whether `s` has the shape of a GUID (8-4-4-4-12 hexadecimal digits), as every object
-/// id and application id in a Graph export does.
-pub fn is_guid(s: &str) -> bool {
-    let s = s.trim();
+/// Whether `s` is 8-4-4-4-12 characters for which `digit` holds, joined by hyphens.
+fn guid_shaped(s: &str, digit: impl Fn(char) -> bool) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| {
             if [8, 13, 18, 23].contains(&i) {
                 c == '-'
             } else {
-                c.is_ascii_hexdigit()
+                digit(c)
             }
         })
+}
+
+/// Whether `s` has the shape of a GUID (8-4-4-4-12 hexadecimal digits), as every object
+/// id and application id in a Graph export does.
+pub fn is_guid(s: &str) -> bool {
+    guid_shaped(s.trim(), |c| c.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

@@ -756,7 +756,13 @@ fn first_use_delay(threat: &Threat, m: Mechanism) -> &DurationDist {
 /// the replays that follow it are seen from the same place.
 pub fn attacker_trusted_ip(seed: u64, threat: &Threat) -> bool {
     use rand::SeedableRng;
-    rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_bool(threat.trusted_ip_share)
+    // At 0 (every shipped population) or 1 the draw cannot change the answer: no stream
+    // is seeded for each planned attack.
+    match threat.trusted_ip_share {
+        p if p <= 0.0 => false,
+        p if p >= 1.0 => true,
+        p => rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_bool(p),
+    }
 }
 
 /// Plans what follows a theft at `at`: attacker sessions from the first use to the end of
